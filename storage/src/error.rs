@@ -1,0 +1,79 @@
+//! What can go wrong when talking to blob storage, in terms a caller can act on.
+
+use std::time::Duration;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("container with the given name does not exist")]
+    ContainerNotFound,
+    #[error("blob with the given name does not exist")]
+    BlobNotFound,
+    /// The service refused the request for lack of (valid) credentials: 401, or 403 on
+    /// authentication, or 404 ResourceNotFound on a private container read anonymously.
+    #[error("the storage service refused the credentials ({code}): {message}")]
+    Unauthenticated { code: String, message: String },
+    /// The credentials were accepted but do not allow this operation.
+    #[error("Permission is not sufficient to perform requested operation ({code}): {message}")]
+    PermissionDenied { code: String, message: String },
+    #[error("could not connect to {endpoint}: {cause}")]
+    Connect { endpoint: String, cause: String },
+    #[error("no answer from {endpoint} within {} s", .after.as_secs())]
+    Timeout { endpoint: String, after: Duration },
+    #[error("cancelled")]
+    Cancelled,
+    #[error("storage service answered {status} {code}: {message}")]
+    Service { status: u16, code: String, message: String },
+    #[error("invalid answer from the storage service: {0}")]
+    InvalidResponse(String),
+    #[error("{0}")]
+    InvalidName(#[from] crate::names::InvalidName),
+}
+
+pub type Result<T> = std::result::Result<T, Error>;
+
+impl Error {
+    /// Classifies an error answer by its status and `x-ms-error-code`.
+    pub fn from_response(status: u16, code: Option<&str>, body: &[u8], anonymous: bool) -> Error {
+        let code = code.unwrap_or("").to_string();
+        let message = service_message(body).unwrap_or_default();
+        match (status, code.as_str()) {
+            (404, "ContainerNotFound") => Error::ContainerNotFound,
+            (404, "BlobNotFound") => Error::BlobNotFound,
+            // Azure hides private containers from anonymous callers behind a 404.
+            (404, "ResourceNotFound") if anonymous => Error::Unauthenticated { code, message },
+            (401, _) | (403, "AuthenticationFailed" | "NoAuthenticationInformation" | "PublicAccessNotPermitted" | "InvalidAuthenticationInfo") => {
+                Error::Unauthenticated { code, message }
+            }
+            (403, _) if anonymous => Error::Unauthenticated { code, message },
+            (403, _) => Error::PermissionDenied { code, message },
+            _ => Error::Service { status, code, message },
+        }
+    }
+}
+
+/// The `<Message>` of an Azure error body, first line only.
+fn service_message(body: &[u8]) -> Option<String> {
+    let text = std::str::from_utf8(body).ok()?;
+    let start = text.find("<Message>")? + "<Message>".len();
+    let end = text[start..].find("</Message>")? + start;
+    Some(text[start..end].lines().next().unwrap_or_default().trim().to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn classifies_answers() {
+        let body = b"<?xml version=\"1.0\"?><Error><Code>ContainerNotFound</Code><Message>The specified container does not exist.\nRequestId:1</Message></Error>";
+        assert!(matches!(Error::from_response(404, Some("ContainerNotFound"), body, false), Error::ContainerNotFound));
+        assert!(matches!(Error::from_response(404, Some("ResourceNotFound"), b"", true), Error::Unauthenticated { .. }));
+        assert!(matches!(Error::from_response(404, Some("ResourceNotFound"), b"", false), Error::Service { status: 404, .. }));
+        match Error::from_response(403, Some("AuthorizationPermissionMismatch"), b"<Message>nope</Message>", false) {
+            Error::PermissionDenied { message, .. } => assert_eq!(message, "nope"),
+            e => panic!("{e:?}"),
+        }
+        assert!(matches!(Error::from_response(403, Some("AuthenticationFailed"), b"", false), Error::Unauthenticated { .. }));
+        assert!(matches!(Error::from_response(500, None, b"", false), Error::Service { status: 500, .. }));
+    }
+}

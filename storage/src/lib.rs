@@ -1,0 +1,14 @@
+//! Everything about talking to Azure Blob Storage, shared by the `azure_storage` extension
+//! and `pgvault`. It knows nothing of PostgreSQL.
+
+pub mod account;
+pub mod error;
+pub mod list;
+pub mod names;
+pub mod rest;
+pub mod runtime;
+
+pub use account::{Account, Credential};
+pub use error::{Error, Result};
+pub use list::{BlobEntry, Page};
+pub use rest::RestClient;

@@ -1,0 +1,97 @@
+//! Azure's naming rules, checked before any request so that a typo gives a clear error
+//! instead of a confusing answer from the service.
+
+/// A name that breaks one of Azure's rules: what was given, and the rule.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InvalidName {
+    pub kind: &'static str,
+    pub value: String,
+    pub rule: &'static str,
+}
+
+impl std::fmt::Display for InvalidName {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "invalid {} name \"{}\": {}", self.kind, self.value, self.rule)
+    }
+}
+
+impl std::error::Error for InvalidName {}
+
+pub const ACCOUNT_RULE: &str = "a storage account name has 3 to 24 characters, lowercase letters and digits only";
+pub const CONTAINER_RULE: &str = "a container name has 3 to 63 characters: lowercase letters, digits and single hyphens, starting and ending with a letter or digit";
+pub const BLOB_RULE: &str = "a blob name has 1 to 1024 characters";
+
+fn invalid(kind: &'static str, value: &str, rule: &'static str) -> InvalidName {
+    // Show at most a readable prefix of absurdly long values.
+    let shown: String = value.chars().take(80).collect();
+    let shown = if shown.len() < value.len() { format!("{shown}...") } else { shown };
+    InvalidName { kind, value: shown, rule }
+}
+
+pub fn validate_account_name(name: &str) -> Result<(), InvalidName> {
+    let ok = (3..=24).contains(&name.len())
+        && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit());
+    if ok { Ok(()) } else { Err(invalid("storage account", name, ACCOUNT_RULE)) }
+}
+
+pub fn validate_container_name(name: &str) -> Result<(), InvalidName> {
+    let bytes = name.as_bytes();
+    let alnum = |b: &u8| b.is_ascii_lowercase() || b.is_ascii_digit();
+    let ok = (3..=63).contains(&bytes.len())
+        && bytes.iter().all(|b| alnum(b) || *b == b'-')
+        && alnum(&bytes[0])
+        && alnum(&bytes[bytes.len() - 1])
+        && !name.contains("--");
+    // `$root` and `$logs` are the system containers Azure names with a dollar sign.
+    if ok || name == "$root" || name == "$logs" {
+        Ok(())
+    } else {
+        Err(invalid("container", name, CONTAINER_RULE))
+    }
+}
+
+pub fn validate_blob_name(name: &str) -> Result<(), InvalidName> {
+    let chars = name.chars().count();
+    if (1..=1024).contains(&chars) { Ok(()) } else { Err(invalid("blob", name, BLOB_RULE)) }
+}
+
+/// A listing prefix may be empty, but is otherwise bound by the blob name length.
+pub fn validate_prefix(prefix: &str) -> Result<(), InvalidName> {
+    if prefix.chars().count() <= 1024 { Ok(()) } else { Err(invalid("blob prefix", prefix, BLOB_RULE)) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn account_names() {
+        assert!(validate_account_name("abc").is_ok());
+        assert!(validate_account_name(&"a".repeat(24)).is_ok());
+        assert!(validate_account_name("devstoreaccount1").is_ok());
+        for bad in ["ab", &"a".repeat(25), "Abc", "ab-c", "ab_c", "abc ", ""] {
+            let e = validate_account_name(bad).unwrap_err();
+            assert_eq!(e.rule, ACCOUNT_RULE, "{bad}");
+        }
+    }
+
+    #[test]
+    fn container_names() {
+        for good in ["abc", "a-b-c", "0ab", &"a".repeat(63), "$logs"] {
+            assert!(validate_container_name(good).is_ok(), "{good}");
+        }
+        for bad in ["ab", "a--b", "-abc", "abc-", "Abc", "a_bc", &"a".repeat(64), "$other"] {
+            assert!(validate_container_name(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn blob_names_and_long_values_are_shortened() {
+        assert!(validate_blob_name("a/b/c.csv").is_ok());
+        assert!(validate_blob_name(&"é".repeat(1024)).is_ok());
+        let e = validate_blob_name(&"x".repeat(1025)).unwrap_err();
+        assert!(e.value.ends_with("...") && e.value.len() < 100);
+        assert!(validate_blob_name("").is_err());
+        assert!(validate_prefix("").is_ok());
+    }
+}
