@@ -1,1 +1,31 @@
+//! `azure_storage`: import and export between PostgreSQL tables and Azure Blob Storage, with
+//! the SQL surface of Azure's extension of the same name (see sql/azure_storage.sql).
 
+use pgrx::prelude::*;
+
+mod access;
+mod accounts;
+mod blob_list;
+mod catalog;
+mod crypto;
+mod errors;
+mod guc;
+mod roles;
+
+pgrx::pg_module_magic!();
+
+pgrx::extension_sql_file!("../sql/azure_storage.sql", name = "azure_storage_surface", bootstrap);
+
+#[pg_guard]
+pub extern "C-unwind" fn _PG_init() {
+    guc::register();
+}
+
+#[cfg(test)]
+pub mod pg_test {
+    pub fn setup(_options: Vec<&str>) {}
+
+    pub fn postgresql_conf_options() -> Vec<&'static str> {
+        vec!["shared_preload_libraries = 'azure_storage'"]
+    }
+}

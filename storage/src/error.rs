@@ -45,6 +45,8 @@ impl Error {
                 Error::Unauthenticated { code, message }
             }
             (403, _) if anonymous => Error::Unauthenticated { code, message },
+            // Azurite says AuthorizationFailure where Azure says AuthenticationFailed.
+            (403, _) if message.contains("failed to authenticate") => Error::Unauthenticated { code, message },
             (403, _) => Error::PermissionDenied { code, message },
             _ => Error::Service { status, code, message },
         }

@@ -2,6 +2,7 @@
 //! and `pgvault`. It knows nothing of PostgreSQL.
 
 pub mod account;
+pub mod blobs;
 pub mod error;
 pub mod list;
 pub mod names;
@@ -9,6 +10,7 @@ pub mod rest;
 pub mod runtime;
 
 pub use account::{Account, Credential};
+pub use blobs::BlobStore;
 pub use error::{Error, Result};
 pub use list::{BlobEntry, Page};
 pub use rest::RestClient;

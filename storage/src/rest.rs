@@ -9,11 +9,16 @@ use http::{HeaderMap, HeaderValue, Method, Request};
 use reqsign_azure_storage::{Credential as SigningCredential, RequestSigner, StaticCredentialProvider};
 use reqsign_core::{Context, Signer};
 
+use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
+
 use crate::account::{redact_url, Account, Credential};
 use crate::error::{Error, Result};
 
 /// Version of the REST API we speak; Azurite 3.x supports it.
 pub const API_VERSION: &str = "2022-11-02";
+
+/// Characters left as they are in a blob path: `/` separates virtual directories.
+const BLOB_PATH: &AsciiSet = &NON_ALPHANUMERIC.remove(b'/').remove(b'-').remove(b'_').remove(b'.').remove(b'~');
 
 pub struct RestClient {
     account: Account,
@@ -113,6 +118,22 @@ impl RestClient {
             Err(Error::Service { status: 409, ref code, .. }) if code == "ContainerAlreadyExists" => Ok(false),
             Err(e) => Err(e),
         }
+    }
+
+    /// Uploads a whole blob in one request (Put Blob), with the given properties. Suited to
+    /// small blobs; large ones go through `BlobStore`'s block uploads.
+    pub async fn put_blob(&self, container: &str, path: &str, data: Bytes, content_type: Option<&str>, content_encoding: Option<&str>) -> Result<()> {
+        crate::names::validate_container_name(container)?;
+        crate::names::validate_blob_name(path)?;
+        let mut headers = vec![("x-ms-blob-type", "BlockBlob")];
+        if let Some(ct) = content_type {
+            headers.push(("x-ms-blob-content-type", ct));
+        }
+        if let Some(ce) = content_encoding {
+            headers.push(("x-ms-blob-content-encoding", ce));
+        }
+        let path = utf8_percent_encode(path, BLOB_PATH);
+        self.send(Method::PUT, &format!("/{container}/{path}"), &headers, data).await.map(|_| ())
     }
 
     /// Deletes a container and everything in it; a missing container is not an error.

@@ -1,0 +1,147 @@
+-- The SQL surface of azure_storage. Signatures, argument names and defaults follow Azure's
+-- extension exactly, so scripts written for Azure run unchanged. Functions written in Rust
+-- are bound to their C symbols (<rust name>_wrapper) here rather than generated, which keeps
+-- the whole surface readable in one place.
+
+-- Cluster-wide role of the people who manage storage accounts; other databases may have
+-- created it already.
+DO $$
+BEGIN
+    IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = 'azure_storage_admin') THEN
+        CREATE ROLE azure_storage_admin NOLOGIN;
+    END IF;
+END
+$$;
+
+GRANT USAGE ON SCHEMA azure_storage TO PUBLIC;
+
+CREATE TYPE azure_storage.auth_type AS ENUM ('access-key', 'managed-identity', 'sas');
+CREATE TYPE azure_storage.storage_type AS ENUM ('blob');
+
+CREATE TABLE azure_storage.accounts (
+    account_name text PRIMARY KEY,
+    auth_type azure_storage.auth_type NOT NULL,
+    storage_type azure_storage.storage_type NOT NULL DEFAULT 'blob',
+    -- An access key or SAS token; AES-256-GCM ciphertext when credentials_encrypted.
+    credentials text,
+    credentials_encrypted boolean NOT NULL DEFAULT false,
+    -- NULL: https://<account_name>.blob.core.windows.net
+    endpoint text,
+    -- User-assigned managed identity; NULL: the system-assigned one.
+    client_id text,
+    allowed_users regrole[] NOT NULL DEFAULT '{}'
+);
+REVOKE ALL ON azure_storage.accounts FROM PUBLIC;
+-- pg_dump keeps registered accounts (credentials stay encrypted when they are).
+SELECT pg_catalog.pg_extension_config_dump('azure_storage.accounts', '');
+
+-- Members of azure_storage_admin may set the passphrase (ALTER DATABASE ... SET).
+GRANT SET ON PARAMETER azure_storage.credential_encryption_key TO azure_storage_admin;
+
+-- Accounts --------------------------------------------------------------------------------
+
+CREATE FUNCTION azure_storage.account_add(account_name_p text, account_key_p text) RETURNS void
+    LANGUAGE c AS 'MODULE_PATHNAME', 'account_add_wrapper';
+
+CREATE FUNCTION azure_storage.account_add(account_config jsonb) RETURNS void
+    LANGUAGE c AS 'MODULE_PATHNAME', 'account_add_config_wrapper';
+
+CREATE FUNCTION azure_storage.account_encrypt_existing_credentials() RETURNS bigint
+    LANGUAGE c AS 'MODULE_PATHNAME', 'account_encrypt_existing_credentials_wrapper';
+
+CREATE FUNCTION azure_storage.account_remove(account_name_p text) RETURNS void
+    LANGUAGE c AS 'MODULE_PATHNAME', 'account_remove_wrapper';
+
+CREATE FUNCTION azure_storage.account_user_add(account_name_p text, user_p regrole) RETURNS void
+    LANGUAGE c AS 'MODULE_PATHNAME', 'account_user_add_wrapper';
+
+CREATE FUNCTION azure_storage.account_user_remove(account_name_p text, user_p regrole) RETURNS void
+    LANGUAGE c AS 'MODULE_PATHNAME', 'account_user_remove_wrapper';
+
+CREATE FUNCTION azure_storage.account_list_rows(
+    OUT account_name text, OUT auth_type text, OUT storage_type text, OUT allowed_users oid[])
+    RETURNS SETOF record
+    LANGUAGE c AS 'MODULE_PATHNAME', 'account_list_rows_wrapper';
+COMMENT ON FUNCTION azure_storage.account_list_rows() IS 'internal: rows of azure_storage.account_list()';
+
+CREATE FUNCTION azure_storage.account_list()
+    RETURNS TABLE(account_name text, auth_type azure_storage.auth_type,
+                  azure_storage_type azure_storage.storage_type, allowed_users regrole[])
+    LANGUAGE sql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT r.account_name, r.auth_type::azure_storage.auth_type,
+           r.storage_type::azure_storage.storage_type, r.allowed_users::regrole[]
+    FROM azure_storage.account_list_rows() AS r
+$$;
+
+-- Builders of account_config for account_add(jsonb); anyone may call them.
+
+CREATE FUNCTION azure_storage.account_options(name text, auth_type azure_storage.auth_type,
+                                              storage_type azure_storage.storage_type,
+                                              credentials text DEFAULT NULL) RETURNS jsonb
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$
+    SELECT pg_catalog.jsonb_strip_nulls(pg_catalog.jsonb_build_object(
+        'account_name', name, 'auth_type', auth_type, 'storage_type', storage_type,
+        'credentials', credentials))
+$$;
+
+CREATE FUNCTION azure_storage.account_options_credentials(name text, credentials text,
+                                                          type azure_storage.storage_type) RETURNS jsonb
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$ SELECT azure_storage.account_options(name, 'access-key', type, credentials) $$;
+
+CREATE FUNCTION azure_storage.account_options_managed_identity(name text,
+                                                               type azure_storage.storage_type) RETURNS jsonb
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$ SELECT azure_storage.account_options(name, 'managed-identity', type) $$;
+
+-- Blobs -----------------------------------------------------------------------------------
+
+CREATE FUNCTION azure_storage.blob_list(account_name text, container_name text, prefix text DEFAULT ''::text)
+    RETURNS TABLE(path text, bytes bigint, last_modified timestamp with time zone, etag text,
+                  content_type text, content_encoding text, content_hash text)
+    LANGUAGE c AS 'MODULE_PATHNAME', 'blob_list_wrapper';
+
+-- Options for blob_get and blob_put: a jsonb object of the arguments given --------------------
+
+CREATE FUNCTION azure_storage.options_copy(delimiter text DEFAULT NULL::text, null_string text DEFAULT NULL::text,
+                                           header boolean DEFAULT NULL::boolean, quote text DEFAULT NULL::text,
+                                           escape text DEFAULT NULL::text, force_quote text[] DEFAULT NULL::text[],
+                                           force_not_null text[] DEFAULT NULL::text[], force_null text[] DEFAULT NULL::text[],
+                                           content_encoding text DEFAULT NULL::text) RETURNS jsonb
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$
+    SELECT pg_catalog.jsonb_strip_nulls(pg_catalog.jsonb_build_object(
+        'delimiter', delimiter, 'null_string', null_string, 'header', header, 'quote', quote,
+        'escape', escape, 'force_quote', force_quote, 'force_not_null', force_not_null,
+        'force_null', force_null, 'content_encoding', content_encoding))
+$$;
+
+CREATE FUNCTION azure_storage.options_csv_get(delimiter text DEFAULT NULL::text, null_string text DEFAULT NULL::text,
+                                              header boolean DEFAULT NULL::boolean, quote text DEFAULT NULL::text,
+                                              escape text DEFAULT NULL::text, force_not_null text[] DEFAULT NULL::text[],
+                                              force_null text[] DEFAULT NULL::text[], content_encoding text DEFAULT NULL::text) RETURNS jsonb
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$
+    SELECT azure_storage.options_copy(delimiter => delimiter, null_string => null_string, header => header,
+                                      quote => quote, escape => escape, force_not_null => force_not_null,
+                                      force_null => force_null, content_encoding => content_encoding)
+$$;
+
+CREATE FUNCTION azure_storage.options_tsv(delimiter text DEFAULT NULL::text, null_string text DEFAULT NULL::text,
+                                          content_encoding text DEFAULT NULL::text) RETURNS jsonb
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$
+    SELECT azure_storage.options_copy(delimiter => delimiter, null_string => null_string,
+                                      content_encoding => content_encoding)
+$$;
+
+CREATE FUNCTION azure_storage.options_binary(content_encoding text DEFAULT NULL::text) RETURNS jsonb
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$ SELECT azure_storage.options_copy(content_encoding => content_encoding) $$;
+
+CREATE FUNCTION azure_storage.options_parquet() RETURNS jsonb
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$ SELECT '{}'::jsonb $$;

@@ -1,0 +1,65 @@
+//! From an account name to a ready client: name checks, permission, credentials, endpoint.
+
+use storage::{Account, Credential, RestClient};
+
+use crate::catalog::{self, AuthType};
+use crate::errors::{invalid_name, raise, storage_error};
+use crate::{guc, roles};
+use pgrx::PgSqlErrorCode;
+
+/// A client for `account_name` that the current user may use.
+pub struct Access {
+    pub client: RestClient,
+    /// Whether the account is registered; an unregistered one is used anonymously.
+    pub registered: bool,
+}
+
+impl Access {
+    pub fn open(account_name: &str) -> Access {
+        storage::names::validate_account_name(account_name).unwrap_or_else(|e| invalid_name(e));
+        let (account, registered) = match catalog::lookup(account_name) {
+            Some(row) => {
+                roles::require_use(account_name, &row.allowed_users);
+                (registered_account(&row), true)
+            }
+            None => {
+                let endpoint = Account::endpoint_from_template(&guc::default_endpoint_template(), account_name);
+                (Account::new(account_name, &endpoint, Credential::Anonymous), false)
+            }
+        };
+        let client = RestClient::new(&account, guc::request_timeout()).unwrap_or_else(|e| storage_error(account_name, registered, e));
+        Access { client, registered }
+    }
+
+    /// Runs one storage call, stopping when PostgreSQL asks the statement to stop.
+    pub fn run<T>(&self, fut: impl std::future::Future<Output = storage::Result<T>>) -> T {
+        storage::runtime::block_on(fut, &crate::errors::interrupt_pending)
+            .unwrap_or_else(|e| storage_error(&self.client.account().name, self.registered, e))
+    }
+}
+
+fn registered_account(row: &catalog::AccountRow) -> Account {
+    let endpoint = row
+        .endpoint
+        .clone()
+        .unwrap_or_else(|| Account::endpoint_from_template(&guc::default_endpoint_template(), &row.name));
+    let missing = || -> ! {
+        raise(
+            PgSqlErrorCode::ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION,
+            "missing storage credentials",
+            Some(format!("storage account {} is registered without credentials", row.name)),
+            Some(format!("Use SELECT azure_storage.account_add('{}', '<access key>')", row.name)),
+        )
+    };
+    let credential = match row.auth_type {
+        AuthType::AccessKey => Credential::SharedKey(row.clear_credentials().unwrap_or_else(|| missing())),
+        AuthType::Sas => Credential::Sas(row.clear_credentials().unwrap_or_else(|| missing())),
+        AuthType::ManagedIdentity => raise(
+            PgSqlErrorCode::ERRCODE_FEATURE_NOT_SUPPORTED,
+            format!("storage account {} uses managed-identity authentication, which this server cannot use yet", row.name),
+            None,
+            Some(format!("Register an access key or a SAS token with azure_storage.account_add for {}.", row.name)),
+        ),
+    };
+    Account::new(&row.name, &endpoint, credential)
+}

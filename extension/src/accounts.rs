@@ -1,0 +1,206 @@
+//! account_* functions: registering storage accounts and granting their use.
+
+use base64::Engine;
+use pgrx::pg_sys::Oid;
+use pgrx::prelude::*;
+use pgrx::JsonB;
+use serde_json::Value;
+
+use crate::catalog::{self, AccountRow, AuthType};
+use crate::errors::{invalid_name, invalid_parameter, raise};
+use crate::roles;
+
+fn required<T>(value: Option<T>, argument: &str) -> T {
+    value.unwrap_or_else(|| invalid_parameter(format!("{argument} must not be NULL")))
+}
+
+fn not_registered(name: &str) -> ! {
+    raise(
+        PgSqlErrorCode::ERRCODE_UNDEFINED_OBJECT,
+        format!("storage account {name} is not registered"),
+        None,
+        Some(format!("Register it first with SELECT azure_storage.account_add('{name}', '<access key>');")),
+    )
+}
+
+/// Everything `account_add` stores, before encryption.
+struct NewAccount {
+    name: String,
+    auth_type: AuthType,
+    credentials: Option<String>,
+    endpoint: Option<String>,
+    client_id: Option<String>,
+}
+
+impl NewAccount {
+    fn validate(&self) {
+        storage::names::validate_account_name(&self.name).unwrap_or_else(|e| invalid_name(e));
+        let name = &self.name;
+        match (self.auth_type, &self.credentials) {
+            (AuthType::AccessKey, None) => invalid_parameter(format!(
+                "storage account {name}: auth_type access-key needs credentials (one of the account's access keys)"
+            )),
+            (AuthType::AccessKey, Some(key)) => {
+                if base64::engine::general_purpose::STANDARD.decode(key.trim()).map_or(true, |k| k.is_empty()) {
+                    // The key itself is never repeated in a message.
+                    invalid_parameter(format!("the access key given for storage account {name} is not valid base64; an access key looks like the ones shown under Access keys in the Azure portal"))
+                }
+            }
+            (AuthType::Sas, None) => invalid_parameter(format!("storage account {name}: auth_type sas needs credentials (a SAS token)")),
+            (AuthType::Sas, Some(token)) => {
+                if !token.contains("sig=") {
+                    invalid_parameter(format!("the SAS token given for storage account {name} has no sig= field; give the token's whole query string"))
+                }
+            }
+            (AuthType::ManagedIdentity, Some(_)) => invalid_parameter(format!(
+                "storage account {name}: auth_type managed-identity takes no credentials (leave them NULL)"
+            )),
+            (AuthType::ManagedIdentity, None) => {}
+        }
+        if let Some(endpoint) = &self.endpoint {
+            storage::account::validate_endpoint(endpoint).unwrap_or_else(|e| invalid_parameter(e));
+        }
+    }
+
+    fn store(self) {
+        self.validate();
+        let (credentials, encrypted) = catalog::seal(self.credentials.as_deref().map(str::trim));
+        catalog::upsert(&AccountRow {
+            name: self.name,
+            auth_type: self.auth_type,
+            storage_type: "blob".into(),
+            credentials,
+            encrypted,
+            endpoint: self.endpoint.map(|e| e.trim_end_matches('/').to_string()),
+            client_id: self.client_id,
+            allowed_users: Vec::new(),
+        });
+    }
+}
+
+#[pg_extern(sql = false)]
+fn account_add(account_name_p: Option<&str>, account_key_p: Option<&str>) {
+    roles::require_admin("account_add");
+    NewAccount {
+        name: required(account_name_p, "account_name_p").to_string(),
+        auth_type: AuthType::AccessKey,
+        credentials: Some(required(account_key_p, "account_key_p").to_string()),
+        endpoint: None,
+        client_id: None,
+    }
+    .store();
+}
+
+const CONFIG_KEYS: &str = "account_name, auth_type, storage_type, credentials, endpoint, client_id";
+
+#[pg_extern(sql = false)]
+fn account_add_config(account_config: Option<JsonB>) {
+    roles::require_admin("account_add");
+    let JsonB(config) = required(account_config, "account_config");
+    let Value::Object(map) = config else {
+        invalid_parameter(format!("account_config must be a JSON object with the keys {CONFIG_KEYS}"));
+    };
+    let text = |key: &str| -> Option<String> {
+        match map.get(key) {
+            None | Some(Value::Null) => None,
+            Some(Value::String(s)) => Some(s.clone()),
+            Some(other) => invalid_parameter(format!("account_config key \"{key}\" must be a string, not {}", json_kind(other))),
+        }
+    };
+    if let Some(unknown) = map.keys().find(|k| !CONFIG_KEYS.split(", ").any(|known| known == k.as_str())) {
+        invalid_parameter(format!("account_config has an unknown key \"{unknown}\"; accepted keys are {CONFIG_KEYS}"));
+    }
+    let name = text("account_name").unwrap_or_else(|| invalid_parameter("account_config needs the key \"account_name\""));
+    let auth_type = match text("auth_type") {
+        None => AuthType::AccessKey,
+        Some(label) => AuthType::parse(&label).unwrap_or_else(|| {
+            invalid_parameter(format!("invalid auth_type \"{label}\"; accepted values are {}", AuthType::LABELS))
+        }),
+    };
+    if let Some(st) = text("storage_type").filter(|s| s != "blob") {
+        invalid_parameter(format!("invalid storage_type \"{st}\"; the accepted value is blob"));
+    }
+    NewAccount { name, auth_type, credentials: text("credentials"), endpoint: text("endpoint"), client_id: text("client_id") }.store();
+}
+
+fn json_kind(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+#[pg_extern(sql = false)]
+fn account_encrypt_existing_credentials() -> i64 {
+    roles::require_admin("account_encrypt_existing_credentials");
+    if crate::guc::encryption_passphrase().is_none() {
+        raise(
+            PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
+            "azure_storage.credential_encryption_key is not set",
+            None,
+            Some("Run ALTER DATABASE <db> SET azure_storage.credential_encryption_key = '<passphrase>', reconnect, then call this function again.".into()),
+        );
+    }
+    let mut count = 0;
+    for row in catalog::all() {
+        if let (Some(clear), false) = (&row.credentials, row.encrypted) {
+            let (stored, encrypted) = catalog::seal(Some(clear));
+            catalog::set_credentials(&row.name, stored.as_deref().unwrap_or_default(), encrypted);
+            count += 1;
+        }
+    }
+    count
+}
+
+#[pg_extern(sql = false)]
+fn account_remove(account_name_p: Option<&str>) {
+    roles::require_admin("account_remove");
+    let name = required(account_name_p, "account_name_p");
+    if !catalog::remove(name) {
+        not_registered(name);
+    }
+}
+
+fn change_grant(function: &str, account_name_p: Option<&str>, user_p: Option<Oid>, grant: bool) {
+    roles::require_admin(function);
+    let name = required(account_name_p, "account_name_p");
+    let user = required(user_p, "user_p");
+    if !roles::role_exists(user) {
+        raise(PgSqlErrorCode::ERRCODE_UNDEFINED_OBJECT, format!("role with OID {} does not exist", user.to_u32()), None, None);
+    }
+    let Some(row) = catalog::lookup(name) else { not_registered(name) };
+    // Grants of dropped roles are forgotten on the way.
+    let mut users: Vec<Oid> = row.allowed_users.into_iter().filter(|r| *r != user && roles::role_exists(*r)).collect();
+    if grant {
+        users.push(user);
+    }
+    catalog::set_allowed_users(name, &users);
+}
+
+#[pg_extern(sql = false)]
+fn account_user_add(account_name_p: Option<&str>, user_p: Option<Oid>) {
+    change_grant("account_user_add", account_name_p, user_p, true);
+}
+
+#[pg_extern(sql = false)]
+fn account_user_remove(account_name_p: Option<&str>, user_p: Option<Oid>) {
+    change_grant("account_user_remove", account_name_p, user_p, false);
+}
+
+/// Rows of account_list; the SQL function casts the labels to the enums.
+#[pg_extern(sql = false)]
+fn account_list_rows() -> TableIterator<
+    'static,
+    (name!(account_name, String), name!(auth_type, String), name!(storage_type, String), name!(allowed_users, Vec<Oid>)),
+> {
+    roles::require_admin("account_list");
+    let rows = catalog::all().into_iter().map(|r| {
+        let users = r.allowed_users.into_iter().filter(|u| roles::role_exists(*u)).collect();
+        (r.name, r.auth_type.label().to_string(), r.storage_type, users)
+    });
+    TableIterator::new(rows.collect::<Vec<_>>())
+}

@@ -1,0 +1,193 @@
+//! The table of registered accounts, `azure_storage.accounts`. PUBLIC cannot read it; the
+//! extension reads and writes it with the privileges of its owner, after its own checks.
+
+use pgrx::pg_sys::Oid;
+use pgrx::prelude::*;
+use pgrx::spi::SpiResult;
+
+use crate::crypto;
+use crate::errors::raise;
+use crate::roles;
+
+/// How an account authenticates; the labels of the SQL enum `azure_storage.auth_type`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuthType {
+    AccessKey,
+    ManagedIdentity,
+    Sas,
+}
+
+impl AuthType {
+    pub const LABELS: &'static str = "access-key, managed-identity, sas";
+
+    pub fn label(self) -> &'static str {
+        match self {
+            AuthType::AccessKey => "access-key",
+            AuthType::ManagedIdentity => "managed-identity",
+            AuthType::Sas => "sas",
+        }
+    }
+
+    pub fn parse(label: &str) -> Option<AuthType> {
+        match label {
+            "access-key" => Some(AuthType::AccessKey),
+            "managed-identity" => Some(AuthType::ManagedIdentity),
+            "sas" => Some(AuthType::Sas),
+            _ => None,
+        }
+    }
+}
+
+/// One row of `azure_storage.accounts`. `credentials` is as stored: encrypted when
+/// `encrypted` is true.
+#[derive(Debug, Clone)]
+pub struct AccountRow {
+    pub name: String,
+    pub auth_type: AuthType,
+    pub storage_type: String,
+    pub credentials: Option<String>,
+    pub encrypted: bool,
+    pub endpoint: Option<String>,
+    pub client_id: Option<String>,
+    pub allowed_users: Vec<Oid>,
+}
+
+impl AccountRow {
+    /// The credential in clear, decrypted with the passphrase setting when it is encrypted.
+    pub fn clear_credentials(&self) -> Option<String> {
+        let stored = self.credentials.as_ref()?;
+        if !self.encrypted {
+            return Some(stored.clone());
+        }
+        let name = &self.name;
+        let Some(passphrase) = crate::guc::encryption_passphrase() else {
+            raise(
+                PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
+                format!("the credentials of storage account {name} are encrypted and azure_storage.credential_encryption_key is not set"),
+                None,
+                Some("Set azure_storage.credential_encryption_key to the passphrase they were encrypted with.".into()),
+            );
+        };
+        match crypto::decrypt(&passphrase, stored) {
+            Ok(clear) => Some(clear),
+            Err(crypto::DecryptError::WrongKey) => raise(
+                PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
+                format!("could not decrypt the credentials of storage account {name}: azure_storage.credential_encryption_key is not the passphrase they were encrypted with"),
+                None,
+                Some(format!("Set the passphrase used when they were stored, or register them again with azure_storage.account_add('{name}', ...).")),
+            ),
+            Err(crypto::DecryptError::Malformed) => raise(
+                PgSqlErrorCode::ERRCODE_DATA_CORRUPTED,
+                format!("the stored credentials of storage account {name} are damaged"),
+                None,
+                Some(format!("Register them again with azure_storage.account_add('{name}', ...).")),
+            ),
+        }
+    }
+}
+
+/// Stored form of a credential: encrypted when the passphrase setting is present.
+pub fn seal(clear: Option<&str>) -> (Option<String>, bool) {
+    match (clear, crate::guc::encryption_passphrase()) {
+        (Some(c), Some(p)) => (Some(crypto::encrypt(&p, c)), true),
+        (c, _) => (c.map(str::to_string), false),
+    }
+}
+
+fn owner() -> Oid {
+    Spi::get_one::<Oid>("SELECT relowner FROM pg_catalog.pg_class WHERE oid = 'azure_storage.accounts'::pg_catalog.regclass")
+        .ok()
+        .flatten()
+        .unwrap_or_else(|| raise(PgSqlErrorCode::ERRCODE_UNDEFINED_TABLE, "table azure_storage.accounts is missing; reinstall the extension", None, None))
+}
+
+fn spi<R>(what: &str, f: impl FnOnce() -> SpiResult<R>) -> R {
+    let owner = owner();
+    roles::as_role(owner, f).unwrap_or_else(|e| raise(PgSqlErrorCode::ERRCODE_INTERNAL_ERROR, format!("{what}: {e}"), None, None))
+}
+
+const COLUMNS: &str = "account_name, auth_type::text, storage_type::text, credentials, credentials_encrypted, endpoint, client_id, allowed_users::oid[]";
+
+fn read_rows(query: &str, args: &[pgrx::datum::DatumWithOid]) -> SpiResult<Vec<AccountRow>> {
+    Spi::connect(|client| {
+        let mut rows = Vec::new();
+        for r in client.select(query, None, args)? {
+            let auth: String = r.get(2)?.unwrap_or_default();
+            rows.push(AccountRow {
+                name: r.get(1)?.unwrap_or_default(),
+                auth_type: AuthType::parse(&auth).unwrap_or(AuthType::AccessKey),
+                storage_type: r.get(3)?.unwrap_or_default(),
+                credentials: r.get(4)?,
+                encrypted: r.get(5)?.unwrap_or(false),
+                endpoint: r.get(6)?,
+                client_id: r.get(7)?,
+                allowed_users: r.get::<Vec<Oid>>(8)?.unwrap_or_default(),
+            });
+        }
+        Ok(rows)
+    })
+}
+
+pub fn lookup(name: &str) -> Option<AccountRow> {
+    let query = format!("SELECT {COLUMNS} FROM azure_storage.accounts WHERE account_name = $1");
+    spi("reading azure_storage.accounts", || read_rows(&query, &[name.into()])).into_iter().next()
+}
+
+pub fn all() -> Vec<AccountRow> {
+    let query = format!("SELECT {COLUMNS} FROM azure_storage.accounts ORDER BY account_name");
+    spi("reading azure_storage.accounts", || read_rows(&query, &[]))
+}
+
+/// Adds an account, or replaces the credentials of a registered one; its grants stay.
+pub fn upsert(row: &AccountRow) {
+    spi("writing azure_storage.accounts", || {
+        Spi::run_with_args(
+            "INSERT INTO azure_storage.accounts AS a
+                 (account_name, auth_type, storage_type, credentials, credentials_encrypted, endpoint, client_id)
+             VALUES ($1, $2::azure_storage.auth_type, $3::azure_storage.storage_type, $4, $5, $6, $7)
+             ON CONFLICT (account_name) DO UPDATE SET
+                 auth_type = EXCLUDED.auth_type, storage_type = EXCLUDED.storage_type,
+                 credentials = EXCLUDED.credentials, credentials_encrypted = EXCLUDED.credentials_encrypted,
+                 endpoint = EXCLUDED.endpoint, client_id = EXCLUDED.client_id",
+            &[
+                row.name.as_str().into(),
+                row.auth_type.label().into(),
+                row.storage_type.as_str().into(),
+                row.credentials.clone().into(),
+                row.encrypted.into(),
+                row.endpoint.clone().into(),
+                row.client_id.clone().into(),
+            ],
+        )
+    })
+}
+
+/// Removes an account; false when it was not registered.
+pub fn remove(name: &str) -> bool {
+    spi("writing azure_storage.accounts", || {
+        Spi::get_one_with_args::<bool>(
+            "WITH d AS (DELETE FROM azure_storage.accounts WHERE account_name = $1 RETURNING 1) SELECT count(*) > 0 FROM d",
+            &[name.into()],
+        )
+    })
+    .unwrap_or(false)
+}
+
+pub fn set_allowed_users(name: &str, users: &[Oid]) {
+    let users: Vec<Oid> = users.to_vec();
+    spi("writing azure_storage.accounts", || {
+        Spi::run_with_args(
+            "UPDATE azure_storage.accounts SET allowed_users = $2::oid[]::regrole[] WHERE account_name = $1",
+            &[name.into(), users.into()],
+        )
+    })
+}
+
+pub fn set_credentials(name: &str, stored: &str, encrypted: bool) {
+    spi("writing azure_storage.accounts", || {
+        Spi::run_with_args(
+            "UPDATE azure_storage.accounts SET credentials = $2, credentials_encrypted = $3 WHERE account_name = $1",
+            &[name.into(), stored.into(), encrypted.into()],
+        )
+    })
+}

@@ -1,0 +1,77 @@
+//! Raising errors the way users of Azure's extension know them: `azure_storage: <text>`.
+
+use pgrx::pg_sys::panic::ErrorReport;
+use pgrx::{PgLogLevel, PgSqlErrorCode};
+
+pub const PREFIX: &str = "azure_storage: ";
+
+/// Raises an ERROR; never returns.
+pub fn raise(code: PgSqlErrorCode, message: impl AsRef<str>, detail: Option<String>, hint: Option<String>) -> ! {
+    let mut report = ErrorReport::new(code, format!("{PREFIX}{}", message.as_ref()), "azure_storage");
+    if let Some(d) = detail {
+        report = report.set_detail(d);
+    }
+    if let Some(h) = hint {
+        report = report.set_hint(h);
+    }
+    report.report(PgLogLevel::ERROR);
+    unreachable!("an ERROR report does not return")
+}
+
+pub fn invalid_parameter(message: impl AsRef<str>) -> ! {
+    raise(PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE, message, None, None)
+}
+
+pub fn invalid_name(e: storage::names::InvalidName) -> ! {
+    raise(PgSqlErrorCode::ERRCODE_INVALID_NAME, e.to_string(), None, None)
+}
+
+/// Turns a storage error into the error text users of Azure's extension expect.
+/// `registered` says whether the account had credentials registered.
+pub fn storage_error(account: &str, registered: bool, e: storage::Error) -> ! {
+    use storage::Error as E;
+    use PgSqlErrorCode as C;
+    match e {
+        E::ContainerNotFound => raise(C::ERRCODE_UNDEFINED_OBJECT, e.to_string(), None, None),
+        E::BlobNotFound => raise(C::ERRCODE_UNDEFINED_FILE, e.to_string(), None, None),
+        E::Unauthenticated { .. } if !registered => raise(
+            C::ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION,
+            "missing storage credentials",
+            Some(format!("storage account {account} is not registered and the container does not allow anonymous access")),
+            Some(format!("Use SELECT azure_storage.account_add('{account}', '<access key>')")),
+        ),
+        E::Unauthenticated { code, message } => raise(
+            C::ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION,
+            format!("storage account {account} refused the registered credentials"),
+            Some(format!("{code}: {message}")),
+            Some(format!("Register a valid credential with azure_storage.account_add('{account}', ...)")),
+        ),
+        E::PermissionDenied { code, message } => raise(
+            C::ERRCODE_INSUFFICIENT_PRIVILEGE,
+            "Permission is not sufficient to perform requested operation",
+            Some(format!("{code}: {message}")),
+            None,
+        ),
+        E::Connect { .. } => raise(C::ERRCODE_CONNECTION_FAILURE, "internal error while connecting", Some(e.to_string()), None),
+        E::Timeout { .. } => raise(
+            C::ERRCODE_CONNECTION_FAILURE,
+            "internal error while connecting",
+            Some(e.to_string()),
+            Some("The bound is the setting azure_storage.request_timeout.".into()),
+        ),
+        E::Cancelled => {
+            // The interrupt that cancelled the transfer is still pending: let PostgreSQL
+            // raise it with its own message (cancel, statement timeout, termination).
+            pgrx::check_for_interrupts!();
+            raise(C::ERRCODE_QUERY_CANCELED, "transfer cancelled", None, None)
+        }
+        E::InvalidName(n) => invalid_name(n),
+        E::Service { .. } | E::InvalidResponse(_) => raise(C::ERRCODE_EXTERNAL_ROUTINE_EXCEPTION, e.to_string(), None, None),
+    }
+}
+
+/// Whether PostgreSQL wants the current statement to stop (cancel, timeout, termination).
+pub fn interrupt_pending() -> bool {
+    // SAFETY: a sig_atomic_t flag written by signal handlers; reading it has no side effect.
+    unsafe { std::ptr::read_volatile(std::ptr::addr_of!(pgrx::pg_sys::InterruptPending)) != 0 }
+}

@@ -1,0 +1,71 @@
+//! Reading and writing blob contents through OpenDAL's azblob service, which handles
+//! signing, chunked transfers, retries and timeouts.
+
+use std::time::Duration;
+
+use opendal::layers::{RetryLayer, TimeoutLayer};
+use opendal::services::Azblob;
+use opendal::{ErrorKind, Operator};
+
+use crate::account::{redact_url, Account, Credential};
+use crate::error::{Error, Result};
+
+/// One container of one account.
+pub struct BlobStore {
+    op: Operator,
+    endpoint: String,
+    anonymous: bool,
+    timeout: Duration,
+}
+
+impl BlobStore {
+    pub fn new(account: &Account, container: &str, timeout: Duration) -> Result<Self> {
+        crate::names::validate_container_name(container)?;
+        // OpenDAL's HTTP transport (reqwest); installing it twice is harmless.
+        opendal::install_default();
+        let mut builder = Azblob::default().endpoint(&account.endpoint).account_name(&account.name).container(container);
+        builder = match &account.credential {
+            Credential::SharedKey(key) => builder.account_key(key),
+            Credential::Sas(token) => builder.sas_token(token.trim_start_matches('?')),
+            Credential::Anonymous => builder.skip_signature(),
+        };
+        let op = Operator::new(builder)
+            .map_err(|e| Error::InvalidResponse(e.to_string()))?
+            .layer(TimeoutLayer::new().with_timeout(timeout).with_io_timeout(timeout))
+            .layer(RetryLayer::new().with_jitter());
+        Ok(BlobStore { op, endpoint: redact_url(&account.endpoint), anonymous: matches!(account.credential, Credential::Anonymous), timeout })
+    }
+
+    /// Writes a whole blob at once (small blobs; large ones stream through a writer).
+    pub async fn put(&self, path: &str, data: Vec<u8>, content_type: Option<&str>, content_encoding: Option<&str>) -> Result<()> {
+        crate::names::validate_blob_name(path)?;
+        let mut write = self.op.write_with(path, data);
+        if let Some(ct) = content_type {
+            write = write.content_type(ct);
+        }
+        if let Some(ce) = content_encoding {
+            write = write.content_encoding(ce);
+        }
+        write.await.map(|_| ()).map_err(|e| self.error(e))
+    }
+
+    /// Reads a whole blob into memory.
+    pub async fn get(&self, path: &str) -> Result<Vec<u8>> {
+        crate::names::validate_blob_name(path)?;
+        self.op.read(path).await.map(|b| b.to_vec()).map_err(|e| self.error(e))
+    }
+
+    fn error(&self, e: opendal::Error) -> Error {
+        let text = e.to_string();
+        let code = if text.contains("ContainerNotFound") { "ContainerNotFound" } else { "" };
+        match e.kind() {
+            ErrorKind::NotFound if code == "ContainerNotFound" => Error::ContainerNotFound,
+            ErrorKind::NotFound => Error::BlobNotFound,
+            ErrorKind::PermissionDenied if self.anonymous => Error::Unauthenticated { code: "PermissionDenied".into(), message: text },
+            ErrorKind::PermissionDenied => Error::PermissionDenied { code: "PermissionDenied".into(), message: text },
+            _ if text.contains("timeout") || text.contains("timed out") || text.contains("elapsed") => Error::Timeout { endpoint: self.endpoint.clone(), after: self.timeout },
+            ErrorKind::Unexpected if e.is_temporary() => Error::Connect { endpoint: self.endpoint.clone(), cause: text },
+            _ => Error::Service { status: 0, code: format!("{:?}", e.kind()), message: text },
+        }
+    }
+}

@@ -1,0 +1,117 @@
+//! blobctl: sets up containers and blobs for the tests and the demo.
+//!
+//!   blobctl mkcontainer <container> [--public]
+//!   blobctl rmcontainer <container>
+//!   blobctl list <container> [--prefix P]
+//!   blobctl put <container> <blob> <file> [--content-type T] [--content-encoding E]
+//!   blobctl fill <container> <prefix> <count>     (blobs <prefix>00000 ... of a few bytes)
+
+use std::time::Duration;
+
+use clap::{Parser, Subcommand};
+use futures::{StreamExt, TryStreamExt};
+use storage::{runtime, Account, Credential, RestClient};
+
+#[derive(Parser)]
+struct Cli {
+    /// Blob endpoint of the account, path-style for the emulator.
+    #[arg(long, env = "AZURITE_ENDPOINT")]
+    endpoint: String,
+    #[arg(long, env = "AZURITE_ACCOUNT")]
+    account: String,
+    /// Shared key; without it requests are anonymous.
+    #[arg(long, env = "AZURITE_KEY", hide_env_values = true)]
+    key: Option<String>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Creates a container (a no-op when it exists).
+    Mkcontainer {
+        container: String,
+        /// Anonymous read access to the container and its blobs.
+        #[arg(long)]
+        public: bool,
+    },
+    /// Deletes a container and its blobs.
+    Rmcontainer { container: String },
+    /// Uploads a local file ("-" for standard input) as a blob.
+    Put {
+        container: String,
+        blob: String,
+        file: String,
+        #[arg(long)]
+        content_type: Option<String>,
+        #[arg(long)]
+        content_encoding: Option<String>,
+    },
+    /// Creates `count` small blobs named <prefix><number, 5 digits>.
+    Fill { container: String, prefix: String, count: usize },
+    /// Prints the names and sizes of blobs.
+    List {
+        container: String,
+        #[arg(long, default_value = "")]
+        prefix: String,
+    },
+}
+
+fn main() {
+    env_logger::init();
+    let cli = Cli::parse();
+    let credential = cli.key.clone().map_or(Credential::Anonymous, Credential::SharedKey);
+    let account = Account::new(&cli.account, &cli.endpoint, credential);
+    let client = RestClient::new(&account, Duration::from_secs(60)).unwrap_or_else(|e| fail(e));
+    match cli.command {
+        Command::Mkcontainer { container, public } => {
+            runtime::block_on(client.create_container(&container, public), &runtime::never).map(|_| ()).unwrap_or_else(|e| fail(e))
+        }
+        Command::Rmcontainer { container } => {
+            runtime::block_on(client.delete_container(&container), &runtime::never).unwrap_or_else(|e| fail(e))
+        }
+        Command::Put { container, blob, file, content_type, content_encoding } => {
+            let data = if file == "-" {
+                let mut buf = Vec::new();
+                std::io::Read::read_to_end(&mut std::io::stdin(), &mut buf).map(|_| buf)
+            } else {
+                std::fs::read(&file)
+            }
+            .unwrap_or_else(|e| {
+                eprintln!("blobctl: cannot read {file}: {e}");
+                std::process::exit(1)
+            });
+            let put = client.put_blob(&container, &blob, data.into(), content_type.as_deref(), content_encoding.as_deref());
+            runtime::block_on(put, &runtime::never)
+                .unwrap_or_else(|e| fail(e));
+        }
+        Command::Fill { container, prefix, count } => {
+            let uploads = (0..count).map(|i| {
+                let (client, container) = (&client, &container);
+                let name = format!("{prefix}{i:05}");
+                async move { client.put_blob(container, &name, format!("{i}\n").into(), Some("text/plain"), None).await }
+            });
+            let all = futures::stream::iter(uploads).buffer_unordered(32).try_collect::<Vec<()>>();
+            runtime::block_on(all, &runtime::never).unwrap_or_else(|e| fail(e));
+        }
+        Command::List { container, prefix } => {
+            let mut marker: Option<String> = None;
+            loop {
+                let page = runtime::block_on(client.list_page(&container, &prefix, marker.as_deref(), storage::list::MAX_PAGE), &runtime::never)
+                    .unwrap_or_else(|e| fail(e));
+                for b in page.entries {
+                    println!("{}\t{}", b.path, b.bytes);
+                }
+                match page.next_marker {
+                    Some(m) => marker = Some(m),
+                    None => break,
+                }
+            }
+        }
+    }
+}
+
+fn fail(e: storage::Error) -> ! {
+    eprintln!("blobctl: {e}");
+    std::process::exit(1)
+}
