@@ -10,6 +10,7 @@ mod catalog;
 mod crypto;
 mod errors;
 mod guc;
+mod log_redaction;
 mod roles;
 
 pgrx::pg_module_magic!();
@@ -19,6 +20,7 @@ pgrx::extension_sql_file!("../sql/azure_storage.sql", name = "azure_storage_surf
 #[pg_guard]
 pub extern "C-unwind" fn _PG_init() {
     guc::register();
+    log_redaction::install();
 }
 
 #[cfg(test)]

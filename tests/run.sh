@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Runs every test against fresh servers: Rust unit and integration tests, the SQL suite
+# (pg_regress), and the shell tests. Prints one "N passed, M failed" line; exits non-zero on
+# any failure. Expects `make install build` to have run (make test does).
+set -uo pipefail
+cd "$(dirname "$0")/.."
+source tools/env.sh
+PG_REGRESS=/usr/lib/postgresql/15/lib/pgxs/src/test/regress/pg_regress
+OUT="$RUN_DIR/test-results"
+
+passed=0; failed=0; failures=()
+record() { if [ "$2" = 0 ]; then passed=$((passed + 1)); echo "ok: $1"; else failed=$((failed + 1)); failures+=("$1"); echo "FAILED: $1"; fi; }
+
+bash tools/down.sh >/dev/null
+bash tools/up.sh >/dev/null || { echo "FAILED: could not start the servers"; exit 1; }
+stall_port=$((AZURITE_PORT + 1))
+target/release/stallserver "$stall_port" 1800 & stall_pid=$!
+cleanup() { kill "$stall_pid" 2>/dev/null; bash tools/down.sh >/dev/null; }
+trap cleanup EXIT
+rm -rf "$OUT"; mkdir -p "$OUT"
+
+bash tests/fixtures.sh > "$OUT/fixtures.log" 2>&1; record "fixtures" $?
+
+# Rust tests; the storage integration tests talk to the Azurite started above.
+export STALL_ENDPOINT="http://127.0.0.1:$stall_port/$AZURITE_ACCOUNT"
+cargo test --release --workspace 2>&1 | tee "$OUT/cargo-test.log" | grep -E '^test result|FAILED|panicked'
+record "cargo test" "${PIPESTATUS[0]}"
+
+# SQL behaviour, compared with tests/expected/.
+tests_sql=$(cd tests/sql && ls *.sql | sed 's/\.sql$//')
+"$PG_REGRESS" --use-existing --dbname=regression --host="$PGHOST" --port="$PGPORT" --user=postgres \
+  --bindir=/usr/lib/postgresql/15/bin --inputdir=tests --outputdir="$OUT/regress" $tests_sql
+code=$?
+[ $code = 0 ] || cat "$OUT/regress/regression.diffs" 2>/dev/null | head -200
+record "sql suite (pg_regress)" $code
+
+for t in tests/shell/*.sh; do
+  bash "$t"; record "$(basename "$t" .sh)" $?
+done
+
+echo
+[ $failed = 0 ] || printf 'failed: %s\n' "${failures[@]}"
+echo "$passed passed, $failed failed"
+[ $failed = 0 ]
