@@ -19,7 +19,7 @@ fn not_registered(name: &str) -> ! {
         PgSqlErrorCode::ERRCODE_UNDEFINED_OBJECT,
         format!("storage account {name} is not registered"),
         None,
-        Some(format!("Register it first with SELECT azure_storage.account_add('{name}', '<access key>');")),
+        Some("SELECT * FROM azure_storage.account_list() shows the registered accounts.".into()),
     )
 }
 
@@ -64,7 +64,9 @@ impl NewAccount {
 
     fn store(self) {
         self.validate();
-        let (credentials, encrypted) = catalog::seal(self.credentials.as_deref().map(str::trim));
+        // A SAS token is kept without the `?` it is often copied with.
+        let clear = self.credentials.as_deref().map(|c| c.trim().trim_start_matches('?'));
+        let (credentials, encrypted) = catalog::seal(clear);
         catalog::upsert(&AccountRow {
             name: self.name,
             auth_type: self.auth_type,

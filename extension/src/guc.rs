@@ -3,11 +3,11 @@
 use std::ffi::CString;
 use std::time::Duration;
 
-use pgrx::{GucContext, GucFlags, GucRegistry, GucSetting};
+use pgrx::{pg_sys, GucContext, GucFlags, GucRegistry, GucSetting};
 
 /// Passphrase the credentials in `azure_storage.accounts` are encrypted with. Superuser-only
-/// to set (granted to azure_storage_admin with GRANT SET ON PARAMETER) and to show, and kept
-/// out of SHOW ALL.
+/// to set (granted to azure_storage_admin with GRANT SET ON PARAMETER), shown only to
+/// superusers and azure_storage_admin members, and kept out of SHOW ALL.
 pub static CREDENTIAL_ENCRYPTION_KEY: GucSetting<Option<CString>> = GucSetting::<Option<CString>>::new(None);
 
 /// Endpoint of an account that is used without being registered (public containers).
@@ -18,15 +18,23 @@ pub static DEFAULT_ENDPOINT: GucSetting<Option<CString>> =
 pub static REQUEST_TIMEOUT: GucSetting<i32> = GucSetting::<i32>::new(30);
 
 pub fn register() {
-    GucRegistry::define_string_guc(
-        c"azure_storage.credential_encryption_key",
-        c"Passphrase that encrypts the storage credentials registered in this database.",
-        c"Credentials are encrypted with AES-256-GCM under a key derived from this passphrase by Argon2id. \
-          Set it with ALTER DATABASE ... SET, then run azure_storage.account_encrypt_existing_credentials().",
-        &CREDENTIAL_ENCRYPTION_KEY,
-        GucContext::Suset,
-        GucFlags::SUPERUSER_ONLY | GucFlags::NO_SHOW_ALL,
-    );
+    // Defined by hand for its show hook, which pgrx offers for no string setting.
+    unsafe {
+        pg_sys::DefineCustomStringVariable(
+            c"azure_storage.credential_encryption_key".as_ptr(),
+            c"Passphrase that encrypts the storage credentials registered in this database.".as_ptr(),
+            c"Credentials are encrypted with AES-256-GCM under a key derived from this passphrase by Argon2id. \
+              Set it, then run azure_storage.account_encrypt_existing_credentials()."
+                .as_ptr(),
+            CREDENTIAL_ENCRYPTION_KEY.as_ptr(),
+            std::ptr::null(),
+            pg_sys::GucContext::PGC_SUSET,
+            GucFlags::NO_SHOW_ALL.bits(),
+            None,
+            None,
+            Some(show_encryption_key),
+        );
+    }
     GucRegistry::define_string_guc(
         c"azure_storage.default_endpoint",
         c"Blob endpoint of accounts used without registration; {account} stands for the account name.",
@@ -62,4 +70,17 @@ pub fn default_endpoint_template() -> String {
 /// The passphrase, when set to something non-empty.
 pub fn encryption_passphrase() -> Option<String> {
     CREDENTIAL_ENCRYPTION_KEY.get().and_then(|c| c.into_string().ok()).filter(|s| !s.is_empty())
+}
+
+/// SHOW, current_setting() and pg_settings show the passphrase to superusers and members of
+/// azure_storage_admin only; others see whether it is set.
+#[pgrx::pg_guard]
+unsafe extern "C-unwind" fn show_encryption_key() -> *const std::ffi::c_char {
+    let value = unsafe { *CREDENTIAL_ENCRYPTION_KEY.as_ptr() };
+    let may_see = unsafe { pg_sys::IsTransactionState() } && crate::roles::is_admin(crate::roles::current_user());
+    match (value.is_null(), may_see) {
+        (true, _) => c"".as_ptr(),
+        (false, true) => value,
+        (false, false) => c"(hidden)".as_ptr(),
+    }
 }

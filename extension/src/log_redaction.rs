@@ -23,6 +23,8 @@ pub fn install() {
     }
 }
 
+const CHANGED_KEY: &[u8] = b"parameter \"azure_storage.credential_encryption_key\" changed to";
+
 fn quotes_statement(message: &[u8]) -> bool {
     [&b"statement: "[..], b"execute ", b"duration: "].iter().any(|p| message.starts_with(p))
 }
@@ -39,6 +41,11 @@ unsafe extern "C-unwind" fn redact(edata: *mut pg_sys::ErrorData) {
             if !message.is_null() && quotes_statement(CStr::from_ptr(message).to_bytes()) {
                 (*edata).message = pg_sys::pstrdup(c"statement: <hidden by azure_storage: it carries a credential>".as_ptr());
             }
+        }
+        // A reload of postgresql.conf logs the new value of each changed setting.
+        let message = if edata.is_null() { std::ptr::null_mut() } else { (*edata).message };
+        if !message.is_null() && CStr::from_ptr(message).to_bytes().starts_with(CHANGED_KEY) {
+            (*edata).message = pg_sys::pstrdup(c"parameter \"azure_storage.credential_encryption_key\" changed".as_ptr());
         }
         if let Some(previous) = PREVIOUS_HOOK {
             previous(edata);

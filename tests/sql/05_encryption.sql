@@ -29,8 +29,8 @@ SELECT azure_storage.account_encrypt_existing_credentials();
 SELECT count(*) AS clear_credentials FROM azure_storage.accounts WHERE NOT credentials_encrypted AND credentials IS NOT NULL;
 SELECT count(*) FROM azure_storage.blob_list('devstoreaccount1', 'listing', 'dir/');
 
--- Only superusers and members of azure_storage_admin may set the passphrase; only
--- superusers see it, and SHOW ALL hides it.
+-- Only superusers and members of azure_storage_admin may set or see the passphrase;
+-- others see that it is set, and SHOW ALL leaves it out.
 SET ROLE regress_user;
 SET azure_storage.credential_encryption_key = 'hijack';
 SHOW azure_storage.credential_encryption_key;

@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# A short walkthrough against the servers of `make up`: register the emulator's storage
+# account, put a few blobs in a container, and look at them from SQL.
+set -euo pipefail
+source "$(dirname "$0")/../tools/env.sh"
+blobctl() { "$ROOT/target/release/blobctl" "$@"; }
+data=$(mktemp -d); trap 'rm -rf "$data"' EXIT
+
+echo "== A container with a few blobs in Azurite"
+blobctl mkcontainer demo
+printf 'id,name,joined\n1,Ada,2024-01-05\n2,Grace,2024-02-11\n3,Linus,2024-03-20\n' > "$data/employees.csv"
+gzip -nc "$data/employees.csv" > "$data/employees.csv.gz"
+blobctl put demo employees.csv "$data/employees.csv" --content-type text/csv
+blobctl put demo archive/employees.csv.gz "$data/employees.csv.gz" --content-type application/x-gzip --content-encoding gzip
+blobctl fill demo logs/day- 3
+
+psql -X -q -c "DROP DATABASE IF EXISTS demo" -c "CREATE DATABASE demo"
+echo
+echo "== SQL, as an Azure user would write it (the endpoint points at the emulator)"
+psql -X -d demo -e -v ON_ERROR_STOP=1 <<SQL
+CREATE EXTENSION azure_storage;
+SELECT azure_storage.account_add(azure_storage.account_options_credentials('$AZURITE_ACCOUNT', '$AZURITE_KEY', 'blob')
+                                 || '{"endpoint": "$AZURITE_ENDPOINT"}');
+SELECT * FROM azure_storage.account_list();
+SELECT path, bytes, pg_size_pretty(bytes), content_type, content_encoding, content_hash
+  FROM azure_storage.blob_list('$AZURITE_ACCOUNT', 'demo');
+SELECT path, bytes FROM azure_storage.blob_list('$AZURITE_ACCOUNT', 'demo', 'logs/');
+CREATE ROLE demo_analyst;
+SET ROLE demo_analyst;
+\set ON_ERROR_STOP 0
+SELECT count(*) FROM azure_storage.blob_list('$AZURITE_ACCOUNT', 'demo');
+\set ON_ERROR_STOP 1
+RESET ROLE;
+SELECT azure_storage.account_user_add('$AZURITE_ACCOUNT', 'demo_analyst');
+SET ROLE demo_analyst;
+SELECT count(*) AS blobs_the_analyst_sees FROM azure_storage.blob_list('$AZURITE_ACCOUNT', 'demo');
+RESET ROLE;
+SELECT azure_storage.account_user_remove('$AZURITE_ACCOUNT', 'demo_analyst');
+DROP ROLE demo_analyst;
+SQL
+echo
+echo "demo: done. The servers keep running: psql -h 127.0.0.1 -p $PGPORT -U postgres -d demo; stop them with make down."
