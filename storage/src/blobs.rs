@@ -5,14 +5,19 @@ use std::time::Duration;
 
 use opendal::layers::{RetryLayer, TimeoutLayer};
 use opendal::services::Azblob;
-use opendal::{ErrorKind, Operator};
+use opendal::{ErrorKind, HttpTransporter, Operator};
+use opendal_http_transport_reqwest::ReqwestTransport;
 
 use crate::account::{redact_url, Account, Credential};
 use crate::error::{Error, Result};
 
-/// One container of one account.
+/// One container of one account. Its HTTP connections belong to the runtime of the thread
+/// that uses them first: a thread of its own (the stream's download thread) opens a store of
+/// its own with `reopen`, as a pooled connection cannot be driven from another runtime.
 pub struct BlobStore {
-    op: Operator,
+    pub(crate) op: Operator,
+    account: Account,
+    container: String,
     endpoint: String,
     anonymous: bool,
     timeout: Duration,
@@ -21,19 +26,35 @@ pub struct BlobStore {
 impl BlobStore {
     pub fn new(account: &Account, container: &str, timeout: Duration) -> Result<Self> {
         crate::names::validate_container_name(container)?;
-        // OpenDAL's HTTP transport (reqwest); installing it twice is harmless.
-        opendal::install_default();
         let mut builder = Azblob::default().endpoint(&account.endpoint).account_name(&account.name).container(container);
         builder = match &account.credential {
             Credential::SharedKey(key) => builder.account_key(key),
             Credential::Sas(token) => builder.sas_token(token.trim_start_matches('?')),
             Credential::Anonymous => builder.skip_signature(),
         };
-        let op = Operator::new(builder)
-            .map_err(|e| Error::InvalidResponse(e.to_string()))?
+        let op = Operator::new(builder).map_err(|e| Error::InvalidResponse(e.to_string()))?;
+        let http = reqwest::Client::builder()
+            .connect_timeout(timeout)
+            .build()
+            .map_err(|e| Error::Connect { endpoint: redact_url(&account.endpoint), cause: e.to_string() })?;
+        let context = op.context().with_http_transport(HttpTransporter::new(ReqwestTransport::new(http)));
+        let op = op.with_context(context);
+        let op = op
             .layer(TimeoutLayer::new().with_timeout(timeout).with_io_timeout(timeout))
             .layer(RetryLayer::new().with_jitter());
-        Ok(BlobStore { op, endpoint: redact_url(&account.endpoint), anonymous: matches!(account.credential, Credential::Anonymous), timeout })
+        Ok(BlobStore {
+            op,
+            account: account.clone(),
+            container: container.to_string(),
+            endpoint: redact_url(&account.endpoint),
+            anonymous: matches!(account.credential, Credential::Anonymous),
+            timeout,
+        })
+    }
+
+    /// The same container with connections of its own.
+    pub(crate) fn reopen(&self) -> Result<BlobStore> {
+        BlobStore::new(&self.account, &self.container, self.timeout)
     }
 
     /// Writes a whole blob at once (small blobs; large ones stream through a writer).
@@ -55,7 +76,16 @@ impl BlobStore {
         self.op.read(path).await.map(|b| b.to_vec()).map_err(|e| self.error(e))
     }
 
-    fn error(&self, e: opendal::Error) -> Error {
+    /// OpenDAL's byte streams report its errors inside io::Error.
+    pub(crate) fn io_error(&self, e: std::io::Error) -> Error {
+        let text = e.to_string();
+        match e.into_inner().map(|inner| inner.downcast::<opendal::Error>()) {
+            Some(Ok(inner)) => self.error(*inner),
+            _ => Error::Connect { endpoint: self.endpoint.clone(), cause: text },
+        }
+    }
+
+    pub(crate) fn error(&self, e: opendal::Error) -> Error {
         let text = e.to_string();
         let code = if text.contains("ContainerNotFound") { "ContainerNotFound" } else { "" };
         match e.kind() {

@@ -25,6 +25,10 @@ pub enum Error {
     Service { status: u16, code: String, message: String },
     #[error("invalid answer from the storage service: {0}")]
     InvalidResponse(String),
+    #[error("could not decompress the blob as {compression}: {cause}")]
+    Decompress { compression: &'static str, cause: String },
+    #[error("the blob is larger than {limit} bytes, the most one value can hold")]
+    TooLarge { limit: usize },
     #[error("{0}")]
     InvalidName(#[from] crate::names::InvalidName),
 }

@@ -3,14 +3,18 @@
 
 pub mod account;
 pub mod blobs;
+pub mod compression;
 pub mod error;
 pub mod list;
 pub mod names;
 pub mod rest;
 pub mod runtime;
+pub mod stream;
 
 pub use account::{Account, Credential};
 pub use blobs::BlobStore;
+pub use compression::Compression;
+pub use stream::BlobStream;
 pub use error::{Error, Result};
 pub use list::{BlobEntry, Page};
 pub use rest::RestClient;

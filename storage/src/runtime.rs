@@ -23,6 +23,7 @@ pub fn block_on<T>(fut: impl Future<Output = Result<T>>, cancelled: &dyn Fn() ->
         let rt = slot.get_or_insert_with(|| {
             tokio::runtime::Builder::new_current_thread()
                 .enable_all()
+                .on_thread_start(block_signals)
                 .build()
                 .expect("a current-thread tokio runtime can always be built")
         });
@@ -37,6 +38,17 @@ pub fn block_on<T>(fut: impl Future<Output = Result<T>>, cancelled: &dyn Fn() ->
             }
         })
     })
+}
+
+/// Keeps process signals away from helper threads: a host process such as a PostgreSQL
+/// backend handles its signals on its main thread.
+pub fn block_signals() {
+    // SAFETY: plain libc calls on a local signal set.
+    unsafe {
+        let mut all: libc::sigset_t = std::mem::zeroed();
+        libc::sigfillset(&mut all);
+        libc::pthread_sigmask(libc::SIG_BLOCK, &all, std::ptr::null_mut());
+    }
 }
 
 /// For callers that never cancel.

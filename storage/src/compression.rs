@@ -1,0 +1,116 @@
+//! Compression of blob contents, chosen by name or inferred from the blob's suffix.
+
+use std::io::Read;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Compression {
+    None,
+    Gzip,
+    Zstd,
+}
+
+/// The values `compression` accepts for csv, tsv, binary and text.
+pub const ACCEPTED: &str = "auto, none, gzip, zstd";
+/// Values Azure accepts for parquet only.
+pub const PARQUET_ONLY: [&str; 3] = ["brotli", "lz4", "snappy"];
+
+impl Compression {
+    /// Parses a `compression` argument; `auto` infers from `path`. Err is the message.
+    pub fn parse(value: &str, path: &str) -> Result<Compression, String> {
+        match value.to_ascii_lowercase().as_str() {
+            "auto" => Ok(Compression::infer(path)),
+            "none" => Ok(Compression::None),
+            "gzip" => Ok(Compression::Gzip),
+            "zstd" => Ok(Compression::Zstd),
+            other if PARQUET_ONLY.contains(&other) => {
+                Err(format!("compression \"{value}\" is only supported with the parquet format; accepted values are {ACCEPTED}"))
+            }
+            _ => Err(format!("invalid compression \"{value}\"; accepted values are {ACCEPTED}")),
+        }
+    }
+
+    /// `.gz` means gzip and `.zst` zstd; anything else is not compressed.
+    pub fn infer(path: &str) -> Compression {
+        let lower = path.to_ascii_lowercase();
+        if lower.ends_with(".gz") {
+            Compression::Gzip
+        } else if lower.ends_with(".zst") || lower.ends_with(".zstd") {
+            Compression::Zstd
+        } else {
+            Compression::None
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Compression::None => "none",
+            Compression::Gzip => "gzip",
+            Compression::Zstd => "zstd",
+        }
+    }
+
+    /// A reader of the decompressed bytes of `input`.
+    pub fn decoder<'a, R: Read + 'a>(self, input: R) -> std::io::Result<Box<dyn Read + 'a>> {
+        Ok(match self {
+            Compression::None => Box::new(input),
+            // Concatenated gzip members are one stream, as gzip -d reads them.
+            Compression::Gzip => Box::new(flate2::read::MultiGzDecoder::new(std::io::BufReader::with_capacity(1 << 16, input))),
+            Compression::Zstd => Box::new(zstd::stream::read::Decoder::new(input)?),
+        })
+    }
+}
+
+/// The blob name without a compression suffix: `a.csv.gz` -> `a.csv`.
+pub fn strip_suffix(path: &str) -> &str {
+    let lower = path.to_ascii_lowercase();
+    for suffix in [".gz", ".zst", ".zstd"] {
+        if lower.ends_with(suffix) {
+            return &path[..path.len() - suffix.len()];
+        }
+    }
+    path
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    #[test]
+    fn parse_and_infer() {
+        assert_eq!(Compression::parse("auto", "x.csv.gz"), Ok(Compression::Gzip));
+        assert_eq!(Compression::parse("AUTO", "x.csv.zst"), Ok(Compression::Zstd));
+        assert_eq!(Compression::parse("auto", "x.csv"), Ok(Compression::None));
+        assert_eq!(Compression::parse("none", "x.csv.gz"), Ok(Compression::None));
+        assert!(Compression::parse("lz4", "x").unwrap_err().contains("parquet"));
+        assert!(Compression::parse("bzip2", "x").unwrap_err().contains("auto, none, gzip, zstd"));
+        assert_eq!(strip_suffix("a/b.CSV.GZ"), "a/b.CSV");
+        assert_eq!(strip_suffix("a/b.csv"), "a/b.csv");
+    }
+
+    #[test]
+    fn decoders_round_trip_and_reject_damage() {
+        let text = b"1,alpha\n2,beta\n".repeat(1000);
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        gz.write_all(&text).unwrap();
+        let gz = gz.finish().unwrap();
+        let mut out = Vec::new();
+        Compression::Gzip.decoder(&gz[..]).unwrap().read_to_end(&mut out).unwrap();
+        assert_eq!(out, text);
+        // Two members read as one stream.
+        let twice = [gz.clone(), gz.clone()].concat();
+        out.clear();
+        Compression::Gzip.decoder(&twice[..]).unwrap().read_to_end(&mut out).unwrap();
+        assert_eq!(out.len(), 2 * text.len());
+        // Truncated input is an error, not a short read.
+        let mut d = Compression::Gzip.decoder(&gz[..gz.len() / 2]).unwrap();
+        assert!(d.read_to_end(&mut Vec::new()).is_err());
+
+        let zs = zstd::encode_all(&text[..], 1).unwrap();
+        out.clear();
+        Compression::Zstd.decoder(&zs[..]).unwrap().read_to_end(&mut out).unwrap();
+        assert_eq!(out, text);
+        let mut d = Compression::Zstd.decoder(&zs[..zs.len() - 3]).unwrap();
+        assert!(d.read_to_end(&mut Vec::new()).is_err());
+    }
+}

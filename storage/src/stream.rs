@@ -1,0 +1,263 @@
+//! Streaming a blob's decompressed bytes to a synchronous consumer with bounded memory.
+//!
+//! A download thread fetches the blob in ranged chunks (several in flight), a second thread
+//! decompresses them and hands pieces over a bounded channel; the consumer (a PostgreSQL
+//! backend's COPY parser) reads them as they come. Download, decompression and parsing thus
+//! overlap, and what is held at any time is bounded: CHUNK * (CONCURRENT + RAW_QUEUE)
+//! downloaded bytes at most, plus QUEUE pieces.
+
+use std::io::Read;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{sync_channel, Receiver, RecvTimeoutError, SyncSender};
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use futures::StreamExt;
+
+use crate::blobs::BlobStore;
+use crate::compression::Compression;
+use crate::error::{Error, Result};
+use crate::runtime;
+
+/// Size of one ranged download.
+const CHUNK: usize = 2 << 20;
+/// Downloads in flight at once.
+const CONCURRENT: usize = 4;
+/// Pieces waiting for the consumer.
+const QUEUE: usize = 8;
+/// Downloaded pieces (network reads, at most CHUNK each) waiting for decompression.
+const RAW_QUEUE: usize = 16;
+/// Size of a decompressed piece.
+const PIECE: usize = 1 << 20;
+/// How often a waiting consumer asks whether to stop.
+const POLL: Duration = Duration::from_millis(50);
+
+pub struct BlobStream {
+    pieces: Receiver<Result<Bytes>>,
+    current: Bytes,
+    stop: Arc<AtomicBool>,
+    finished: bool,
+    /// Size of the blob as stored (compressed, when it is).
+    pub size: u64,
+}
+
+impl BlobStore {
+    /// Opens `path` for streaming. The blob's existence is checked before this returns, so a
+    /// missing blob fails before any byte is consumed.
+    pub fn stream(&self, path: &str, compression: Compression, cancelled: &dyn Fn() -> bool) -> Result<BlobStream> {
+        crate::names::validate_blob_name(path)?;
+        let size = runtime::block_on(async { self.op.stat(path).await.map_err(|e| self.error(e)) }, cancelled)?.content_length();
+        let (tx, rx) = sync_channel(QUEUE);
+        let stop = Arc::new(AtomicBool::new(false));
+        let producer = Producer { store: self.reopen()?, path: path.to_string(), size, compression, tx, stop: stop.clone() };
+        std::thread::Builder::new()
+            .name("blob-download".into())
+            .spawn(move || producer.run())
+            .map_err(|e| Error::InvalidResponse(format!("could not start the download thread: {e}")))?;
+        Ok(BlobStream { pieces: rx, current: Bytes::new(), stop, finished: false, size })
+    }
+}
+
+impl BlobStream {
+    /// Reads up to `buf.len()` bytes; 0 means the end of the blob. Waits for the producer,
+    /// asking `cancelled` every 50 ms.
+    pub fn read(&mut self, buf: &mut [u8], cancelled: &dyn Fn() -> bool) -> Result<usize> {
+        while self.current.is_empty() {
+            if self.finished {
+                return Ok(0);
+            }
+            match self.pieces.recv_timeout(POLL) {
+                Ok(Ok(piece)) => self.current = piece,
+                Ok(Err(e)) => {
+                    self.finished = true;
+                    return Err(e);
+                }
+                Err(RecvTimeoutError::Timeout) => {
+                    if cancelled() {
+                        return Err(Error::Cancelled);
+                    }
+                }
+                Err(RecvTimeoutError::Disconnected) => self.finished = true,
+            }
+        }
+        let n = buf.len().min(self.current.len());
+        buf[..n].copy_from_slice(&self.current.split_to(n));
+        Ok(n)
+    }
+
+    /// Reads everything that is left (for values that are one whole blob).
+    pub fn read_to_end(&mut self, limit: usize, cancelled: &dyn Fn() -> bool) -> Result<Vec<u8>> {
+        let mut all = Vec::new();
+        let mut buf = vec![0u8; 1 << 16];
+        loop {
+            let n = self.read(&mut buf, cancelled)?;
+            if n == 0 {
+                return Ok(all);
+            }
+            if all.len() + n > limit {
+                return Err(Error::TooLarge { limit });
+            }
+            all.extend_from_slice(&buf[..n]);
+        }
+    }
+}
+
+impl Drop for BlobStream {
+    fn drop(&mut self) {
+        // The producer stops at its next chunk, or at once when it waits to hand one over.
+        self.stop.store(true, Ordering::Relaxed);
+    }
+}
+
+struct Producer {
+    store: BlobStore,
+    path: String,
+    size: u64,
+    compression: Compression,
+    tx: SyncSender<Result<Bytes>>,
+    stop: Arc<AtomicBool>,
+}
+
+impl Producer {
+    /// Downloads on this thread's runtime and decompresses on a second thread, so that the
+    /// two overlap with each other and with the consumer.
+    fn run(self) {
+        runtime::block_signals();
+        let (raw_tx, raw_rx) = tokio::sync::mpsc::channel::<std::io::Result<Bytes>>(RAW_QUEUE);
+        let decompressor = {
+            let (tx, stop, compression) = (self.tx.clone(), self.stop.clone(), self.compression);
+            let store = match self.store.reopen() {
+                Ok(s) => s,
+                Err(e) => {
+                    let _ = self.tx.send(Err(e));
+                    return;
+                }
+            };
+            std::thread::Builder::new().name("blob-decompress".into()).spawn(move || {
+                runtime::block_signals();
+                let source = ChunkReader { chunks: raw_rx, current: Bytes::new(), store: &store };
+                if let Err(e) = decompress(compression, source, &tx, &stop) {
+                    let _ = tx.send(Err(e));
+                }
+            })
+        };
+        if let Err(e) = decompressor {
+            let _ = self.tx.send(Err(Error::InvalidResponse(format!("could not start the decompression thread: {e}"))));
+            return;
+        }
+        let stopped = || self.stop.load(Ordering::Relaxed);
+        let store = &self.store;
+        let download = async {
+            let reader = store.op.reader_with(&self.path).chunk(CHUNK).concurrent(CONCURRENT).await.map_err(|e| store.error(e))?;
+            // A bounded range: an open one makes the reader probe past the end.
+            let mut chunks = reader.into_bytes_stream(0..self.size).await.map_err(|e| store.error(e))?;
+            while let Some(chunk) = chunks.next().await {
+                let failed = chunk.is_err();
+                if raw_tx.send(chunk).await.is_err() || failed {
+                    break; // the decompressor is gone, or has the error to report
+                }
+            }
+            Ok(())
+        };
+        if let Err(e) = runtime::block_on(download, &stopped) {
+            let _ = self.tx.send(Err(e));
+        }
+    }
+}
+
+/// Turns downloaded chunks into decompressed pieces for the consumer.
+fn decompress(compression: Compression, mut source: ChunkReader, tx: &SyncSender<Result<Bytes>>, stop: &AtomicBool) -> Result<()> {
+    if compression == Compression::None {
+        while let Some(chunk) = source.next_chunk().map_err(io_to_storage)? {
+            if tx.send(Ok(chunk)).is_err() || stop.load(Ordering::Relaxed) {
+                return Ok(());
+            }
+        }
+        return Ok(());
+    }
+    let name = compression.name();
+    let mut decoder = compression.decoder(source).map_err(|e| Error::Decompress { compression: name, cause: e.to_string() })?;
+    loop {
+        let mut piece = vec![0u8; PIECE];
+        let mut filled = 0;
+        while filled < PIECE {
+            match decoder.read(&mut piece[filled..]) {
+                Ok(0) => break,
+                Ok(n) => filled += n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(io_to_storage_named(e, name)),
+            }
+        }
+        if filled == 0 {
+            return Ok(());
+        }
+        piece.truncate(filled);
+        if tx.send(Ok(Bytes::from(piece))).is_err() || stop.load(Ordering::Relaxed) {
+            return Ok(());
+        }
+    }
+}
+
+/// Storage errors travel through `std::io::Read` wrapped in an io::Error.
+#[derive(Debug)]
+struct Carried(Error);
+impl std::fmt::Display for Carried {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+impl std::error::Error for Carried {}
+
+fn io_to_storage(e: std::io::Error) -> Error {
+    match e.into_inner().map(|inner| inner.downcast::<Carried>()) {
+        Some(Ok(carried)) => carried.0,
+        Some(Err(other)) => Error::InvalidResponse(other.to_string()),
+        None => Error::InvalidResponse("read failed".into()),
+    }
+}
+
+fn io_to_storage_named(e: std::io::Error, compression: &'static str) -> Error {
+    if e.get_ref().is_some_and(|inner| inner.is::<Carried>()) {
+        return io_to_storage(e);
+    }
+    let cause = match e.kind() {
+        std::io::ErrorKind::UnexpectedEof => "the compressed data ends early (truncated blob)".to_string(),
+        _ => e.to_string(),
+    };
+    Error::Decompress { compression, cause }
+}
+
+/// The downloaded chunks as a `Read`, for the decompressors.
+struct ChunkReader<'a> {
+    chunks: tokio::sync::mpsc::Receiver<std::io::Result<Bytes>>,
+    current: Bytes,
+    store: &'a BlobStore,
+}
+
+impl ChunkReader<'_> {
+    fn next_chunk(&mut self) -> std::io::Result<Option<Bytes>> {
+        if !self.current.is_empty() {
+            return Ok(Some(std::mem::take(&mut self.current)));
+        }
+        match self.chunks.blocking_recv() {
+            None => Ok(None),
+            Some(Ok(chunk)) => Ok(Some(chunk)),
+            Some(Err(e)) => Err(std::io::Error::other(Carried(self.store.io_error(e)))),
+        }
+    }
+}
+
+impl Read for ChunkReader<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if self.current.is_empty() {
+            match self.next_chunk()? {
+                Some(chunk) => self.current = chunk,
+                None => return Ok(0),
+            }
+        }
+        let n = buf.len().min(self.current.len());
+        buf[..n].copy_from_slice(&self.current.split_to(n));
+        Ok(n)
+    }
+}
