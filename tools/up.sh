@@ -37,7 +37,8 @@ logging_collector = off
 log_min_messages = warning
 log_min_error_statement = error
 CONF
-  runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$pg_dir/data" -l "$pg_dir/server.log" -w -t 60 start >/dev/null
+  # Rust backtraces would otherwise be appended to error details.
+  runuser -u postgres -- env -u RUST_BACKTRACE -u RUST_LIB_BACKTRACE "$PG_BIN/pg_ctl" -D "$pg_dir/data" -l "$pg_dir/server.log" -w -t 60 start >/dev/null
   ln -sf "$pg_dir/server.log" "$RUN_DIR/postgresql.log"
 fi
 

@@ -145,3 +145,17 @@ AS $$ SELECT azure_storage.options_copy(content_encoding => content_encoding) $$
 CREATE FUNCTION azure_storage.options_parquet() RETURNS jsonb
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
 AS $$ SELECT '{}'::jsonb $$;
+
+-- Import ------------------------------------------------------------------------------------
+
+CREATE FUNCTION azure_storage.blob_get(account_name text, container_name text, path text,
+                                       decoder text DEFAULT 'auto'::text, compression text DEFAULT 'auto'::text,
+                                       options jsonb DEFAULT NULL::jsonb)
+    RETURNS SETOF record
+    LANGUAGE c AS 'MODULE_PATHNAME', 'blob_get_record';
+
+CREATE FUNCTION azure_storage.blob_get(account_name text, container_name text, path text, rec anyelement,
+                                       decoder text DEFAULT 'auto'::text, compression text DEFAULT 'auto'::text,
+                                       options jsonb DEFAULT NULL::jsonb)
+    RETURNS SETOF anyelement
+    LANGUAGE c AS 'MODULE_PATHNAME', 'blob_get_typed';

@@ -5,10 +5,14 @@ use pgrx::prelude::*;
 
 mod access;
 mod accounts;
+mod blob_get;
 mod blob_list;
 mod catalog;
+mod copy_hook;
+mod copy_source;
 mod crypto;
 mod errors;
+mod formats;
 mod guc;
 mod log_redaction;
 mod roles;
@@ -21,6 +25,7 @@ pgrx::extension_sql_file!("../sql/azure_storage.sql", name = "azure_storage_surf
 pub extern "C-unwind" fn _PG_init() {
     guc::register();
     log_redaction::install();
+    copy_hook::install();
 }
 
 #[cfg(test)]

@@ -10,6 +10,7 @@ pub mod names;
 pub mod rest;
 pub mod runtime;
 pub mod stream;
+pub mod url;
 
 pub use account::{Account, Credential};
 pub use blobs::BlobStore;

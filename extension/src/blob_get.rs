@@ -1,0 +1,203 @@
+//! blob_get: the rows of one blob, parsed by PostgreSQL's COPY machinery (csv, tsv,
+//! binary) or taken whole as one value (text, json, xml). Rows go to a tuplestore, which
+//! spills to disk past work_mem, while the blob streams in.
+
+use std::ffi::CString;
+
+use pgrx::fcinfo::pg_getarg;
+use pgrx::pg_sys;
+use pgrx::{JsonB, PgSqlErrorCode};
+use storage::{BlobStore, Compression};
+
+use crate::access::Access;
+use crate::copy_source::{copy_options, stub_relation, ActiveSource, CopyErrorContext};
+use crate::errors::{interrupt_pending, invalid_name, invalid_parameter, raise, storage_error};
+use crate::formats::Format;
+use crate::guc;
+
+static V1: pg_sys::Pg_finfo_record = pg_sys::Pg_finfo_record { api_version: 1 };
+
+#[no_mangle]
+pub extern "C" fn pg_finfo_blob_get_record() -> &'static pg_sys::Pg_finfo_record {
+    &V1
+}
+
+#[no_mangle]
+pub extern "C" fn pg_finfo_blob_get_typed() -> &'static pg_sys::Pg_finfo_record {
+    &V1
+}
+
+/// `blob_get(account, container, path, decoder, compression, options) RETURNS SETOF record`
+#[no_mangle]
+#[pgrx::pg_guard]
+pub unsafe extern "C-unwind" fn blob_get_record(fcinfo: pg_sys::FunctionCallInfo) -> pg_sys::Datum {
+    unsafe { blob_get(fcinfo, 3) }
+}
+
+/// `blob_get(account, container, path, rec anyelement, decoder, compression, options) RETURNS SETOF anyelement`
+#[no_mangle]
+#[pgrx::pg_guard]
+pub unsafe extern "C-unwind" fn blob_get_typed(fcinfo: pg_sys::FunctionCallInfo) -> pg_sys::Datum {
+    unsafe { blob_get(fcinfo, 4) }
+}
+
+/// The largest value a blob can become with the whole-blob decoders (PostgreSQL's 1 GB).
+const MAX_VALUE: usize = (1 << 30) - 1;
+
+unsafe fn text_arg(fcinfo: pg_sys::FunctionCallInfo, n: usize, name: &str) -> String {
+    unsafe { pg_getarg::<String>(fcinfo, n) }.unwrap_or_else(|| invalid_parameter(format!("{name} must not be NULL")))
+}
+
+/// Shared by both overloads; `first_option` is the position of `decoder`.
+unsafe fn blob_get(fcinfo: pg_sys::FunctionCallInfo, first_option: usize) -> pg_sys::Datum {
+    unsafe {
+        let account = text_arg(fcinfo, 0, "account_name");
+        let container = text_arg(fcinfo, 1, "container_name");
+        let path = text_arg(fcinfo, 2, "path");
+        let decoder = pg_getarg::<String>(fcinfo, first_option).unwrap_or_else(|| "auto".into());
+        let compression = pg_getarg::<String>(fcinfo, first_option + 1).unwrap_or_else(|| "auto".into());
+        let options = pg_getarg::<JsonB>(fcinfo, first_option + 2).map(|j| j.0);
+
+        // Everything about the arguments is checked before any request.
+        storage::names::validate_account_name(&account).unwrap_or_else(|e| invalid_name(e));
+        storage::names::validate_container_name(&container).unwrap_or_else(|e| invalid_name(e));
+        storage::names::validate_blob_name(&path).unwrap_or_else(|e| invalid_name(e));
+        let format = Format::parse(&decoder, &path).unwrap_or_else(|e| invalid_parameter(e));
+        let compression = Compression::parse(&compression, &path).unwrap_or_else(|e| invalid_parameter(e));
+        let (rsinfo, tupdesc) = materialize_target(fcinfo);
+        let ncolumns = live_columns(tupdesc);
+        if format == Format::Whole && ncolumns != 1 {
+            invalid_parameter("can only use text decoder with a single column");
+        }
+        if format == Format::Parquet {
+            raise(PgSqlErrorCode::ERRCODE_FEATURE_NOT_SUPPORTED, "the parquet decoder is not available in this version; accepted decoders here are csv, tsv, binary, text, json, xml", None, None);
+        }
+        let copy_list = format.copy_format().map(|f| copy_options(f, options.as_ref()));
+
+        let access = Access::open(&account);
+        let store = BlobStore::new(access.client.account(), &container, guc::request_timeout())
+            .unwrap_or_else(|e| storage_error(&account, access.registered, e));
+        let mut stream = store
+            .stream(&path, compression, &interrupt_pending)
+            .unwrap_or_else(|e| storage_error(&account, access.registered, e));
+
+        let per_query = (*(*rsinfo).econtext).ecxt_per_query_memory;
+        let old = pg_sys::MemoryContextSwitchTo(per_query);
+        let random = (*rsinfo).allowedModes & pg_sys::SetFunctionReturnMode::SFRM_Materialize_Random as i32 != 0;
+        let store_rows = pg_sys::tuplestore_begin_heap(random, false, pg_sys::work_mem);
+        let result_desc = pg_sys::CreateTupleDescCopy(tupdesc);
+        pg_sys::MemoryContextSwitchTo(old);
+        (*rsinfo).returnMode = pg_sys::SetFunctionReturnMode::SFRM_Materialize;
+        (*rsinfo).setResult = store_rows;
+        (*rsinfo).setDesc = result_desc;
+
+        match copy_list {
+            Some(options) => {
+                let _source = ActiveSource::push(stream, &account, access.registered);
+                parse_with_copy(result_desc, options, &path, store_rows);
+            }
+            None => {
+                let bytes = stream.read_to_end(MAX_VALUE, &interrupt_pending).unwrap_or_else(|e| storage_error(&account, access.registered, e));
+                whole_value(result_desc, &bytes, options.as_ref(), store_rows);
+            }
+        }
+        pg_sys::Datum::from(0)
+    }
+}
+
+/// The ReturnSetInfo to materialize into and the row type to produce: the column
+/// definition list, the composite type of `rec`, or one column of a scalar `rec`.
+unsafe fn materialize_target(fcinfo: pg_sys::FunctionCallInfo) -> (*mut pg_sys::ReturnSetInfo, pg_sys::TupleDesc) {
+    unsafe {
+        let rsinfo = (*fcinfo).resultinfo as *mut pg_sys::ReturnSetInfo;
+        if rsinfo.is_null()
+            || (*rsinfo).type_ != pg_sys::NodeTag::T_ReturnSetInfo
+            || (*rsinfo).allowedModes & pg_sys::SetFunctionReturnMode::SFRM_Materialize as i32 == 0
+        {
+            raise(PgSqlErrorCode::ERRCODE_FEATURE_NOT_SUPPORTED, "blob_get must be called in the FROM clause of a query", None, None);
+        }
+        let mut type_oid = pg_sys::InvalidOid;
+        let mut tupdesc: pg_sys::TupleDesc = std::ptr::null_mut();
+        match pg_sys::get_call_result_type(fcinfo, &mut type_oid, &mut tupdesc) {
+            pg_sys::TypeFuncClass::TYPEFUNC_COMPOSITE => (rsinfo, tupdesc),
+            pg_sys::TypeFuncClass::TYPEFUNC_SCALAR => {
+                let desc = pg_sys::CreateTemplateTupleDesc(1);
+                pg_sys::TupleDescInitEntry(desc, 1, c"value".as_ptr(), type_oid, -1, 0);
+                (rsinfo, desc)
+            }
+            _ => raise(
+                PgSqlErrorCode::ERRCODE_FEATURE_NOT_SUPPORTED,
+                "blob_get needs the shape of its rows",
+                None,
+                Some("Pass rec as NULL::some_table, or add a column definition list: AS t(col type, ...).".into()),
+            ),
+        }
+    }
+}
+
+unsafe fn live_columns(tupdesc: pg_sys::TupleDesc) -> usize {
+    unsafe { (0..(*tupdesc).natts as usize).filter(|i| !(*(*tupdesc).attrs.as_ptr().add(*i)).attisdropped).count() }
+}
+
+/// Runs COPY's parser over the active source, one row at a time into `rows`.
+unsafe fn parse_with_copy(tupdesc: pg_sys::TupleDesc, options: *mut pg_sys::List, path: &str, rows: *mut pg_sys::Tuplestorestate) {
+    unsafe {
+        let rel = stub_relation(tupdesc, path);
+        let cstate = pg_sys::BeginCopyFrom(std::ptr::null_mut(), rel, std::ptr::null_mut(), std::ptr::null(), false, Some(crate::copy_source::read_blob), std::ptr::null_mut(), options);
+        let _context = CopyErrorContext::push(cstate);
+        let natts = (*tupdesc).natts as usize;
+        let mut values = vec![pg_sys::Datum::from(0); natts];
+        let mut nulls = vec![false; natts];
+        // Values of one row live in a context reset before the next row.
+        let row_context = pg_sys::AllocSetContextCreateInternal(pg_sys::CurrentMemoryContext, c"blob_get row".as_ptr(), 0, 8 * 1024, 8 * 1024 * 1024);
+        loop {
+            pg_sys::MemoryContextReset(row_context);
+            let old = pg_sys::MemoryContextSwitchTo(row_context);
+            let more = pg_sys::NextCopyFrom(cstate, std::ptr::null_mut(), values.as_mut_ptr(), nulls.as_mut_ptr());
+            pg_sys::MemoryContextSwitchTo(old);
+            if !more {
+                break;
+            }
+            pg_sys::tuplestore_putvalues(rows, tupdesc, values.as_mut_ptr(), nulls.as_mut_ptr());
+        }
+        pg_sys::MemoryContextDelete(row_context);
+        pg_sys::EndCopyFrom(cstate);
+    }
+}
+
+/// The whole blob as the value of the single column, converted from `content_encoding`
+/// (default: the client encoding) and read by the column type's input function.
+/// An empty blob is NULL.
+unsafe fn whole_value(tupdesc: pg_sys::TupleDesc, bytes: &[u8], options: Option<&serde_json::Value>, rows: *mut pg_sys::Tuplestorestate) {
+    unsafe {
+        let natts = (*tupdesc).natts as usize;
+        let mut values = vec![pg_sys::Datum::from(0); natts];
+        let mut nulls = vec![true; natts];
+        let column = (0..natts).find(|i| !(*(*tupdesc).attrs.as_ptr().add(*i)).attisdropped).expect("one live column was checked");
+        if !bytes.is_empty() {
+            let encoding = match options.and_then(|o| o.get("content_encoding")).and_then(|v| v.as_str()) {
+                Some(name) => {
+                    let cname = CString::new(name).unwrap_or_default();
+                    let id = pg_sys::pg_char_to_encoding(cname.as_ptr());
+                    if id < 0 {
+                        invalid_parameter(format!("content_encoding \"{name}\" is not a known encoding"));
+                    }
+                    id
+                }
+                None => pg_sys::pg_get_client_encoding(),
+            };
+            if bytes.contains(&0) {
+                raise(PgSqlErrorCode::ERRCODE_CHARACTER_NOT_IN_REPERTOIRE, "the blob contains a NUL byte, which a text value cannot hold", None, Some("Use the binary decoder, or a bytea column.".into()));
+            }
+            let converted = pg_sys::pg_any_to_server(bytes.as_ptr() as *const std::ffi::c_char, bytes.len() as i32, encoding);
+            // pg_any_to_server returns its input when nothing changes; input functions want a C string.
+            let text = if converted as *const u8 == bytes.as_ptr() { pg_sys::pnstrdup(converted, bytes.len()) } else { converted };
+            let attr = &*(*tupdesc).attrs.as_ptr().add(column);
+            let (mut input, mut ioparam) = (pg_sys::InvalidOid, pg_sys::InvalidOid);
+            pg_sys::getTypeInputInfo(attr.atttypid, &mut input, &mut ioparam);
+            values[column] = pg_sys::OidInputFunctionCall(input, text, ioparam, attr.atttypmod);
+            nulls[column] = false;
+        }
+        pg_sys::tuplestore_putvalues(rows, tupdesc, values.as_mut_ptr(), nulls.as_mut_ptr());
+    }
+}

@@ -1,0 +1,246 @@
+//! `COPY table FROM '<blob url>'`: a ProcessUtility hook that serves COPY statements whose
+//! file name is a blob URL with PostgreSQL's own CopyFrom, fed by the blob stream. Every
+//! other statement goes on to the previous hook, untouched.
+
+use std::ffi::{c_char, CStr};
+
+use pgrx::pg_sys;
+use pgrx::PgSqlErrorCode;
+use storage::url::{self, BlobUrl};
+use storage::{BlobStore, Compression};
+
+use crate::access::Access;
+use crate::catalog;
+use crate::copy_source::{string_option, ActiveSource};
+use crate::errors::{interrupt_pending, invalid_parameter, raise, storage_error};
+use crate::formats::Format;
+use crate::guc;
+
+static mut PREVIOUS_HOOK: pg_sys::ProcessUtility_hook_type = None;
+
+pub fn install() {
+    unsafe {
+        PREVIOUS_HOOK = pg_sys::ProcessUtility_hook;
+        pg_sys::ProcessUtility_hook = Some(process_utility);
+    }
+}
+
+#[pgrx::pg_guard]
+#[allow(clippy::too_many_arguments)]
+unsafe extern "C-unwind" fn process_utility(
+    pstmt: *mut pg_sys::PlannedStmt,
+    query_string: *const c_char,
+    read_only_tree: bool,
+    context: pg_sys::ProcessUtilityContext::Type,
+    params: pg_sys::ParamListInfo,
+    query_env: *mut pg_sys::QueryEnvironment,
+    dest: *mut pg_sys::DestReceiver,
+    qc: *mut pg_sys::QueryCompletion,
+) {
+    unsafe {
+        if let Some((stmt, name)) = blob_copy(pstmt) {
+            if (*stmt).is_from {
+                let processed = copy_from_blob(stmt, &name, query_string, query_env);
+                if !qc.is_null() {
+                    pg_sys::SetQueryCompletion(qc, pg_sys::CommandTag::CMDTAG_COPY, processed);
+                }
+                return;
+            }
+            raise(PgSqlErrorCode::ERRCODE_FEATURE_NOT_SUPPORTED, "COPY TO a blob URL is not available in this version", None, None);
+        }
+        match PREVIOUS_HOOK {
+            Some(previous) => previous(pstmt, query_string, read_only_tree, context, params, query_env, dest, qc),
+            None => pg_sys::standard_ProcessUtility(pstmt, query_string, read_only_tree, context, params, query_env, dest, qc),
+        }
+    }
+}
+
+/// The COPY statement and its file name, when the file name is a URL.
+unsafe fn blob_copy(pstmt: *mut pg_sys::PlannedStmt) -> Option<(*mut pg_sys::CopyStmt, String)> {
+    unsafe {
+        let node = (*pstmt).utilityStmt;
+        if node.is_null() || (*node).type_ != pg_sys::NodeTag::T_CopyStmt {
+            return None;
+        }
+        let stmt = node as *mut pg_sys::CopyStmt;
+        if (*stmt).filename.is_null() || (*stmt).is_program {
+            return None;
+        }
+        let name = CStr::from_ptr((*stmt).filename).to_string_lossy().into_owned();
+        url::is_url(&name).then_some((stmt, name))
+    }
+}
+
+/// Account, container and blob of a URL: an Azure host, or a path under the endpoint of a
+/// registered account or of the default endpoint.
+fn resolve(name: &str) -> BlobUrl {
+    let parsed = url::parse_azure_host(name)
+        .or_else(|| catalog::all().iter().find_map(|a| a.endpoint.as_ref().and_then(|e| url::parse_under_endpoint(name, e, &a.name))))
+        .or_else(|| under_default_endpoint(name));
+    match parsed {
+        Some(Ok(u)) => u,
+        Some(Err(message)) => invalid_parameter(message),
+        None => invalid_parameter(format!(
+            "\"{}\" is not a blob URL: expected https://<account>.blob.core.windows.net/<container>/<path>, \
+             or a URL under the endpoint of a registered account",
+            storage::account::redact_url(name)
+        )),
+    }
+}
+
+fn under_default_endpoint(name: &str) -> Option<Result<BlobUrl, String>> {
+    let template = guc::default_endpoint_template();
+    let (prefix, _) = template.split_once("{account}")?;
+    let account = name.strip_prefix(prefix)?.split('/').next()?;
+    url::parse_under_endpoint(name, &template.replace("{account}", account), account)
+}
+
+/// COPY's options with ours taken out: FORMAT (tsv is text), COMPRESSION, and HEADERS as
+/// HEADER. FREEZE and HEADER MATCH are refused.
+struct CopyOptions {
+    format: Option<String>,
+    compression: Option<String>,
+    rest: *mut pg_sys::List,
+}
+
+unsafe fn split_options(list: *mut pg_sys::List) -> CopyOptions {
+    unsafe {
+        let mut options = CopyOptions { format: None, compression: None, rest: std::ptr::null_mut() };
+        let length = if list.is_null() { 0 } else { (*list).length };
+        for i in 0..length as usize {
+            let def = (*(*list).elements.add(i)).ptr_value as *mut pg_sys::DefElem;
+            let name = CStr::from_ptr((*def).defname).to_string_lossy().to_ascii_lowercase();
+            let value = || CStr::from_ptr(pg_sys::defGetString(def)).to_string_lossy().into_owned();
+            match name.as_str() {
+                "format" => options.format = Some(value().to_ascii_lowercase()),
+                "compression" => options.compression = Some(value()),
+                "freeze" => invalid_parameter("COPY FROM a blob does not support FREEZE"),
+                "header" | "headers" => {
+                    if !(*def).arg.is_null() && value().eq_ignore_ascii_case("match") {
+                        invalid_parameter("COPY FROM a blob does not support HEADER MATCH");
+                    }
+                    let header = pg_sys::makeDefElem(c"header".as_ptr() as *mut c_char, (*def).arg, (*def).location);
+                    options.rest = pg_sys::lappend(options.rest, header as *mut std::ffi::c_void);
+                }
+                _ => options.rest = pg_sys::lappend(options.rest, def as *mut std::ffi::c_void),
+            }
+        }
+        options
+    }
+}
+
+/// The COPY FORMAT for a blob: given, or inferred from its name.
+fn copy_format(given: Option<&str>, path: &str) -> &'static str {
+    let format = match given {
+        Some("csv") => Format::Csv,
+        Some("text" | "tsv") => Format::Tsv,
+        Some("binary") => Format::Binary,
+        Some("parquet") => Format::Parquet,
+        Some(other) => invalid_parameter(format!("COPY format \"{other}\" not recognized; accepted formats are csv, text, tsv, binary, parquet")),
+        None => Format::infer(path).unwrap_or_else(|e| invalid_parameter(e)),
+    };
+    match (format, format.copy_format()) {
+        (_, Some(f)) => f,
+        (Format::Parquet, _) => raise(PgSqlErrorCode::ERRCODE_FEATURE_NOT_SUPPORTED, "COPY FROM parquet blobs is not available in this version; accepted formats are csv, text, tsv, binary", None, None),
+        _ => invalid_parameter(format!(
+            "COPY FROM \"{path}\": json, xml and txt blobs are one value each; give FORMAT csv, text or binary, \
+             or use azure_storage.blob_get with decoder 'text'"
+        )),
+    }
+}
+
+unsafe fn copy_from_blob(stmt: *mut pg_sys::CopyStmt, name: &str, query_string: *const c_char, query_env: *mut pg_sys::QueryEnvironment) -> u64 {
+    unsafe {
+        let blob = resolve(name);
+        let access = Access::open(&blob.account);
+        let options = split_options((*stmt).options);
+        let format = copy_format(options.format.as_deref(), &blob.path);
+        let compression = Compression::parse(options.compression.as_deref().unwrap_or("auto"), &blob.path).unwrap_or_else(|e| invalid_parameter(e));
+        let copy_options = pg_sys::lcons(string_option("format", format) as *mut std::ffi::c_void, options.rest);
+
+        let pstate = pg_sys::make_parsestate(std::ptr::null_mut());
+        (*pstate).p_sourcetext = query_string;
+        (*pstate).p_queryEnv = query_env;
+        let lockmode = pg_sys::RowExclusiveLock as i32;
+        let rel = pg_sys::table_openrv((*stmt).relation, lockmode);
+        let where_clause = check_target(pstate, stmt, rel, lockmode);
+
+        let store = BlobStore::new(access.client.account(), &blob.container, guc::request_timeout())
+            .unwrap_or_else(|e| storage_error(&blob.account, access.registered, e));
+        let stream = store.stream(&blob.path, compression, &interrupt_pending).unwrap_or_else(|e| storage_error(&blob.account, access.registered, e));
+        let size = stream.size;
+        let _source = ActiveSource::push(stream, &blob.account, access.registered);
+        let cstate = pg_sys::BeginCopyFrom(pstate, rel, where_clause, std::ptr::null(), false, Some(crate::copy_source::read_blob), (*stmt).attlist, copy_options);
+        if compression == Compression::None {
+            // COPY counts the bytes it reads; the total is known when they are the blob's own.
+            pg_sys::pgstat_progress_update_param(pg_sys::PROGRESS_COPY_BYTES_TOTAL as i32, size as i64);
+        }
+        let processed = pg_sys::CopyFrom(cstate);
+        pg_sys::EndCopyFrom(cstate);
+        pg_sys::table_close(rel, pg_sys::NoLock as i32);
+        pg_sys::free_parsestate(pstate);
+        processed
+    }
+}
+
+/// What DoCopy checks before a COPY FROM: INSERT privilege on the columns, row-level
+/// security, read-only transactions; and the WHERE clause, transformed as DoCopy does.
+unsafe fn check_target(pstate: *mut pg_sys::ParseState, stmt: *mut pg_sys::CopyStmt, rel: pg_sys::Relation, lockmode: i32) -> *mut pg_sys::Node {
+    unsafe {
+        let nsitem = pg_sys::addRangeTableEntryForRelation(pstate, rel, lockmode, std::ptr::null_mut(), false, false);
+        let rte = (*nsitem).p_rte;
+        (*rte).requiredPerms = pg_sys::ACL_INSERT as pg_sys::AclMode;
+        let mut where_clause: *mut pg_sys::Node = std::ptr::null_mut();
+        if !(*stmt).whereClause.is_null() {
+            pg_sys::addNSItemToQuery(pstate, nsitem, false, true, true);
+            where_clause = pg_sys::transformExpr(pstate, (*stmt).whereClause, pg_sys::ParseExprKind::EXPR_KIND_COPY_WHERE);
+            where_clause = pg_sys::coerce_to_boolean(pstate, where_clause, c"WHERE".as_ptr());
+            pg_sys::assign_expr_collations(pstate, where_clause);
+            refuse_generated_columns(where_clause, rel);
+            where_clause = pg_sys::eval_const_expressions(std::ptr::null_mut(), where_clause);
+            where_clause = pg_sys::canonicalize_qual(where_clause as *mut pg_sys::Expr, false) as *mut pg_sys::Node;
+            where_clause = pg_sys::make_ands_implicit(where_clause as *mut pg_sys::Expr) as *mut pg_sys::Node;
+        }
+        let attnums = pg_sys::CopyGetAttnums((*rel).rd_att, rel, (*stmt).attlist);
+        for i in 0..(*attnums).length as usize {
+            let attno = (*(*attnums).elements.add(i)).int_value;
+            (*rte).insertedCols = pg_sys::bms_add_member((*rte).insertedCols, attno - pg_sys::FirstLowInvalidHeapAttributeNumber);
+        }
+        pg_sys::ExecCheckRTPerms((*pstate).p_rtable, true);
+        if pg_sys::check_enable_rls((*rte).relid, pg_sys::InvalidOid, false) == pg_sys::CheckEnableRlsResult::RLS_ENABLED as i32 {
+            raise(PgSqlErrorCode::ERRCODE_FEATURE_NOT_SUPPORTED, "COPY FROM not supported with row-level security", None, Some("Use INSERT statements instead.".into()));
+        }
+        if pg_sys::XactReadOnly && !(*rel).rd_islocaltemp {
+            pg_sys::PreventCommandIfReadOnly(c"COPY FROM".as_ptr());
+        }
+        where_clause
+    }
+}
+
+/// COPY evaluates WHERE before generated columns exist, so PostgreSQL refuses them there.
+unsafe fn refuse_generated_columns(where_clause: *mut pg_sys::Node, rel: pg_sys::Relation) {
+    unsafe {
+        let mut attrs: *mut pg_sys::Bitmapset = std::ptr::null_mut();
+        pg_sys::pull_varattnos(where_clause, 1, &mut attrs);
+        let mut i = -1;
+        loop {
+            i = pg_sys::bms_next_member(attrs, i);
+            if i < 0 {
+                break;
+            }
+            let attno = i + pg_sys::FirstLowInvalidHeapAttributeNumber;
+            if attno <= 0 || attno > (*(*rel).rd_att).natts {
+                continue;
+            }
+            let attr = &*(*(*rel).rd_att).attrs.as_ptr().add(attno as usize - 1);
+            if attr.attgenerated != 0 {
+                raise(
+                    PgSqlErrorCode::ERRCODE_INVALID_COLUMN_REFERENCE,
+                    "generated columns are not supported in COPY FROM WHERE conditions",
+                    Some(format!("Column \"{}\" is a generated column.", CStr::from_ptr(attr.attname.data.as_ptr()).to_string_lossy())),
+                    None,
+                );
+            }
+        }
+    }
+}

@@ -1,0 +1,173 @@
+//! Feeding a blob's bytes to PostgreSQL's own COPY FROM machinery (BeginCopyFrom with a
+//! data-source callback), so parsing, options, encodings and errors are exactly COPY's.
+
+use std::cell::RefCell;
+use std::ffi::{c_int, c_void, CString};
+
+use pgrx::pg_sys;
+use serde_json::Value;
+use storage::BlobStream;
+
+use crate::errors::{interrupt_pending, invalid_parameter, storage_error};
+
+/// A blob being read by a COPY parser. COPY's callback takes no argument, so the active
+/// sources form a stack: a nested COPY (say, from a trigger) reads from the top one.
+struct Source {
+    stream: BlobStream,
+    account: String,
+    registered: bool,
+}
+
+thread_local! {
+    static SOURCES: RefCell<Vec<Source>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Keeps a blob on the stack of sources while a parser reads it.
+pub struct ActiveSource(());
+
+impl ActiveSource {
+    pub fn push(stream: BlobStream, account: &str, registered: bool) -> ActiveSource {
+        SOURCES.with(|s| s.borrow_mut().push(Source { stream, account: account.to_string(), registered }));
+        ActiveSource(())
+    }
+}
+
+impl Drop for ActiveSource {
+    fn drop(&mut self) {
+        SOURCES.with(|s| s.borrow_mut().pop());
+    }
+}
+
+/// COPY's data-source callback: up to `maxread` bytes of the top blob; 0 at its end.
+#[pgrx::pg_guard]
+pub unsafe extern "C-unwind" fn read_blob(outbuf: *mut c_void, _minread: c_int, maxread: c_int) -> c_int {
+    let outcome = SOURCES.with(|s| {
+        let mut sources = s.borrow_mut();
+        let top = sources.last_mut().expect("COPY reads a blob only while one is active");
+        // SAFETY: COPY hands a buffer of at least `maxread` bytes.
+        let buf = unsafe { std::slice::from_raw_parts_mut(outbuf as *mut u8, maxread.max(0) as usize) };
+        top.stream.read(buf, &interrupt_pending).map_err(|e| (e, top.account.clone(), top.registered))
+    });
+    match outcome {
+        Ok(n) => n as c_int,
+        Err((e, account, registered)) => storage_error(&account, registered, e),
+    }
+}
+
+fn pstr(s: &str) -> *mut std::ffi::c_char {
+    let c = CString::new(s).unwrap_or_else(|_| invalid_parameter(format!("option value \"{}\" contains a NUL byte", s.replace('\0', "\\0"))));
+    unsafe { pg_sys::pstrdup(c.as_ptr()) }
+}
+
+fn def_elem(name: &str, arg: *mut pg_sys::Node) -> *mut pg_sys::Node {
+    unsafe { pg_sys::makeDefElem(pstr(name), arg, -1) as *mut pg_sys::Node }
+}
+
+pub fn string_option(name: &str, value: &str) -> *mut pg_sys::Node {
+    def_elem(name, unsafe { pg_sys::makeString(pstr(value)) } as *mut pg_sys::Node)
+}
+
+fn list_option(name: &str, key: &str, value: &Value) -> *mut pg_sys::Node {
+    let items = match value {
+        Value::Array(items) => items,
+        // COPY accepts * (all columns) for FORCE_QUOTE.
+        Value::String(star) if star == "*" => return def_elem(name, a_star()),
+        _ => invalid_parameter(format!("option \"{key}\" must be an array of column names")),
+    };
+    let mut list: *mut pg_sys::List = std::ptr::null_mut();
+    for item in items {
+        let Value::String(column) = item else { invalid_parameter(format!("option \"{key}\" must be an array of column names")) };
+        list = unsafe { pg_sys::lappend(list, pg_sys::makeString(pstr(column)) as *mut c_void) };
+    }
+    def_elem(name, list as *mut pg_sys::Node)
+}
+
+/// The `*` node of `FORCE_QUOTE *`.
+fn a_star() -> *mut pg_sys::Node {
+    unsafe {
+        let star = pg_sys::palloc0(std::mem::size_of::<pg_sys::A_Star>()) as *mut pg_sys::A_Star;
+        (*star).type_ = pg_sys::NodeTag::T_A_Star;
+        star as *mut pg_sys::Node
+    }
+}
+
+/// Keys of the `options` jsonb, as the options_* builders write them.
+pub const OPTION_KEYS: &str = "delimiter, null_string, header, quote, escape, force_quote, force_not_null, force_null, content_encoding";
+
+/// COPY options (a List of DefElem) for `format` and the `options` jsonb of blob_get/blob_put.
+pub fn copy_options(format: &str, options: Option<&Value>) -> *mut pg_sys::List {
+    let mut list: *mut pg_sys::List = std::ptr::null_mut();
+    let mut add = |node: *mut pg_sys::Node| list = unsafe { pg_sys::lappend(list, node as *mut c_void) };
+    add(string_option("format", format));
+    let Some(options) = options else { return list };
+    let Value::Object(map) = options else {
+        invalid_parameter(format!("options must be a JSON object with the keys {OPTION_KEYS}; build it with azure_storage.options_csv_get() and friends"))
+    };
+    for (key, value) in map {
+        let name = match key.as_str() {
+            "delimiter" | "quote" | "escape" => key.as_str(),
+            "null_string" => "null",
+            "content_encoding" => "encoding",
+            "header" => "header",
+            "force_quote" | "force_not_null" | "force_null" => {
+                add(list_option(key, key, value));
+                continue;
+            }
+            _ => invalid_parameter(format!("unknown option \"{key}\"; accepted options are {OPTION_KEYS}")),
+        };
+        let text = match value {
+            Value::String(s) => s.clone(),
+            Value::Bool(b) => b.to_string(),
+            Value::Null => continue,
+            other => invalid_parameter(format!("option \"{key}\" must be a string, not {other}")),
+        };
+        add(string_option(name, &text));
+    }
+    list
+}
+
+/// A relation that exists only in memory, with the row type a function returns: enough for
+/// BeginCopyFrom and NextCopyFrom, which read its tuple descriptor and name (never CopyFrom).
+pub unsafe fn stub_relation(tupdesc: pg_sys::TupleDesc, name: &str) -> pg_sys::Relation {
+    unsafe {
+        let rel = pg_sys::palloc0(std::mem::size_of::<pg_sys::RelationData>()) as pg_sys::Relation;
+        // A copy has no defaults, identities or generated columns for COPY to evaluate.
+        (*rel).rd_att = pg_sys::CreateTupleDescCopy(tupdesc);
+        (*rel).rd_rel = pg_sys::palloc0(std::mem::size_of::<pg_sys::FormData_pg_class>()) as pg_sys::Form_pg_class;
+        (*(*rel).rd_rel).relkind = pg_sys::RELKIND_RELATION as std::ffi::c_char;
+        let cname = CString::new(name).unwrap_or_default();
+        pg_sys::namestrcpy(&mut (*(*rel).rd_rel).relname, cname.as_ptr());
+        rel
+    }
+}
+
+unsafe extern "C-unwind" {
+    /// PostgreSQL's own context callback of COPY FROM (pgrx binds it only as a Rust function).
+    #[link_name = "CopyFromErrorCallback"]
+    fn copy_from_error_callback(arg: *mut c_void);
+}
+
+/// Makes COPY's errors say where in the blob they are ("COPY <name>, line 3, column x"),
+/// for parsers that run NextCopyFrom themselves; undone on drop, errors included.
+pub struct CopyErrorContext {
+    callback: *mut pg_sys::ErrorContextCallback,
+}
+
+impl CopyErrorContext {
+    pub unsafe fn push(cstate: pg_sys::CopyFromState) -> CopyErrorContext {
+        unsafe {
+            let callback = pg_sys::palloc0(std::mem::size_of::<pg_sys::ErrorContextCallback>()) as *mut pg_sys::ErrorContextCallback;
+            (*callback).callback = Some(copy_from_error_callback);
+            (*callback).arg = cstate as *mut c_void;
+            (*callback).previous = pg_sys::error_context_stack;
+            pg_sys::error_context_stack = callback;
+            CopyErrorContext { callback }
+        }
+    }
+}
+
+impl Drop for CopyErrorContext {
+    fn drop(&mut self) {
+        unsafe { pg_sys::error_context_stack = (*self.callback).previous };
+    }
+}

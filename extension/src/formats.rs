@@ -1,0 +1,93 @@
+//! Which format a blob is in: given by name, or inferred from its suffix as Azure does.
+
+use storage::compression::strip_suffix;
+
+/// How a blob's bytes become rows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// PostgreSQL's COPY csv format.
+    Csv,
+    /// PostgreSQL's COPY text format (tab-separated).
+    Tsv,
+    /// PostgreSQL's COPY binary format.
+    Binary,
+    /// The whole blob is one value (`text`, `json` and `xml`).
+    Whole,
+    Parquet,
+}
+
+/// Azure's text when a blob's suffix says nothing known.
+pub fn cannot_infer(extension: &str) -> String {
+    format!(
+        "could not infer file encoding from extension: '{extension}', use a supported extension \
+         [csv, csv.gz, tsv, tsv.gz, json, json.gz, xml, xml.gz, txt, txt.gz, parquet], or specify \
+         the decoder argument if you are using blob_get or format if using COPY FROM/TO"
+    )
+}
+
+pub const DECODERS: &str = "auto, csv, tsv, binary, text, json, xml, parquet";
+
+impl Format {
+    /// A decoder/encoder argument; `auto` infers from `path`. Err is the message.
+    pub fn parse(value: &str, path: &str) -> Result<Format, String> {
+        match value.to_ascii_lowercase().as_str() {
+            "auto" => Format::infer(path),
+            "csv" => Ok(Format::Csv),
+            "tsv" => Ok(Format::Tsv),
+            "binary" => Ok(Format::Binary),
+            "text" | "json" | "xml" => Ok(Format::Whole),
+            "parquet" => Ok(Format::Parquet),
+            _ => Err(format!("invalid decoder \"{value}\"; accepted values are {DECODERS}")),
+        }
+    }
+
+    /// By suffix, after any compression suffix: `events.csv.gz` is csv.
+    pub fn infer(path: &str) -> Result<Format, String> {
+        let name = path.rsplit('/').next().unwrap_or(path);
+        let base = strip_suffix(name);
+        let extension = match base.rfind('.') {
+            Some(i) => &base[i + 1..],
+            None => "",
+        };
+        match extension.to_ascii_lowercase().as_str() {
+            "csv" => Ok(Format::Csv),
+            "tsv" => Ok(Format::Tsv),
+            "json" | "xml" | "txt" => Ok(Format::Whole),
+            "parquet" => Ok(Format::Parquet),
+            _ => Err(cannot_infer(extension)),
+        }
+    }
+
+    /// The COPY FORMAT this decoder parses with, if it is one of COPY's.
+    pub fn copy_format(self) -> Option<&'static str> {
+        match self {
+            Format::Csv => Some("csv"),
+            Format::Tsv => Some("text"),
+            Format::Binary => Some("binary"),
+            Format::Whole | Format::Parquet => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn inference_follows_azure() {
+        assert_eq!(Format::infer("a/events.csv"), Ok(Format::Csv));
+        assert_eq!(Format::infer("events.csv.gz"), Ok(Format::Csv));
+        assert_eq!(Format::infer("events.CSV.zst"), Ok(Format::Csv));
+        assert_eq!(Format::infer("t.tsv.gz"), Ok(Format::Tsv));
+        assert_eq!(Format::infer("doc.json"), Ok(Format::Whole));
+        assert_eq!(Format::infer("doc.xml.gz"), Ok(Format::Whole));
+        assert_eq!(Format::infer("notes.txt"), Ok(Format::Whole));
+        assert_eq!(Format::infer("x.parquet"), Ok(Format::Parquet));
+        let e = Format::infer("events_blob_without_extension").unwrap_err();
+        assert!(e.starts_with("could not infer file encoding from extension: '',"), "{e}");
+        assert!(Format::infer("dir.v2/data.bin").unwrap_err().contains("'bin'"));
+        assert_eq!(Format::parse("CSV", "x"), Ok(Format::Csv));
+        assert_eq!(Format::parse("json", "x.csv"), Ok(Format::Whole));
+        assert!(Format::parse("excel", "x").unwrap_err().contains(DECODERS));
+    }
+}

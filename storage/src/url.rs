@@ -1,0 +1,82 @@
+//! Blob URLs: `https://<account>.blob.core.windows.net/<container>/<path>`, or path-style
+//! under an endpoint: `<endpoint>/<container>/<path>`.
+
+use percent_encoding::percent_decode_str;
+
+use crate::names;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BlobUrl {
+    pub account: String,
+    pub container: String,
+    pub path: String,
+}
+
+const AZURE_HOST_SUFFIX: &str = ".blob.core.windows.net";
+
+/// Whether a COPY file name is a URL at all (then it is ours to serve or refuse).
+pub fn is_url(name: &str) -> bool {
+    let lower = name.get(..8).unwrap_or(name).to_ascii_lowercase();
+    lower.starts_with("https://") || lower.starts_with("http://")
+}
+
+/// `<container>/<path>` after an account's endpoint, percent-decoded and checked.
+fn container_and_path(account: &str, rest: &str, url: &str) -> Result<BlobUrl, String> {
+    let rest = rest.trim_start_matches('/');
+    let (container, path) = rest
+        .split_once('/')
+        .filter(|(_, p)| !p.is_empty())
+        .ok_or_else(|| format!("blob URL \"{url}\" names no blob; expected https://<account>.blob.core.windows.net/<container>/<path>"))?;
+    let path = percent_decode_str(path).decode_utf8().map_err(|_| format!("blob URL \"{url}\" is not valid UTF-8 once decoded"))?.into_owned();
+    names::validate_account_name(account).map_err(|e| e.to_string())?;
+    names::validate_container_name(container).map_err(|e| e.to_string())?;
+    names::validate_blob_name(&path).map_err(|e| e.to_string())?;
+    Ok(BlobUrl { account: account.to_string(), container: container.to_string(), path })
+}
+
+/// Parses a URL whose host is `<account>.blob.core.windows.net`; `None` for other hosts.
+pub fn parse_azure_host(url: &str) -> Option<Result<BlobUrl, String>> {
+    let parsed = reqwest::Url::parse(url).ok()?;
+    let host = parsed.host_str()?.to_ascii_lowercase();
+    let account = host.strip_suffix(AZURE_HOST_SUFFIX)?;
+    if parsed.query().is_some() {
+        return Some(Err(format!("blob URL \"{}\" has a query string; register a SAS token with account_add instead", crate::account::redact_url(url))));
+    }
+    Some(container_and_path(account, parsed.path(), url))
+}
+
+/// Parses a path-style URL under `endpoint` (`http://127.0.0.1:10000/devstoreaccount1`);
+/// `None` when the URL is not under it.
+pub fn parse_under_endpoint(url: &str, endpoint: &str, account: &str) -> Option<Result<BlobUrl, String>> {
+    let endpoint = endpoint.trim_end_matches('/');
+    let rest = url.strip_prefix(endpoint)?.strip_prefix('/')?;
+    if rest.contains('?') {
+        return Some(Err(format!("blob URL \"{}\" has a query string; register a SAS token with account_add instead", crate::account::redact_url(url))));
+    }
+    Some(container_and_path(account, rest, url))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn azure_urls() {
+        let u = parse_azure_host("https://myacct.blob.core.windows.net/cont/dir/a%20b.csv.gz").unwrap().unwrap();
+        assert_eq!(u, BlobUrl { account: "myacct".into(), container: "cont".into(), path: "dir/a b.csv.gz".into() });
+        assert!(parse_azure_host("https://example.com/cont/a.csv").is_none());
+        assert!(parse_azure_host("https://myacct.blob.core.windows.net/cont").unwrap().is_err());
+        assert!(parse_azure_host("https://myacct.blob.core.windows.net/Bad_Container/x").unwrap().unwrap_err().contains("container"));
+        assert!(!parse_azure_host("https://a.blob.core.windows.net/cont/x?sig=s").unwrap().unwrap_err().contains("sig"));
+        assert!(is_url("HTTPS://x") && is_url("http://x") && !is_url("/tmp/file.csv") && !is_url("h"));
+    }
+
+    #[test]
+    fn path_style_urls() {
+        let e = "http://127.0.0.1:10000/devstoreaccount1";
+        let u = parse_under_endpoint("http://127.0.0.1:10000/devstoreaccount1/c01/x.csv", e, "devstoreaccount1").unwrap().unwrap();
+        assert_eq!((u.container.as_str(), u.path.as_str()), ("c01", "x.csv"));
+        assert!(parse_under_endpoint("http://127.0.0.1:10000/other/c01/x.csv", e, "devstoreaccount1").is_none());
+        assert!(parse_under_endpoint("http://127.0.0.1:10000/devstoreaccount10/c/x", e, "devstoreaccount1").is_none());
+    }
+}
