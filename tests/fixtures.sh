@@ -23,6 +23,53 @@ blobctl mkcontainer publiccontainer --public
 blobctl put publiccontainer events.csv "$data/a.csv" --content-type text/csv
 blobctl mkcontainer empty-container
 
+# Import data, made by PostgreSQL itself so values of every type are what COPY writes. The
+# files stay in $RUN_DIR/data for the SQL tests' native COPY (same bytes, identical rows).
+src="$RUN_DIR/data"; rm -rf "$src"; mkdir -p "$src"; chmod 755 "$src"
+psql -X -q -v ON_ERROR_STOP=1 <<SQL
+CREATE TEMP VIEW ev AS
+  SELECT i::bigint AS event_id, (ARRAY['PushEvent','PullRequestEvent','IssuesEvent','WatchEvent'])[1 + i % 4] AS event_type,
+         i % 3 <> 0 AS event_public, (1000 + i % 17)::bigint AS repo_id,
+         jsonb_build_object('size', i % 5, 'ref', 'refs/heads/b' || i) AS payload,
+         jsonb_build_object('id', 1000 + i % 17, 'name', 'repo "' || i % 17 || '", with comma') AS repo,
+         CASE WHEN i % 10 = 0 THEN NULL ELSE i * 7 END::bigint AS user_id,
+         CASE WHEN i % 2 = 0 THEN '{"login": "org"}'::jsonb END AS org,
+         timestamp '2024-01-01 00:00:00' + i * interval '37 minutes' AS created_at
+  FROM generate_series(1, 1000) AS i;
+\copy (SELECT * FROM ev) TO '$src/events.csv' WITH (FORMAT csv)
+\copy (SELECT * FROM ev) TO '$src/events_pipe.csv' WITH (FORMAT csv, DELIMITER '|', HEADER)
+\copy (SELECT * FROM ev) TO '$src/events.tsv' WITH (FORMAT text)
+\copy (SELECT * FROM ev) TO '$src/events.bin' WITH (FORMAT binary)
+\copy (SELECT i::bigint AS id, 'text ' || i AS sample_text, i % 1000 AS sample_integer, timestamp '2025-01-01' + i * interval '1 hour' AS sample_timestamp FROM generate_series(1, 2000) i) TO '$src/sample.csv' WITH (FORMAT csv, HEADER)
+\copy (SELECT * FROM (VALUES (1, 'Lovelace', 'Ada'), (2, 'Hopper', 'Grace'), (3, 'Torvalds', 'Linus')) e(id, last, first)) TO '$src/employee.csv' WITH (FORMAT csv, HEADER)
+SQL
+chmod 644 "$src"/*
+blobctl mkcontainer import
+put() { blobctl put import "$@"; }
+put events.csv "$src/events.csv" --content-type text/csv
+put events.csv.gz "$src/events.csv" --compress gzip
+put events.csv.zst "$src/events.csv" --compress zstd
+put events_blob_without_extension "$src/events.csv"
+put events_compressed "$src/events.csv" --compress gzip
+put events_pipe.csv "$src/events_pipe.csv"
+put events.tsv "$src/events.tsv"
+put events.tsv.gz "$src/events.tsv" --compress gzip
+put events.bin "$src/events.bin"
+put storage_extension_sample.csv "$src/sample.csv"
+put csv_without_extension "$src/sample.csv"
+put employee.csv "$src/employee.csv"
+printf '{"name": "doc", "tags": ["a", "b"]}\n' > "$data/doc.json"; put doc.json "$data/doc.json"; put doc.json.gz "$data/doc.json" --compress gzip
+printf '<a>x</a>' > "$data/doc.xml"; put doc.xml "$data/doc.xml"
+printf 'caf\xe9\n' > "$data/latin1.txt"; put latin1.txt "$data/latin1.txt"
+: > "$data/empty"; put empty.csv "$data/empty"; put empty.txt "$data/empty"
+printf 'id,name\n' > "$data/header_only.csv"; put header_only.csv "$data/header_only.csv"
+printf '1,a\n2,b,extra\n' > "$data/extra_column.csv"; put extra_column.csv "$data/extra_column.csv"
+printf '1,a\n2,\xff\xfe\n' > "$data/bad_utf8.csv"; put bad_utf8.csv "$data/bad_utf8.csv"
+gzip -nc "$src/events.csv" | head -c 3000 > "$data/cut.csv.gz"; put truncated.csv.gz "$data/cut.csv.gz"
+put not_gzip.csv.gz "$src/events.csv"
+put events.bin.data "$src/events.bin"
+put data.xlsx "$src/employee.csv"
+
 # Settings the SQL tests read with current_setting(); the key never appears in their output.
 closed_port=$((AZURITE_PORT + 2))   # nothing listens there
 stall_port=$((AZURITE_PORT + 1))    # tests/run.sh starts stallserver there
@@ -33,6 +80,7 @@ ALTER DATABASE regression SET azure_storage_test.endpoint = '$AZURITE_ENDPOINT';
 ALTER DATABASE regression SET azure_storage_test.key = '$AZURITE_KEY';
 ALTER DATABASE regression SET azure_storage_test.endpoint_template = 'http://127.0.0.1:$AZURITE_PORT/{account}';
 ALTER DATABASE regression SET azure_storage_test.closed_endpoint = 'http://127.0.0.1:$closed_port/devstoreaccount1';
+ALTER DATABASE regression SET azure_storage_test.data_dir = '$src';
 ALTER DATABASE regression SET azure_storage_test.stall_endpoint = 'http://127.0.0.1:$stall_port/devstoreaccount1';
 -- Log every statement, so that the log check also covers log_statement's lines.
 ALTER DATABASE regression SET log_statement = 'all';

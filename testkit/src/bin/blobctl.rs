@@ -46,6 +46,9 @@ enum Command {
         content_type: Option<String>,
         #[arg(long)]
         content_encoding: Option<String>,
+        /// Compress the file on the way: gzip or zstd.
+        #[arg(long)]
+        compress: Option<String>,
     },
     /// Creates `count` small blobs named <prefix><number, 5 digits>.
     Fill { container: String, prefix: String, count: usize },
@@ -70,7 +73,7 @@ fn main() {
         Command::Rmcontainer { container } => {
             runtime::block_on(client.delete_container(&container), &runtime::never).unwrap_or_else(|e| fail(e))
         }
-        Command::Put { container, blob, file, content_type, content_encoding } => {
+        Command::Put { container, blob, file, content_type, content_encoding, compress } => {
             let data = if file == "-" {
                 let mut buf = Vec::new();
                 std::io::Read::read_to_end(&mut std::io::stdin(), &mut buf).map(|_| buf)
@@ -81,6 +84,18 @@ fn main() {
                 eprintln!("blobctl: cannot read {file}: {e}");
                 std::process::exit(1)
             });
+            let data = match compress.as_deref() {
+                None => data,
+                Some("gzip") => {
+                    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+                    std::io::Write::write_all(&mut gz, &data).and_then(|_| gz.finish()).expect("compressing in memory")
+                }
+                Some("zstd") => zstd::encode_all(&data[..], 3).expect("compressing in memory"),
+                Some(other) => {
+                    eprintln!("blobctl: unknown compression {other}; use gzip or zstd");
+                    std::process::exit(2)
+                }
+            };
             let put = client.put_blob(&container, &blob, data.into(), content_type.as_deref(), content_encoding.as_deref());
             runtime::block_on(put, &runtime::never)
                 .unwrap_or_else(|e| fail(e));

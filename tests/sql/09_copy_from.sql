@@ -1,0 +1,82 @@
+-- COPY FROM blob URLs: Azure-style and path-style URLs, formats, compression, options.
+SELECT current_setting('azure_storage_test.endpoint') || '/import/' AS base \gset
+TRUNCATE events;
+COPY events FROM 'https://devstoreaccount1.blob.core.windows.net/import/events.csv';
+SELECT pg_temp.same_as_native('SELECT * FROM events') AS copy_csv;
+TRUNCATE events;
+COPY events FROM 'https://devstoreaccount1.blob.core.windows.net/import/events.csv.gz' WITH (FORMAT 'csv');
+COPY events FROM 'https://devstoreaccount1.blob.core.windows.net/import/events.csv.zst';
+COPY events FROM 'https://devstoreaccount1.blob.core.windows.net/import/events_compressed' WITH (FORMAT csv, compression 'gzip');
+SELECT count(*) FROM events;
+TRUNCATE events;
+COPY events FROM :'base' 'events.tsv';
+COPY events FROM 'https://devstoreaccount1.blob.core.windows.net/import/events.tsv.gz' (FORMAT tsv);
+COPY events FROM 'https://devstoreaccount1.blob.core.windows.net/import/events.bin' (FORMAT binary);
+COPY events FROM 'https://devstoreaccount1.blob.core.windows.net/import/events_pipe.csv' (FORMAT csv, DELIMITER '|', HEADERS);
+SELECT count(*), count(DISTINCT event_id) FROM events;
+-- Columns, WHERE, and the quickstart's HEADERS spelling.
+TRUNCATE sample_data;
+COPY sample_data FROM 'https://devstoreaccount1.blob.core.windows.net/import/storage_extension_sample.csv' WITH (HEADERS);
+SELECT count(*), min(id), max(id) FROM sample_data;
+TRUNCATE sample_data;
+COPY sample_data (id, sample_text, sample_integer, sample_timestamp) FROM 'https://devstoreaccount1.blob.core.windows.net/import/storage_extension_sample.csv'
+WITH (FORMAT csv, header) WHERE sample_integer = 780;
+SELECT * FROM sample_data ORDER BY id;
+TRUNCATE employees;
+COPY employees FROM 'https://devstoreaccount1.blob.core.windows.net/import/employee.csv' WITH (FORMAT 'csv', header);
+SELECT * FROM employees ORDER BY 1;
+
+-- Partitioned tables, triggers and constraints behave as with any COPY.
+CREATE TABLE events_by_type (LIKE events) PARTITION BY LIST (event_type);
+CREATE TABLE events_push PARTITION OF events_by_type FOR VALUES IN ('PushEvent');
+CREATE TABLE events_other PARTITION OF events_by_type DEFAULT;
+COPY events_by_type FROM 'https://devstoreaccount1.blob.core.windows.net/import/events.csv';
+SELECT tableoid::regclass, count(*) FROM events_by_type GROUP BY 1 ORDER BY 1;
+CREATE TABLE audit (n bigint);
+INSERT INTO audit VALUES (0);
+CREATE FUNCTION count_rows() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN UPDATE audit SET n = n + 1; RETURN NEW; END $$;
+CREATE TRIGGER counted BEFORE INSERT ON events FOR EACH ROW EXECUTE FUNCTION count_rows();
+TRUNCATE events;
+COPY events FROM 'https://devstoreaccount1.blob.core.windows.net/import/events.csv';
+SELECT n AS trigger_calls FROM audit;
+DROP TRIGGER counted ON events;
+-- A failed COPY rolls back entirely: a constraint fails on a late row.
+TRUNCATE events;
+ALTER TABLE events ADD CONSTRAINT small_ids CHECK (event_id < 900);
+COPY events FROM 'https://devstoreaccount1.blob.core.windows.net/import/events.csv';
+SELECT count(*) AS after_failed_copy FROM events;
+ALTER TABLE events DROP CONSTRAINT small_ids;
+
+-- Refusals.
+COPY events FROM 'https://devstoreaccount1.blob.core.windows.net/import/events.csv' WITH (FREEZE);
+COPY events FROM 'https://devstoreaccount1.blob.core.windows.net/import/events.csv' WITH (HEADER MATCH);
+COPY events FROM 'https://devstoreaccount1.blob.core.windows.net/import/data.xlsx';
+COPY events FROM 'https://devstoreaccount1.blob.core.windows.net/import/events.csv' WITH (FORMAT 'xlsx');
+COPY events FROM 'https://devstoreaccount1.blob.core.windows.net/import/events.csv' WITH (compression 'bzip2');
+COPY events FROM 'https://devstoreaccount1.blob.core.windows.net/import/doc.json';
+COPY events FROM 'https://devstoreaccount1.blob.core.windows.net/import/no_such.csv';
+COPY events FROM 'https://devstoreaccount1.blob.core.windows.net/import';
+COPY events FROM 'https://devstoreaccount1.blob.core.windows.net/Import/events.csv';
+COPY events FROM 'https://example.com/import/events.csv';
+COPY events FROM 'https://devstoreaccount1.blob.core.windows.net/import/truncated.csv.gz';
+COPY events FROM 'https://devstoreaccount1.blob.core.windows.net/import/events.csv' WHERE nosuchcolumn > 1;
+SELECT count(*) AS nothing_loaded FROM events;
+-- Privileges: the account grant and INSERT on the table are both needed; no
+-- pg_read_server_files.
+SET ROLE regress_importer;
+COPY events FROM 'https://devstoreaccount1.blob.core.windows.net/import/events.csv';
+RESET ROLE;
+GRANT INSERT ON events TO regress_importer;
+SET ROLE regress_importer;
+COPY events FROM 'https://devstoreaccount1.blob.core.windows.net/import/events.csv';
+RESET ROLE;
+SELECT azure_storage.account_user_remove('devstoreaccount1', 'regress_importer');
+SET ROLE regress_importer;
+COPY events FROM 'https://devstoreaccount1.blob.core.windows.net/import/events.csv';
+RESET ROLE;
+-- Other COPY statements are untouched.
+COPY (SELECT 1 AS one) TO STDOUT;
+-- COPY TO a blob URL comes with export.
+COPY events TO 'https://devstoreaccount1.blob.core.windows.net/import/out.csv';
+DROP OWNED BY regress_importer;
+DROP ROLE regress_importer;
