@@ -12,7 +12,7 @@ CREATE TABLE events_native (LIKE events);
 DO $$ BEGIN
   EXECUTE format('COPY events_native FROM %L WITH (FORMAT csv)', current_setting('azure_storage_test.data_dir') || '/events.csv');
 END $$;
-CREATE FUNCTION pg_temp.same_as_native(q text) RETURNS text LANGUAGE plpgsql AS $$
+CREATE FUNCTION same_as_native(q text) RETURNS text LANGUAGE plpgsql AS $$
 DECLARE missing bigint; extra bigint; total bigint;
 BEGIN
   EXECUTE format('SELECT count(*) FROM (%s) q', q) INTO total;
@@ -26,15 +26,15 @@ SELECT * FROM azure_storage.blob_get('devstoreaccount1', 'import', 'events.csv.g
 AS res (event_id BIGINT, event_type TEXT, event_public BOOLEAN, repo_id BIGINT, payload JSONB,
         repo JSONB, user_id BIGINT, org JSONB, created_at TIMESTAMP WITHOUT TIME ZONE) ORDER BY event_id LIMIT 2;
 -- Identical rows to native COPY, whatever the decoder and compression.
-SELECT pg_temp.same_as_native($q$SELECT * FROM azure_storage.blob_get('devstoreaccount1','import','events.csv', NULL::events)$q$) AS csv;
-SELECT pg_temp.same_as_native($q$SELECT * FROM azure_storage.blob_get('devstoreaccount1','import','events.csv.gz', NULL::events)$q$) AS csv_gzip;
-SELECT pg_temp.same_as_native($q$SELECT * FROM azure_storage.blob_get('devstoreaccount1','import','events.csv.zst', NULL::events)$q$) AS csv_zstd;
-SELECT pg_temp.same_as_native($q$SELECT * FROM azure_storage.blob_get('devstoreaccount1','import','events_blob_without_extension', NULL::events, decoder := 'csv')$q$) AS csv_no_suffix;
-SELECT pg_temp.same_as_native($q$SELECT * FROM azure_storage.blob_get('devstoreaccount1','import','events_compressed', NULL::events, decoder := 'csv', compression := 'gzip')$q$) AS gzip_no_suffix;
-SELECT pg_temp.same_as_native($q$SELECT * FROM azure_storage.blob_get('devstoreaccount1','import','events.tsv', NULL::events)$q$) AS tsv;
-SELECT pg_temp.same_as_native($q$SELECT * FROM azure_storage.blob_get('devstoreaccount1','import','events.tsv.gz', NULL::events)$q$) AS tsv_gzip;
-SELECT pg_temp.same_as_native($q$SELECT * FROM azure_storage.blob_get('devstoreaccount1','import','events.bin', NULL::events, decoder := 'binary')$q$) AS binary;
-SELECT pg_temp.same_as_native($q$SELECT * FROM azure_storage.blob_get('devstoreaccount1','import','events_pipe.csv', NULL::events,
+SELECT same_as_native($q$SELECT * FROM azure_storage.blob_get('devstoreaccount1','import','events.csv', NULL::events)$q$) AS csv;
+SELECT same_as_native($q$SELECT * FROM azure_storage.blob_get('devstoreaccount1','import','events.csv.gz', NULL::events)$q$) AS csv_gzip;
+SELECT same_as_native($q$SELECT * FROM azure_storage.blob_get('devstoreaccount1','import','events.csv.zst', NULL::events)$q$) AS csv_zstd;
+SELECT same_as_native($q$SELECT * FROM azure_storage.blob_get('devstoreaccount1','import','events_blob_without_extension', NULL::events, decoder := 'csv')$q$) AS csv_no_suffix;
+SELECT same_as_native($q$SELECT * FROM azure_storage.blob_get('devstoreaccount1','import','events_compressed', NULL::events, decoder := 'csv', compression := 'gzip')$q$) AS gzip_no_suffix;
+SELECT same_as_native($q$SELECT * FROM azure_storage.blob_get('devstoreaccount1','import','events.tsv', NULL::events)$q$) AS tsv;
+SELECT same_as_native($q$SELECT * FROM azure_storage.blob_get('devstoreaccount1','import','events.tsv.gz', NULL::events)$q$) AS tsv_gzip;
+SELECT same_as_native($q$SELECT * FROM azure_storage.blob_get('devstoreaccount1','import','events.bin', NULL::events, decoder := 'binary')$q$) AS binary;
+SELECT same_as_native($q$SELECT * FROM azure_storage.blob_get('devstoreaccount1','import','events_pipe.csv', NULL::events,
        options := azure_storage.options_csv_get(delimiter := '|', header := 'true'))$q$) AS pipe_with_header;
 -- Filters, transforms and aggregates over a blob.
 SELECT concat('P-', event_id::text) FROM azure_storage.blob_get('devstoreaccount1', 'import', 'events.csv', NULL::events)

@@ -1,19 +1,35 @@
 -- COPY FROM blob URLs: Azure-style and path-style URLs, formats, compression, options.
-SELECT current_setting('azure_storage_test.endpoint') || '/import/' AS base \gset
+-- Path-style URLs under the registered endpoint, as with the emulator.
+SELECT current_setting('azure_storage_test.endpoint') || '/import/events.tsv' AS tsv_url \gset
 TRUNCATE events;
 COPY events FROM 'https://devstoreaccount1.blob.core.windows.net/import/events.csv';
-SELECT pg_temp.same_as_native('SELECT * FROM events') AS copy_csv;
+SELECT same_as_native('SELECT * FROM events') AS copy_csv;
 TRUNCATE events;
 COPY events FROM 'https://devstoreaccount1.blob.core.windows.net/import/events.csv.gz' WITH (FORMAT 'csv');
 COPY events FROM 'https://devstoreaccount1.blob.core.windows.net/import/events.csv.zst';
 COPY events FROM 'https://devstoreaccount1.blob.core.windows.net/import/events_compressed' WITH (FORMAT csv, compression 'gzip');
 SELECT count(*) FROM events;
 TRUNCATE events;
-COPY events FROM :'base' 'events.tsv';
+COPY events FROM :'tsv_url';
 COPY events FROM 'https://devstoreaccount1.blob.core.windows.net/import/events.tsv.gz' (FORMAT tsv);
 COPY events FROM 'https://devstoreaccount1.blob.core.windows.net/import/events.bin' (FORMAT binary);
 COPY events FROM 'https://devstoreaccount1.blob.core.windows.net/import/events_pipe.csv' (FORMAT csv, DELIMITER '|', HEADERS);
 SELECT count(*), count(DISTINCT event_id) FROM events;
+-- pg_stat_progress_copy follows the load (seen from the COPY's own trigger).
+CREATE TABLE progress_seen (command text, type text, bytes_processed bigint, bytes_total bigint, tuples bigint);
+CREATE FUNCTION note_progress() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  IF NEW.event_id = 500 THEN
+    INSERT INTO progress_seen SELECT command, type, bytes_processed, bytes_total, tuples_processed
+    FROM pg_stat_progress_copy WHERE pid = pg_backend_pid();
+  END IF;
+  RETURN NEW;
+END $$;
+CREATE TRIGGER progress BEFORE INSERT ON events FOR EACH ROW EXECUTE FUNCTION note_progress();
+COPY events FROM 'https://devstoreaccount1.blob.core.windows.net/import/events.csv';
+SELECT command, type, bytes_processed > 0 AS reading, bytes_total = (SELECT bytes FROM azure_storage.blob_list('devstoreaccount1', 'import', 'events.csv') WHERE path = 'events.csv') AS total_is_blob_size, tuples > 0 AS counting
+FROM progress_seen;
+DROP TRIGGER progress ON events;
 -- Columns, WHERE, and the quickstart's HEADERS spelling.
 TRUNCATE sample_data;
 COPY sample_data FROM 'https://devstoreaccount1.blob.core.windows.net/import/storage_extension_sample.csv' WITH (HEADERS);
