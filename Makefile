@@ -30,3 +30,6 @@ test: install build
 
 clean: down
 	cargo clean
+
+bench: up
+	@bash bench/bench.sh

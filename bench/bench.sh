@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# Import benchmark: COPY FROM a blob and blob_get against native COPY from a local file,
+# and against what users do today (download with curl, then COPY), all in one run on the
+# same data. Prints a table of times, ratios and the backend's peak memory growth.
+# BENCH_ROWS (default 2,000,000, about 240 MB of CSV) sets the size.
+set -euo pipefail
+source "$(dirname "$0")/../tools/env.sh"
+ROWS="${BENCH_ROWS:-2000000}"
+dir=$(mktemp -d /tmp/azure-storage-bench.XXXXXX); chown postgres: "$dir"
+trap 'rm -rf "$dir"' EXIT
+export PGDATABASE=bench
+psql -X -q -d postgres -c "DROP DATABASE IF EXISTS bench" -c "CREATE DATABASE bench"
+psql -X -q -v ON_ERROR_STOP=1 <<SQL
+CREATE EXTENSION azure_storage;
+SELECT azure_storage.account_add('{"account_name": "$AZURITE_ACCOUNT", "credentials": "$AZURITE_KEY", "endpoint": "$AZURITE_ENDPOINT"}'::jsonb);
+CREATE UNLOGGED TABLE ev (id bigint, kind text, public boolean, repo bigint, payload jsonb, created_at timestamp);
+COPY (SELECT i, (ARRAY['PushEvent','PullRequestEvent','IssuesEvent','WatchEvent'])[1 + i % 4], i % 3 = 0, i % 100000,
+             jsonb_build_object('size', i % 7, 'ref', 'refs/heads/branch-' || i, 'message', 'commit message number ' || i),
+             timestamp '2024-01-01' + i * interval '1 second'
+      FROM generate_series(1, $ROWS) i) TO '$dir/ev.csv' WITH (FORMAT csv);
+SQL
+gzip -1 -c "$dir/ev.csv" > "$dir/ev.csv.gz"; chmod 644 "$dir"/*
+csv_mb=$(( $(stat -c %s "$dir/ev.csv") / 1000000 )); gz_mb=$(( $(stat -c %s "$dir/ev.csv.gz") / 1000000 ))
+blob=$ROOT/target/release/blobctl
+$blob mkcontainer bench --public
+$blob put bench ev.csv "$dir/ev.csv"
+$blob put bench ev.csv.gz "$dir/ev.csv.gz"
+echo "bench: $ROWS rows, ev.csv $csv_mb MB, ev.csv.gz $gz_mb MB (gzip -1)"
+
+# Runs one statement in a fresh backend after TRUNCATE; prints "seconds peak_growth_MB".
+# Memory is the backend's private memory (RssAnon), sampled every 20 ms: VmHWM would also
+# count the shared buffers a load touches, which are not the backend's own.
+measure() {
+  rm -f "$dir/peak" "$dir/base"
+  psql -X -q -At -v ON_ERROR_STOP=1 <<SQL | awk '/^Time:/ {printf "%.2f\n", $2 / 1000}' > "$dir/time"
+TRUNCATE ev;
+SELECT pg_backend_pid() AS pid \gset
+\setenv BENCH_PID :pid
+\setenv BENCH_DIR $dir
+\! awk '/RssAnon/ {print \$2}' /proc/\$BENCH_PID/status > \$BENCH_DIR/base
+\! (while [ -e /proc/\$BENCH_PID ]; do awk '/RssAnon/ {print \$2}' /proc/\$BENCH_PID/status 2>/dev/null; sleep 0.02; done | sort -n | tail -1 > \$BENCH_DIR/peak) &
+\timing on
+$1;
+SQL
+  for _ in $(seq 1 100); do [ -s "$dir/peak" ] && break; sleep 0.05; done
+  echo "$(cat "$dir/time") $(( ($(cat "$dir/peak") - $(cat "$dir/base")) / 1024 ))"
+}
+
+url="https://$AZURITE_ACCOUNT.blob.core.windows.net/bench"
+declare -A t m
+run() { read -r t[$1] m[$1] < <(measure "$2"); printf '  %-22s %6.2f s\n' "$1" "${t[$1]}"; }
+run native_csv "COPY ev FROM '$dir/ev.csv' WITH (FORMAT csv)"
+run native_gzip "COPY ev FROM PROGRAM 'gzip -dc $dir/ev.csv.gz' WITH (FORMAT csv)"
+run copy_blob_csv "COPY ev FROM '$url/ev.csv'"
+run copy_blob_gzip "COPY ev FROM '$url/ev.csv.gz'"
+run blob_get_csv "INSERT INTO ev SELECT * FROM azure_storage.blob_get('$AZURITE_ACCOUNT', 'bench', 'ev.csv', NULL::ev)"
+run blob_get_gzip "INSERT INTO ev SELECT * FROM azure_storage.blob_get('$AZURITE_ACCOUNT', 'bench', 'ev.csv.gz', NULL::ev)"
+# What users do today: download the blob to a file, then COPY it.
+start=$(date +%s.%N)
+curl -sf -o "$dir/download.csv" "$AZURITE_ENDPOINT/bench/ev.csv"; chmod 644 "$dir/download.csv"
+read -r copy_t copy_m < <(measure "COPY ev FROM '$dir/download.csv' WITH (FORMAT csv)")
+t[curl_then_copy]=$(awk -v s="$start" -v e="$(date +%s.%N)" 'BEGIN { printf "%.2f", e - s }'); m[curl_then_copy]=$copy_m
+rows=$(psql -X -At -c "SELECT count(*) FROM ev")
+[ "$rows" = "$ROWS" ] || { echo "bench: expected $ROWS rows after the last load, found $rows"; exit 1; }
+
+ratio() { awk -v a="${t[$1]}" -v b="${t[$2]}" 'BEGIN { printf "%.2fx", a / b }'; }
+echo
+echo "Import of $ROWS rows ($csv_mb MB CSV, $gz_mb MB gzip), $(nproc) cores, $(date -u +%Y-%m-%d)"
+echo
+echo "| load | time | speed vs native COPY from a local file | peak backend memory growth |"
+echo "|---|---|---|---|"
+row() { printf '| %s | %s s | %s | %s MB |\n' "$1" "${t[$2]}" "$3" "${m[$2]}"; }
+row "native \`COPY FROM '/local/ev.csv'\`" native_csv "1.00x" 
+row "native \`COPY FROM PROGRAM 'gzip -dc'\`" native_gzip "$(ratio native_csv native_gzip)"
+row "\`COPY FROM '<blob url>/ev.csv'\`" copy_blob_csv "$(ratio native_csv copy_blob_csv)"
+row "\`COPY FROM '<blob url>/ev.csv.gz'\`" copy_blob_gzip "$(ratio native_csv copy_blob_gzip) ($(ratio native_gzip copy_blob_gzip) of native gzip)"
+row "\`INSERT ... SELECT FROM blob_get(ev.csv)\`" blob_get_csv "$(ratio native_csv blob_get_csv)"
+row "\`INSERT ... SELECT FROM blob_get(ev.csv.gz)\`" blob_get_gzip "$(ratio native_csv blob_get_gzip)"
+row "curl download, then native COPY" curl_then_copy "$(ratio native_csv curl_then_copy)"
