@@ -37,6 +37,14 @@ SELECT count(*) AS blobs_the_analyst_sees FROM azure_storage.blob_list('$AZURITE
 RESET ROLE;
 SELECT azure_storage.account_user_remove('$AZURITE_ACCOUNT', 'demo_analyst');
 DROP ROLE demo_analyst;
+
+-- Query a blob without importing it, then load a gzip-compressed one with COPY.
+SELECT * FROM azure_storage.blob_get('$AZURITE_ACCOUNT', 'demo', 'employees.csv',
+                                     options := azure_storage.options_csv_get(header := true))
+  AS e(id int, name text, joined date) WHERE joined >= '2024-02-01';
+CREATE TABLE employees (id int PRIMARY KEY, name text NOT NULL, joined date);
+COPY employees FROM 'https://$AZURITE_ACCOUNT.blob.core.windows.net/demo/archive/employees.csv.gz' WITH (FORMAT csv, HEADER);
+SELECT * FROM employees ORDER BY id;
 SQL
 echo
 echo "demo: done. The servers keep running: psql -h 127.0.0.1 -p $PGPORT -U postgres -d demo; stop them with make down."
