@@ -54,11 +54,14 @@ put events_compressed "$src/events.csv" --compress gzip
 put events_pipe.csv "$src/events_pipe.csv"
 put events.tsv "$src/events.tsv"
 put events.tsv.gz "$src/events.tsv" --compress gzip
+put events.tsv.zst "$src/events.tsv" --compress zstd
 put events.bin "$src/events.bin"
+put events.bin.gz "$src/events.bin" --compress gzip
+put events.bin.zst "$src/events.bin" --compress zstd
 put storage_extension_sample.csv "$src/sample.csv"
 put csv_without_extension "$src/sample.csv"
 put employee.csv "$src/employee.csv"
-printf '{"name": "doc", "tags": ["a", "b"]}\n' > "$data/doc.json"; put doc.json "$data/doc.json"; put doc.json.gz "$data/doc.json" --compress gzip
+printf '{"name": "doc", "tags": ["a", "b"]}\n' > "$data/doc.json"; put doc.json "$data/doc.json"; put doc.json.gz "$data/doc.json" --compress gzip; put doc.json.zst "$data/doc.json" --compress zstd
 printf '<a>x</a>' > "$data/doc.xml"; put doc.xml "$data/doc.xml"
 printf 'caf\xe9\n' > "$data/latin1.txt"; put latin1.txt "$data/latin1.txt"
 : > "$data/empty"; put empty.csv "$data/empty"; put empty.txt "$data/empty"
@@ -67,6 +70,7 @@ printf '1,a\n2,b,extra\n' > "$data/extra_column.csv"; put extra_column.csv "$dat
 printf '1,a\n2,\xff\xfe\n' > "$data/bad_utf8.csv"; put bad_utf8.csv "$data/bad_utf8.csv"
 gzip -nc "$src/events.csv" | head -c 3000 > "$data/cut.csv.gz"; put truncated.csv.gz "$data/cut.csv.gz"
 put not_gzip.csv.gz "$src/events.csv"
+put truncated.csv.zst "$src/events.csv" --compress zstd --truncate 3000
 put events.bin.data "$src/events.bin"
 put data.xlsx "$src/employee.csv"
 

@@ -33,7 +33,10 @@ SELECT same_as_native($q$SELECT * FROM azure_storage.blob_get('devstoreaccount1'
 SELECT same_as_native($q$SELECT * FROM azure_storage.blob_get('devstoreaccount1','import','events_compressed', NULL::events, decoder := 'csv', compression := 'gzip')$q$) AS gzip_no_suffix;
 SELECT same_as_native($q$SELECT * FROM azure_storage.blob_get('devstoreaccount1','import','events.tsv', NULL::events)$q$) AS tsv;
 SELECT same_as_native($q$SELECT * FROM azure_storage.blob_get('devstoreaccount1','import','events.tsv.gz', NULL::events)$q$) AS tsv_gzip;
+SELECT same_as_native($q$SELECT * FROM azure_storage.blob_get('devstoreaccount1','import','events.tsv.zst', NULL::events)$q$) AS tsv_zstd;
 SELECT same_as_native($q$SELECT * FROM azure_storage.blob_get('devstoreaccount1','import','events.bin', NULL::events, decoder := 'binary')$q$) AS binary;
+SELECT same_as_native($q$SELECT * FROM azure_storage.blob_get('devstoreaccount1','import','events.bin.gz', NULL::events, decoder := 'binary')$q$) AS binary_gzip;
+SELECT same_as_native($q$SELECT * FROM azure_storage.blob_get('devstoreaccount1','import','events.bin.zst', NULL::events, decoder := 'binary')$q$) AS binary_zstd;
 SELECT same_as_native($q$SELECT * FROM azure_storage.blob_get('devstoreaccount1','import','events_pipe.csv', NULL::events,
        options := azure_storage.options_csv_get(delimiter := '|', header := 'true'))$q$) AS pipe_with_header;
 -- Filters, transforms and aggregates over a blob.
@@ -67,6 +70,7 @@ AS t(event_id bigint, event_type text, event_public boolean, repo_id bigint, pay
 -- Whole-blob decoders: one row, one value.
 SELECT * FROM azure_storage.blob_get('devstoreaccount1', 'import', 'doc.json') AS t(doc jsonb);
 SELECT doc->'tags' FROM azure_storage.blob_get('devstoreaccount1', 'import', 'doc.json.gz') AS t(doc jsonb);
+SELECT doc->>'name' FROM azure_storage.blob_get('devstoreaccount1', 'import', 'doc.json.zst', decoder := 'json') AS t(doc jsonb);
 SELECT * FROM azure_storage.blob_get('devstoreaccount1', 'import', 'doc.xml', NULL::xml);
 SELECT * FROM azure_storage.blob_get('devstoreaccount1', 'import', 'latin1.txt', options := azure_storage.options_copy(content_encoding := 'LATIN1')) AS t(v text);
 -- A scalar row type works too.
@@ -91,6 +95,8 @@ SELECT * FROM azure_storage.blob_get('devstoreaccount1', 'import', 'extra_column
 SELECT * FROM azure_storage.blob_get('devstoreaccount1', 'import', 'bad_utf8.csv') AS t(id int, name text);
 SELECT * FROM azure_storage.blob_get('devstoreaccount1', 'import', 'truncated.csv.gz', NULL::events);
 SELECT * FROM azure_storage.blob_get('devstoreaccount1', 'import', 'not_gzip.csv.gz', NULL::events);
+SELECT * FROM azure_storage.blob_get('devstoreaccount1', 'import', 'truncated.csv.zst', NULL::events);
+SELECT * FROM azure_storage.blob_get('devstoreaccount1', 'import', 'events.csv', NULL::events, compression := 'zstd');
 SELECT * FROM azure_storage.blob_get('devstoreaccount1', 'import', 'events.csv', NULL::events, decoder := 'binary');
 SELECT * FROM azure_storage.blob_get('devstoreaccount1', 'import', 'no_such_blob.csv', NULL::events);
 SELECT * FROM azure_storage.blob_get('devstoreaccount1', 'no-such-container', 'events.csv', NULL::events);

@@ -4,6 +4,7 @@
 //!   blobctl rmcontainer <container>
 //!   blobctl list <container> [--prefix P]
 //!   blobctl put <container> <blob> <file> [--content-type T] [--content-encoding E]
+//!               [--compress gzip|zstd] [--truncate N]
 //!   blobctl fill <container> <prefix> <count>     (blobs <prefix>00000 ... of a few bytes)
 
 use std::time::Duration;
@@ -49,6 +50,9 @@ enum Command {
         /// Compress the file on the way: gzip or zstd.
         #[arg(long)]
         compress: Option<String>,
+        /// Keep only the first N bytes (after compression): a damaged blob.
+        #[arg(long)]
+        truncate: Option<usize>,
     },
     /// Creates `count` small blobs named <prefix><number, 5 digits>.
     Fill { container: String, prefix: String, count: usize },
@@ -73,7 +77,7 @@ fn main() {
         Command::Rmcontainer { container } => {
             runtime::block_on(client.delete_container(&container), &runtime::never).unwrap_or_else(|e| fail(e))
         }
-        Command::Put { container, blob, file, content_type, content_encoding, compress } => {
+        Command::Put { container, blob, file, content_type, content_encoding, compress, truncate } => {
             let data = if file == "-" {
                 let mut buf = Vec::new();
                 std::io::Read::read_to_end(&mut std::io::stdin(), &mut buf).map(|_| buf)
@@ -96,6 +100,10 @@ fn main() {
                     std::process::exit(2)
                 }
             };
+            let mut data = data;
+            if let Some(n) = truncate {
+                data.truncate(n);
+            }
             let put = client.put_blob(&container, &blob, data.into(), content_type.as_deref(), content_encoding.as_deref());
             runtime::block_on(put, &runtime::never)
                 .unwrap_or_else(|e| fail(e));
