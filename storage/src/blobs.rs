@@ -57,19 +57,6 @@ impl BlobStore {
         BlobStore::new(&self.account, &self.container, self.timeout)
     }
 
-    /// Writes a whole blob at once (small blobs; large ones stream through a writer).
-    pub async fn put(&self, path: &str, data: Vec<u8>, content_type: Option<&str>, content_encoding: Option<&str>) -> Result<()> {
-        crate::names::validate_blob_name(path)?;
-        let mut write = self.op.write_with(path, data);
-        if let Some(ct) = content_type {
-            write = write.content_type(ct);
-        }
-        if let Some(ce) = content_encoding {
-            write = write.content_encoding(ce);
-        }
-        write.await.map(|_| ()).map_err(|e| self.error(e))
-    }
-
     /// Reads a whole blob into memory.
     pub async fn get(&self, path: &str) -> Result<Vec<u8>> {
         crate::names::validate_blob_name(path)?;
