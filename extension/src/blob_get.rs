@@ -11,6 +11,7 @@ use storage::{BlobStore, Compression};
 
 use crate::access::Access;
 use crate::copy_source::{copy_options, stub_relation, ActiveSource, CopyErrorContext};
+use crate::error_context::KeepContext;
 use crate::errors::{interrupt_pending, invalid_name, invalid_parameter, raise, storage_error};
 use crate::formats::Format;
 use crate::guc;
@@ -142,6 +143,7 @@ unsafe fn live_columns(tupdesc: pg_sys::TupleDesc) -> usize {
 /// Runs COPY's parser over the active source, one row at a time into `rows`.
 unsafe fn parse_with_copy(tupdesc: pg_sys::TupleDesc, options: *mut pg_sys::List, path: &str, rows: *mut pg_sys::Tuplestorestate) {
     unsafe {
+        let _keep = KeepContext::push();
         let rel = stub_relation(tupdesc, path);
         let cstate = pg_sys::BeginCopyFrom(std::ptr::null_mut(), rel, std::ptr::null_mut(), std::ptr::null(), false, Some(crate::copy_source::read_blob), std::ptr::null_mut(), options);
         let _context = CopyErrorContext::push(cstate);

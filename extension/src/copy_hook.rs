@@ -12,6 +12,7 @@ use storage::{BlobStore, Compression};
 use crate::access::Access;
 use crate::catalog;
 use crate::copy_source::{string_option, ActiveSource};
+use crate::error_context::KeepContext;
 use crate::errors::{interrupt_pending, invalid_parameter, raise, storage_error};
 use crate::formats::Format;
 use crate::guc;
@@ -175,7 +176,10 @@ unsafe fn copy_from_blob(stmt: *mut pg_sys::CopyStmt, name: &str, query_string: 
             // COPY counts the bytes it reads; the total is known when they are the blob's own.
             pg_sys::pgstat_progress_update_param(pg_sys::PROGRESS_COPY_BYTES_TOTAL as i32, size as i64);
         }
-        let processed = pg_sys::CopyFrom(cstate);
+        let processed = {
+            let _keep = KeepContext::push();
+            pg_sys::CopyFrom(cstate)
+        };
         pg_sys::EndCopyFrom(cstate);
         pg_sys::table_close(rel, pg_sys::NoLock as i32);
         pg_sys::free_parsestate(pstate);

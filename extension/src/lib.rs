@@ -11,6 +11,7 @@ mod catalog;
 mod copy_hook;
 mod copy_source;
 mod crypto;
+mod error_context;
 mod errors;
 mod formats;
 mod guc;
@@ -26,6 +27,7 @@ pub extern "C-unwind" fn _PG_init() {
     guc::register();
     log_redaction::install();
     copy_hook::install();
+    error_context::install();
 }
 
 #[cfg(test)]

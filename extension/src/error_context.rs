@@ -1,0 +1,91 @@
+//! pgrx re-raises a PostgreSQL error without its CONTEXT, and COPY's context ("COPY events,
+//! line 1042, column created_at: ...") is what tells users which row of a blob is bad. A
+//! callback placed under COPY's own records the context of an ERROR as it is raised; the log
+//! hook gives it back to the same error when it is reported.
+
+use std::cell::RefCell;
+use std::ffi::{c_void, CStr};
+
+use pgrx::pg_sys;
+
+thread_local! {
+    /// (message, context) of the last ERROR raised under a `KeepContext`.
+    static PENDING: RefCell<Option<(String, String)>> = const { RefCell::new(None) };
+}
+
+static mut PREVIOUS_HOOK: pg_sys::emit_log_hook_type = None;
+
+pub fn install() {
+    unsafe {
+        PREVIOUS_HOOK = pg_sys::emit_log_hook;
+        pg_sys::emit_log_hook = Some(restore_context);
+    }
+}
+
+/// Records the context of errors raised while it lives; push it before the callbacks whose
+/// context should be kept (error context callbacks run from the last pushed down).
+pub struct KeepContext {
+    callback: *mut pg_sys::ErrorContextCallback,
+}
+
+impl KeepContext {
+    pub fn push() -> KeepContext {
+        PENDING.with(|p| p.borrow_mut().take());
+        unsafe {
+            let callback = pg_sys::palloc0(std::mem::size_of::<pg_sys::ErrorContextCallback>()) as *mut pg_sys::ErrorContextCallback;
+            (*callback).callback = Some(remember);
+            (*callback).previous = pg_sys::error_context_stack;
+            pg_sys::error_context_stack = callback;
+            KeepContext { callback }
+        }
+    }
+}
+
+impl Drop for KeepContext {
+    fn drop(&mut self) {
+        unsafe { pg_sys::error_context_stack = (*self.callback).previous };
+    }
+}
+
+fn text(ptr: *const std::ffi::c_char) -> Option<String> {
+    (!ptr.is_null()).then(|| unsafe { CStr::from_ptr(ptr) }.to_string_lossy().into_owned())
+}
+
+#[pgrx::pg_guard]
+unsafe extern "C-unwind" fn remember(_arg: *mut c_void) {
+    unsafe {
+        // The error being raised, with the context the callbacks above this one added.
+        let old = pg_sys::MemoryContextSwitchTo(pg_sys::TopMemoryContext);
+        let edata = pg_sys::CopyErrorData();
+        pg_sys::MemoryContextSwitchTo(old);
+        if (*edata).elevel >= pg_sys::PGERROR as i32 {
+            if let (Some(message), Some(context)) = (text((*edata).message), text((*edata).context)) {
+                PENDING.with(|p| *p.borrow_mut() = Some((message, context)));
+            }
+        }
+        pg_sys::FreeErrorData(edata);
+    }
+}
+
+#[pgrx::pg_guard]
+unsafe extern "C-unwind" fn restore_context(edata: *mut pg_sys::ErrorData) {
+    unsafe {
+        if !edata.is_null() && (*edata).elevel >= pg_sys::PGERROR as i32 && (*edata).context.is_null() {
+            let message = text((*edata).message);
+            let context = PENDING.with(|p| {
+                let mut pending = p.borrow_mut();
+                match (&*pending, &message) {
+                    (Some((m, _)), Some(current)) if m == current => pending.take().map(|(_, c)| c),
+                    _ => None,
+                }
+            });
+            if let Some(context) = context {
+                let c = std::ffi::CString::new(context).unwrap_or_default();
+                (*edata).context = pg_sys::pstrdup(c.as_ptr());
+            }
+        }
+        if let Some(previous) = PREVIOUS_HOOK {
+            previous(edata);
+        }
+    }
+}
