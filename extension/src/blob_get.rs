@@ -10,8 +10,8 @@ use pgrx::{JsonB, PgSqlErrorCode};
 use storage::{BlobStore, Compression};
 
 use crate::access::Access;
-use crate::copy_source::{copy_options, stub_relation, ActiveSource, CopyErrorContext};
-use crate::error_context::KeepContext;
+use crate::copy_source::{copy_error_context, copy_options, stub_relation, ActiveSource};
+use crate::error_context::keep_context;
 use crate::errors::{interrupt_pending, invalid_name, invalid_parameter, raise, storage_error};
 use crate::formats::Format;
 use crate::guc;
@@ -143,10 +143,10 @@ unsafe fn live_columns(tupdesc: pg_sys::TupleDesc) -> usize {
 /// Runs COPY's parser over the active source, one row at a time into `rows`.
 unsafe fn parse_with_copy(tupdesc: pg_sys::TupleDesc, options: *mut pg_sys::List, path: &str, rows: *mut pg_sys::Tuplestorestate) {
     unsafe {
-        let _keep = KeepContext::push();
+        let _keep = keep_context();
         let rel = stub_relation(tupdesc, path);
         let cstate = pg_sys::BeginCopyFrom(std::ptr::null_mut(), rel, std::ptr::null_mut(), std::ptr::null(), false, Some(crate::copy_source::read_blob), std::ptr::null_mut(), options);
-        let _context = CopyErrorContext::push(cstate);
+        let _context = copy_error_context(cstate);
         let natts = (*tupdesc).natts as usize;
         let mut values = vec![pg_sys::Datum::from(0); natts];
         let mut nulls = vec![false; natts];

@@ -12,7 +12,7 @@ use storage::{BlobStore, Compression};
 use crate::access::Access;
 use crate::catalog;
 use crate::copy_source::{string_option, ActiveSource};
-use crate::error_context::KeepContext;
+use crate::error_context::keep_context;
 use crate::errors::{interrupt_pending, invalid_parameter, raise, storage_error};
 use crate::formats::Format;
 use crate::guc;
@@ -177,7 +177,7 @@ unsafe fn copy_from_blob(stmt: *mut pg_sys::CopyStmt, name: &str, query_string: 
             pg_sys::pgstat_progress_update_param(pg_sys::PROGRESS_COPY_BYTES_TOTAL as i32, size as i64);
         }
         let processed = {
-            let _keep = KeepContext::push();
+            let _keep = keep_context();
             pg_sys::CopyFrom(cstate)
         };
         pg_sys::EndCopyFrom(cstate);

@@ -8,6 +8,7 @@ use pgrx::pg_sys;
 use serde_json::Value;
 use storage::BlobStream;
 
+use crate::error_context::ContextCallback;
 use crate::errors::{interrupt_pending, invalid_parameter, storage_error};
 
 /// A blob being read by a COPY parser. COPY's callback takes no argument, so the active
@@ -148,26 +149,7 @@ unsafe extern "C-unwind" {
 }
 
 /// Makes COPY's errors say where in the blob they are ("COPY <name>, line 3, column x"),
-/// for parsers that run NextCopyFrom themselves; undone on drop, errors included.
-pub struct CopyErrorContext {
-    callback: *mut pg_sys::ErrorContextCallback,
-}
-
-impl CopyErrorContext {
-    pub unsafe fn push(cstate: pg_sys::CopyFromState) -> CopyErrorContext {
-        unsafe {
-            let callback = pg_sys::palloc0(std::mem::size_of::<pg_sys::ErrorContextCallback>()) as *mut pg_sys::ErrorContextCallback;
-            (*callback).callback = Some(copy_from_error_callback);
-            (*callback).arg = cstate as *mut c_void;
-            (*callback).previous = pg_sys::error_context_stack;
-            pg_sys::error_context_stack = callback;
-            CopyErrorContext { callback }
-        }
-    }
-}
-
-impl Drop for CopyErrorContext {
-    fn drop(&mut self) {
-        unsafe { pg_sys::error_context_stack = (*self.callback).previous };
-    }
+/// for parsers that run NextCopyFrom themselves.
+pub fn copy_error_context(cstate: pg_sys::CopyFromState) -> ContextCallback {
+    ContextCallback::push(copy_from_error_callback, cstate as *mut c_void)
 }

@@ -22,29 +22,36 @@ pub fn install() {
     }
 }
 
-/// Records the context of errors raised while it lives; push it before the callbacks whose
-/// context should be kept (error context callbacks run from the last pushed down).
-pub struct KeepContext {
+/// An error context callback on PostgreSQL's stack while this lives; popped on drop, errors
+/// included.
+pub struct ContextCallback {
     callback: *mut pg_sys::ErrorContextCallback,
 }
 
-impl KeepContext {
-    pub fn push() -> KeepContext {
-        PENDING.with(|p| p.borrow_mut().take());
+impl ContextCallback {
+    pub fn push(function: unsafe extern "C-unwind" fn(*mut c_void), arg: *mut c_void) -> ContextCallback {
         unsafe {
             let callback = pg_sys::palloc0(std::mem::size_of::<pg_sys::ErrorContextCallback>()) as *mut pg_sys::ErrorContextCallback;
-            (*callback).callback = Some(remember);
+            (*callback).callback = Some(function);
+            (*callback).arg = arg;
             (*callback).previous = pg_sys::error_context_stack;
             pg_sys::error_context_stack = callback;
-            KeepContext { callback }
+            ContextCallback { callback }
         }
     }
 }
 
-impl Drop for KeepContext {
+impl Drop for ContextCallback {
     fn drop(&mut self) {
         unsafe { pg_sys::error_context_stack = (*self.callback).previous };
     }
+}
+
+/// Records the context of errors raised while it lives; push it before the callbacks whose
+/// context should be kept (error context callbacks run from the last pushed down).
+pub fn keep_context() -> ContextCallback {
+    PENDING.with(|p| p.borrow_mut().take());
+    ContextCallback::push(remember, std::ptr::null_mut())
 }
 
 fn text(ptr: *const std::ffi::c_char) -> Option<String> {
