@@ -24,8 +24,10 @@ blobctl put publiccontainer events.csv "$data/a.csv" --content-type text/csv
 blobctl mkcontainer empty-container
 
 # Import data, made by PostgreSQL itself so values of every type are what COPY writes. The
-# files stay in $RUN_DIR/data for the SQL tests' native COPY (same bytes, identical rows).
-src="$RUN_DIR/data"; rm -rf "$src"; mkdir -p "$src"; chmod 755 "$src"
+# files stay for the SQL tests' native COPY (same bytes, identical rows).
+# They live under /tmp: the server's postgres user must reach them wherever the clone is.
+[ -f "$RUN_DIR/data.dir" ] && rm -rf "$(cat "$RUN_DIR/data.dir")"
+src=$(mktemp -d /tmp/azure-storage-data.XXXXXX); chmod 755 "$src"; echo "$src" > "$RUN_DIR/data.dir"
 psql -X -q -v ON_ERROR_STOP=1 <<SQL
 CREATE TEMP VIEW ev AS
   SELECT i::bigint AS event_id, (ARRAY['PushEvent','PullRequestEvent','IssuesEvent','WatchEvent'])[1 + i % 4] AS event_type,

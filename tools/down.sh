@@ -12,5 +12,6 @@ if [ -f "$RUN_DIR/azurite.pid" ]; then
   for _ in $(seq 1 50); do kill -0 "$(cat "$RUN_DIR/azurite.pid")" 2>/dev/null || break; sleep 0.1; done
   rm -f "$RUN_DIR/azurite.pid"
 fi
+if [ -f "$RUN_DIR/data.dir" ]; then rm -rf "$(cat "$RUN_DIR/data.dir")" "$RUN_DIR/data.dir"; fi
 if [ -f "$RUN_DIR/azurite.dir" ]; then rm -rf "$(cat "$RUN_DIR/azurite.dir")" "$RUN_DIR/azurite.dir"; fi
 echo "down: servers stopped"
