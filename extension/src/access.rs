@@ -1,15 +1,15 @@
 //! From an account name to a ready client: name checks, permission, credentials, endpoint.
 
-use storage::{Account, Credential, RestClient};
+use storage::{Account, BlobStream, BlobStore, Compression, Credential, RestClient};
 
 use crate::catalog::{self, AuthType};
 use crate::errors::{invalid_name, raise, storage_error};
 use crate::{guc, roles};
 use pgrx::PgSqlErrorCode;
 
-/// A client for `account_name` that the current user may use.
+/// An account that the current user may use, ready for clients.
 pub struct Access {
-    pub client: RestClient,
+    pub account: Account,
     /// Whether the account is registered; an unregistered one is used anonymously.
     pub registered: bool,
 }
@@ -27,14 +27,29 @@ impl Access {
                 (Account::new(account_name, &endpoint, Credential::Anonymous), false)
             }
         };
-        let client = RestClient::new(&account, guc::request_timeout()).unwrap_or_else(|e| storage_error(account_name, registered, e));
-        Access { client, registered }
+        Access { account, registered }
+    }
+
+    /// Raises a storage error in the terms of Azure's extension.
+    pub fn fail(&self, e: storage::Error) -> ! {
+        storage_error(&self.account.name, self.registered, e)
+    }
+
+    /// A client for listings and other REST calls.
+    pub fn rest_client(&self) -> RestClient {
+        RestClient::new(&self.account, guc::request_timeout()).unwrap_or_else(|e| self.fail(e))
+    }
+
+    /// A blob's decompressed bytes, streaming; fails here when the blob is missing.
+    pub fn stream(&self, container: &str, path: &str, compression: Compression) -> BlobStream {
+        BlobStore::new(&self.account, container, guc::request_timeout())
+            .and_then(|store| store.stream(path, compression, &crate::errors::interrupt_pending))
+            .unwrap_or_else(|e| self.fail(e))
     }
 
     /// Runs one storage call, stopping when PostgreSQL asks the statement to stop.
     pub fn run<T>(&self, fut: impl std::future::Future<Output = storage::Result<T>>) -> T {
-        storage::runtime::block_on(fut, &crate::errors::interrupt_pending)
-            .unwrap_or_else(|e| storage_error(&self.client.account().name, self.registered, e))
+        storage::runtime::block_on(fut, &crate::errors::interrupt_pending).unwrap_or_else(|e| self.fail(e))
     }
 }
 

@@ -7,14 +7,13 @@ use std::ffi::CString;
 use pgrx::fcinfo::pg_getarg;
 use pgrx::pg_sys;
 use pgrx::{JsonB, PgSqlErrorCode};
-use storage::{BlobStore, Compression};
+use storage::Compression;
 
 use crate::access::Access;
 use crate::copy_source::{copy_error_context, copy_options, stub_relation, ActiveSource};
 use crate::error_context::keep_context;
-use crate::errors::{interrupt_pending, invalid_name, invalid_parameter, raise, storage_error};
+use crate::errors::{interrupt_pending, invalid_name, invalid_parameter, raise};
 use crate::formats::Format;
-use crate::guc;
 
 static V1: pg_sys::Pg_finfo_record = pg_sys::Pg_finfo_record { api_version: 1 };
 
@@ -76,11 +75,7 @@ unsafe fn blob_get(fcinfo: pg_sys::FunctionCallInfo, first_option: usize) -> pg_
         let copy_list = format.copy_format().map(|f| copy_options(f, options.as_ref()));
 
         let access = Access::open(&account);
-        let store = BlobStore::new(access.client.account(), &container, guc::request_timeout())
-            .unwrap_or_else(|e| storage_error(&account, access.registered, e));
-        let mut stream = store
-            .stream(&path, compression, &interrupt_pending)
-            .unwrap_or_else(|e| storage_error(&account, access.registered, e));
+        let mut stream = access.stream(&container, &path, compression);
 
         let per_query = (*(*rsinfo).econtext).ecxt_per_query_memory;
         let old = pg_sys::MemoryContextSwitchTo(per_query);
@@ -98,7 +93,7 @@ unsafe fn blob_get(fcinfo: pg_sys::FunctionCallInfo, first_option: usize) -> pg_
                 parse_with_copy(result_desc, options, &path, store_rows);
             }
             None => {
-                let bytes = stream.read_to_end(MAX_VALUE, &interrupt_pending).unwrap_or_else(|e| storage_error(&account, access.registered, e));
+                let bytes = stream.read_to_end(MAX_VALUE, &interrupt_pending).unwrap_or_else(|e| access.fail(e));
                 whole_value(result_desc, &bytes, options.as_ref(), store_rows);
             }
         }

@@ -10,6 +10,7 @@ use crate::errors::{invalid_name, invalid_parameter};
 
 struct Pages {
     access: Access,
+    client: storage::RestClient,
     container: String,
     prefix: String,
     marker: Option<String>,
@@ -22,7 +23,7 @@ impl Iterator for Pages {
 
     fn next(&mut self) -> Option<BlobEntry> {
         while self.buffered.is_empty() && !self.last_page_read {
-            let page = self.access.run(self.access.client.list_page(
+            let page = self.access.run(self.client.list_page(
                 &self.container,
                 &self.prefix,
                 self.marker.as_deref(),
@@ -67,8 +68,10 @@ fn blob_list(
     storage::names::validate_account_name(account).unwrap_or_else(|e| invalid_name(e));
     storage::names::validate_container_name(container).unwrap_or_else(|e| invalid_name(e));
     storage::names::validate_prefix(prefix).unwrap_or_else(|e| invalid_name(e));
+    let access = Access::open(account);
     let mut pages = Pages {
-        access: Access::open(account),
+        client: access.rest_client(),
+        access,
         container: container.to_string(),
         prefix: prefix.to_string(),
         marker: None,

@@ -7,13 +7,13 @@ use std::ffi::{c_char, CStr};
 use pgrx::pg_sys;
 use pgrx::PgSqlErrorCode;
 use storage::url::{self, BlobUrl};
-use storage::{BlobStore, Compression};
+use storage::Compression;
 
 use crate::access::Access;
 use crate::catalog;
 use crate::copy_source::{string_option, ActiveSource};
 use crate::error_context::keep_context;
-use crate::errors::{interrupt_pending, invalid_parameter, raise, storage_error};
+use crate::errors::{invalid_parameter, raise};
 use crate::formats::Format;
 use crate::guc;
 
@@ -166,9 +166,7 @@ unsafe fn copy_from_blob(stmt: *mut pg_sys::CopyStmt, name: &str, query_string: 
         let rel = pg_sys::table_openrv((*stmt).relation, lockmode);
         let where_clause = check_target(pstate, stmt, rel, lockmode);
 
-        let store = BlobStore::new(access.client.account(), &blob.container, guc::request_timeout())
-            .unwrap_or_else(|e| storage_error(&blob.account, access.registered, e));
-        let stream = store.stream(&blob.path, compression, &interrupt_pending).unwrap_or_else(|e| storage_error(&blob.account, access.registered, e));
+        let stream = access.stream(&blob.container, &blob.path, compression);
         let size = stream.size;
         let _source = ActiveSource::push(stream, &blob.account, access.registered);
         let cstate = pg_sys::BeginCopyFrom(pstate, rel, where_clause, std::ptr::null(), false, Some(crate::copy_source::read_blob), (*stmt).attlist, copy_options);
