@@ -29,6 +29,8 @@ pub enum Error {
     Decompress { compression: &'static str, cause: String },
     #[error("the blob is larger than {limit} bytes, the most one value can hold")]
     TooLarge { limit: usize },
+    #[error("the blob would be larger than {limit} bytes, the most {} blocks can hold", crate::blocks::MAX_BLOCKS)]
+    BlobTooLarge { limit: u64 },
     #[error("{0}")]
     InvalidName(#[from] crate::names::InvalidName),
 }

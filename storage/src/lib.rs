@@ -3,6 +3,7 @@
 
 pub mod account;
 pub mod blobs;
+pub mod blocks;
 pub mod compression;
 pub mod error;
 pub mod list;
@@ -10,6 +11,7 @@ pub mod names;
 pub mod rest;
 pub mod runtime;
 pub mod stream;
+pub mod upload;
 pub mod url;
 
 pub use account::{Account, Credential};
@@ -19,3 +21,4 @@ pub use stream::BlobStream;
 pub use error::{Error, Result};
 pub use list::{BlobEntry, Page};
 pub use rest::RestClient;
+pub use upload::{BlobWriter, StagedBlob, UploadOptions};

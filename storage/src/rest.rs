@@ -1,6 +1,8 @@
 //! Signed requests to the Blob service for the few operations OpenDAL does not cover:
-//! container management and a listing that keeps every blob property (OpenDAL's listing
-//! drops Content-Encoding). Signing is reqsign's, the same code OpenDAL signs with.
+//! container management, a listing that keeps every blob property (OpenDAL's listing
+//! drops Content-Encoding), and block uploads whose block size grows and whose commit sets
+//! Content-Encoding (OpenDAL's writer has fixed chunks and no Content-Encoding for azblob).
+//! Signing is reqsign's, the same code OpenDAL signs with.
 
 use std::time::Duration;
 
@@ -16,6 +18,10 @@ use crate::error::{Error, Result};
 
 /// Version of the REST API we speak; Azurite 3.x supports it.
 pub const API_VERSION: &str = "2022-11-02";
+
+/// Upload rate a request is given time for, beyond the timeout: a large block is not cut
+/// off by a timeout meant for an answer.
+const MIN_UPLOAD_RATE: u64 = 1 << 20;
 
 /// Characters left as they are in a blob path: `/` separates virtual directories.
 const BLOB_PATH: &AsciiSet = &NON_ALPHANUMERIC.remove(b'/').remove(b'-').remove(b'_').remove(b'.').remove(b'~');
@@ -76,8 +82,10 @@ impl RestClient {
                 .await
                 .map_err(|e| Error::Connect { endpoint: self.account.endpoint.clone(), cause: format!("could not sign the request: {e}") })?;
         }
-        let req = reqwest::Request::try_from(Request::from_parts(parts, body))
+        let allowance = self.timeout + Duration::from_secs(body.len() as u64 / MIN_UPLOAD_RATE);
+        let mut req = reqwest::Request::try_from(Request::from_parts(parts, body))
             .map_err(|e| Error::InvalidResponse(e.without_url().to_string()))?;
+        *req.timeout_mut() = Some(allowance);
         let resp = self.http.execute(req).await.map_err(|e| self.transport_error(e))?;
         let status = resp.status().as_u16();
         let headers = resp.headers().clone();
@@ -121,19 +129,35 @@ impl RestClient {
     }
 
     /// Uploads a whole blob in one request (Put Blob), with the given properties. Suited to
-    /// small blobs; large ones go through `BlobStore`'s block uploads.
-    pub async fn put_blob(&self, container: &str, path: &str, data: Bytes, content_type: Option<&str>, content_encoding: Option<&str>) -> Result<()> {
-        crate::names::validate_container_name(container)?;
-        crate::names::validate_blob_name(path)?;
+    /// small blobs; large ones go through block uploads (`upload::BlobWriter`).
+    pub async fn put_blob(&self, container: &str, path: &str, data: Bytes, properties: &Properties<'_>) -> Result<()> {
         let mut headers = vec![("x-ms-blob-type", "BlockBlob")];
-        if let Some(ct) = content_type {
-            headers.push(("x-ms-blob-content-type", ct));
+        properties.add_headers(&mut headers);
+        self.send(Method::PUT, &blob_resource(container, path)?, &headers, data).await.map(|_| ())
+    }
+
+    /// Stages one block of a blob (Put Block); it stays invisible until a block list names it.
+    pub async fn put_block(&self, container: &str, path: &str, block_id: &str, data: Bytes) -> Result<()> {
+        let id = utf8_percent_encode(block_id, NON_ALPHANUMERIC);
+        let resource = format!("{}?comp=block&blockid={id}", blob_resource(container, path)?);
+        self.send(Method::PUT, &resource, &[], data).await.map(|_| ())
+    }
+
+    /// Makes the blob consist of the given staged blocks, in order (Put Block List),
+    /// replacing any previous content and properties at once.
+    pub async fn put_block_list(&self, container: &str, path: &str, block_ids: &[String], properties: &Properties<'_>) -> Result<()> {
+        let mut body = String::with_capacity(64 + block_ids.len() * 48);
+        body.push_str("<?xml version=\"1.0\" encoding=\"utf-8\"?><BlockList>");
+        for id in block_ids {
+            body.push_str("<Latest>");
+            body.push_str(id);
+            body.push_str("</Latest>");
         }
-        if let Some(ce) = content_encoding {
-            headers.push(("x-ms-blob-content-encoding", ce));
-        }
-        let path = utf8_percent_encode(path, BLOB_PATH);
-        self.send(Method::PUT, &format!("/{container}/{path}"), &headers, data).await.map(|_| ())
+        body.push_str("</BlockList>");
+        let mut headers = Vec::new();
+        properties.add_headers(&mut headers);
+        let resource = format!("{}?comp=blocklist", blob_resource(container, path)?);
+        self.send(Method::PUT, &resource, &headers, Bytes::from(body)).await.map(|_| ())
     }
 
     /// Deletes a container and everything in it; a missing container is not an error.
@@ -144,6 +168,31 @@ impl RestClient {
             Err(e) => Err(e),
         }
     }
+}
+
+/// Properties a blob is written with.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Properties<'a> {
+    pub content_type: Option<&'a str>,
+    pub content_encoding: Option<&'a str>,
+}
+
+impl<'a> Properties<'a> {
+    fn add_headers(&self, headers: &mut Vec<(&str, &'a str)>) {
+        if let Some(ct) = self.content_type {
+            headers.push(("x-ms-blob-content-type", ct));
+        }
+        if let Some(ce) = self.content_encoding {
+            headers.push(("x-ms-blob-content-encoding", ce));
+        }
+    }
+}
+
+/// `/<container>/<path>`, checked and percent-encoded.
+fn blob_resource(container: &str, path: &str) -> Result<String> {
+    crate::names::validate_container_name(container)?;
+    crate::names::validate_blob_name(path)?;
+    Ok(format!("/{container}/{}", utf8_percent_encode(path, BLOB_PATH)))
 }
 
 fn httpdate_now() -> String {

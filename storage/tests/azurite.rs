@@ -4,6 +4,7 @@
 use std::time::{Duration, Instant};
 
 use storage::runtime::{block_on, never};
+use storage::rest::Properties;
 use storage::{Account, BlobStore, Credential, Error, RestClient};
 
 fn env(name: &str) -> String {
@@ -30,7 +31,7 @@ fn lists_page_by_page_with_all_properties() {
     block_on(c.create_container(container, false), &never).unwrap();
     let names = ["a.csv", "b/c d+e.txt", "b/é.txt", "z"];
     for name in names {
-        let put = c.put_blob(container, name, format!("data of {name}").into(), Some("text/plain"), Some("identity"));
+        let put = c.put_blob(container, name, format!("data of {name}").into(), &Properties { content_type: Some("text/plain"), content_encoding: Some("identity") });
         block_on(put, &never).unwrap();
     }
     let mut seen = Vec::new();
@@ -129,7 +130,7 @@ fn streams_plain_gzip_and_zstd_and_rejects_damage() {
     let gz = gz.finish().unwrap();
     let zs = zstd::encode_all(&text[..], 1).unwrap();
     for (name, data) in [("t.csv", &text), ("t.csv.gz", &gz), ("t.csv.zst", &zs)] {
-        block_on(c.put_blob(container, name, data.clone().into(), None, None), &never).unwrap();
+        block_on(c.put_blob(container, name, data.clone().into(), &Properties::default()), &never).unwrap();
     }
     let store = BlobStore::new(&account(key()), container, Duration::from_secs(10)).unwrap();
     // A connection pooled on this thread does not stall the stream's own threads.
@@ -140,7 +141,7 @@ fn streams_plain_gzip_and_zstd_and_rejects_damage() {
     // Reading compressed bytes as they are gives them back unchanged.
     assert_eq!(stream_all(&store, "t.csv.gz", Compression::None).unwrap(), gz);
 
-    block_on(c.put_blob(container, "cut.gz", gz[..gz.len() / 2].to_vec().into(), None, None), &never).unwrap();
+    block_on(c.put_blob(container, "cut.gz", gz[..gz.len() / 2].to_vec().into(), &Properties::default()), &never).unwrap();
     match stream_all(&store, "cut.gz", Compression::Gzip) {
         Err(Error::Decompress { compression: "gzip", cause }) => assert!(cause.contains("truncated"), "{cause}"),
         other => panic!("expected a decompression error, got {:?}", other.map(|v| v.len())),
@@ -157,4 +158,85 @@ fn streams_plain_gzip_and_zstd_and_rejects_damage() {
     drop(early);
     assert_eq!(stream_all(&store, "t.csv", Compression::None).unwrap().len(), text.len());
     block_on(c.delete_container(container), &never).unwrap();
+}
+
+fn upload_options(compression: storage::Compression, concurrency: usize) -> storage::UploadOptions {
+    storage::UploadOptions { compression, content_type: "text/csv".into(), concurrency, timeout: Duration::from_secs(10) }
+}
+
+#[test]
+fn uploads_in_blocks_and_commits_only_when_told() {
+    use storage::{BlobWriter, Compression};
+    let c = client(key());
+    let container = "storage-upload";
+    block_on(c.delete_container(container), &never).unwrap();
+    block_on(c.create_container(container, false), &never).unwrap();
+    let store = BlobStore::new(&account(key()), container, Duration::from_secs(10)).unwrap();
+    // Three blocks of 8 MiB and a partial one, written in uneven pieces.
+    let data: Vec<u8> = (0..1_500_000u32).flat_map(|i| format!("{i},row {i}\n").into_bytes()).collect();
+    assert!(data.len() > 3 * 8 << 20);
+    for (compression, name) in [(Compression::None, "big.csv"), (Compression::Gzip, "big.csv.gz"), (Compression::Zstd, "big.csv.zst")] {
+        let mut w = BlobWriter::start(&account(key()), container, name, upload_options(compression, 3)).unwrap();
+        for piece in data.chunks(777_777) {
+            w.write(piece, &never).unwrap();
+        }
+        let staged = w.finish(&never).unwrap();
+        assert_eq!(staged.summary.written, data.len() as u64);
+        // Staged is not visible.
+        let hidden = stream_all(&store, name, compression);
+        assert!(matches!(hidden, Err(Error::BlobNotFound)), "{name}: {:?}", hidden.map(|v| v.len()));
+        let summary = staged.commit(&never).unwrap();
+        assert_eq!(stream_all(&store, name, compression).unwrap(), data, "{name}");
+        let entry = block_on(c.list_page(container, name, None, 10), &never).unwrap().entries.remove(0);
+        assert_eq!(entry.bytes as u64, summary.stored);
+        assert_eq!(entry.content_type.as_deref(), Some("text/csv"));
+        assert_eq!(entry.content_encoding.as_deref(), compression.content_encoding());
+        if compression == Compression::None {
+            assert_eq!(summary.blocks, 4);
+        }
+    }
+
+    // An upload dropped before or after staging leaves the existing blob as it was.
+    for commit_stage in [false, true] {
+        let mut w = BlobWriter::start(&account(key()), container, "big.csv", upload_options(Compression::None, 2)).unwrap();
+        w.write(&b"replacement\n".repeat(2_000_000), &never).unwrap();
+        if commit_stage {
+            drop(w.finish(&never).unwrap());
+        } else {
+            drop(w);
+        }
+        assert_eq!(stream_all(&store, "big.csv", Compression::None).unwrap(), data);
+    }
+
+    // Nothing written: an empty blob, when committed.
+    let w = BlobWriter::start(&account(key()), container, "empty.csv", upload_options(Compression::None, 2)).unwrap();
+    w.finish(&never).unwrap().commit(&never).unwrap();
+    assert_eq!(stream_all(&store, "empty.csv", Compression::None).unwrap(), b"");
+
+    // A missing container fails the write or the finish, with the service's reason.
+    let mut w = BlobWriter::start(&account(key()), "no-such-container", "x.csv", upload_options(Compression::None, 2)).unwrap();
+    let outcome = w.write(&data, &never).and_then(|_| w.finish(&never).map(|_| ()));
+    assert!(matches!(outcome, Err(Error::ContainerNotFound)), "{:?}", outcome.err());
+    block_on(c.delete_container(container), &never).unwrap();
+}
+
+#[test]
+fn uploads_to_a_dead_endpoint_fail_in_bounded_time_and_cancel() {
+    use storage::{BlobWriter, Compression};
+    let stalled = Account::new(&env("AZURITE_ACCOUNT"), &env("STALL_ENDPOINT"), key());
+    let mut options = upload_options(Compression::None, 2);
+    options.timeout = Duration::from_secs(1);
+    let start = Instant::now();
+    let mut w = BlobWriter::start(&stalled, "stalled", "x.csv", options.clone()).unwrap();
+    let outcome = w.write(&vec![b'x'; 9 << 20], &never).and_then(|_| w.finish(&never).map(|_| ()));
+    assert!(matches!(outcome, Err(Error::Timeout { .. })), "{:?}", outcome.err());
+    assert!(start.elapsed() < Duration::from_secs(30), "took {:?}", start.elapsed());
+
+    options.timeout = Duration::from_secs(60);
+    let start = Instant::now();
+    let w = BlobWriter::start(&stalled, "stalled", "x.csv", options).unwrap();
+    // Nothing written: no block to stage, and the commit is what waits.
+    let outcome = w.finish(&never).unwrap().commit(&|| start.elapsed() > Duration::from_millis(300));
+    assert!(matches!(outcome, Err(Error::Cancelled)));
+    assert!(start.elapsed() < Duration::from_secs(2), "took {:?}", start.elapsed());
 }

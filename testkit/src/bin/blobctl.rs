@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 use futures::{StreamExt, TryStreamExt};
+use storage::rest::Properties;
 use storage::{runtime, Account, Credential, RestClient};
 
 #[derive(Parser)]
@@ -104,15 +105,15 @@ fn main() {
             if let Some(n) = truncate {
                 data.truncate(n);
             }
-            let put = client.put_blob(&container, &blob, data.into(), content_type.as_deref(), content_encoding.as_deref());
-            runtime::block_on(put, &runtime::never)
+            let properties = Properties { content_type: content_type.as_deref(), content_encoding: content_encoding.as_deref() };
+            runtime::block_on(client.put_blob(&container, &blob, data.into(), &properties), &runtime::never)
                 .unwrap_or_else(|e| fail(e));
         }
         Command::Fill { container, prefix, count } => {
             let uploads = (0..count).map(|i| {
                 let (client, container) = (&client, &container);
                 let name = format!("{prefix}{i:05}");
-                async move { client.put_blob(container, &name, format!("{i}\n").into(), Some("text/plain"), None).await }
+                async move { client.put_blob(container, &name, format!("{i}\n").into(), &Properties { content_type: Some("text/plain"), content_encoding: None }).await }
             });
             let all = futures::stream::iter(uploads).buffer_unordered(32).try_collect::<Vec<()>>();
             runtime::block_on(all, &runtime::never).unwrap_or_else(|e| fail(e));
