@@ -159,3 +159,34 @@ CREATE FUNCTION azure_storage.blob_get(account_name text, container_name text, p
                                        options jsonb DEFAULT NULL::jsonb)
     RETURNS SETOF anyelement
     LANGUAGE c AS 'MODULE_PATHNAME', 'blob_get_typed';
+
+-- blob_put: an aggregate writing every row of its group into one blob. Its transition
+-- function takes the arguments of each overload; the blob appears when the statement ends.
+CREATE FUNCTION azure_storage.blob_put_step(state internal, account_name text, container_name text, path text, tuple record)
+    RETURNS internal LANGUAGE c CALLED ON NULL INPUT AS 'MODULE_PATHNAME', 'blob_put_step';
+CREATE FUNCTION azure_storage.blob_put_step(state internal, account_name text, container_name text, path text, tuple record,
+                                            encoder text)
+    RETURNS internal LANGUAGE c CALLED ON NULL INPUT AS 'MODULE_PATHNAME', 'blob_put_step';
+CREATE FUNCTION azure_storage.blob_put_step(state internal, account_name text, container_name text, path text, tuple record,
+                                            encoder text, compression text)
+    RETURNS internal LANGUAGE c CALLED ON NULL INPUT AS 'MODULE_PATHNAME', 'blob_put_step';
+CREATE FUNCTION azure_storage.blob_put_step(state internal, account_name text, container_name text, path text, tuple record,
+                                            encoder text, compression text, options jsonb)
+    RETURNS internal LANGUAGE c CALLED ON NULL INPUT AS 'MODULE_PATHNAME', 'blob_put_step';
+CREATE FUNCTION azure_storage.blob_put_final(state internal)
+    RETURNS void LANGUAGE c STRICT AS 'MODULE_PATHNAME', 'blob_put_final';
+
+CREATE AGGREGATE azure_storage.blob_put(account_name text, container_name text, path text, tuple record) (
+    SFUNC = azure_storage.blob_put_step, STYPE = internal,
+    FINALFUNC = azure_storage.blob_put_final, FINALFUNC_MODIFY = READ_WRITE);
+CREATE AGGREGATE azure_storage.blob_put(account_name text, container_name text, path text, tuple record, encoder text) (
+    SFUNC = azure_storage.blob_put_step, STYPE = internal,
+    FINALFUNC = azure_storage.blob_put_final, FINALFUNC_MODIFY = READ_WRITE);
+CREATE AGGREGATE azure_storage.blob_put(account_name text, container_name text, path text, tuple record, encoder text,
+                                        compression text) (
+    SFUNC = azure_storage.blob_put_step, STYPE = internal,
+    FINALFUNC = azure_storage.blob_put_final, FINALFUNC_MODIFY = READ_WRITE);
+CREATE AGGREGATE azure_storage.blob_put(account_name text, container_name text, path text, tuple record, encoder text,
+                                        compression text, options jsonb) (
+    SFUNC = azure_storage.blob_put_step, STYPE = internal,
+    FINALFUNC = azure_storage.blob_put_final, FINALFUNC_MODIFY = READ_WRITE);

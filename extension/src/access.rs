@@ -1,6 +1,6 @@
 //! From an account name to a ready client: name checks, permission, credentials, endpoint.
 
-use storage::{Account, BlobStream, BlobStore, Compression, Credential, RestClient};
+use storage::{Account, BlobStream, BlobStore, BlobWriter, Compression, Credential, RestClient, UploadOptions};
 
 use crate::catalog::{self, AuthType};
 use crate::errors::{invalid_name, raise, storage_error};
@@ -45,6 +45,17 @@ impl Access {
         BlobStore::new(&self.account, container, guc::request_timeout())
             .and_then(|store| store.stream(path, compression, &crate::errors::interrupt_pending))
             .unwrap_or_else(|e| self.fail(e))
+    }
+
+    /// A writer of a new version of a blob, which appears only when committed.
+    pub fn upload(&self, container: &str, path: &str, compression: Compression, content_type: &str) -> BlobWriter {
+        let options = UploadOptions {
+            compression,
+            content_type: content_type.to_string(),
+            concurrency: guc::upload_concurrency(),
+            timeout: guc::request_timeout(),
+        };
+        BlobWriter::start(&self.account, container, path, options).unwrap_or_else(|e| self.fail(e))
     }
 
     /// Runs one storage call, stopping when PostgreSQL asks the statement to stop.

@@ -2,15 +2,13 @@
 //! binary) or taken whole as one value (text, json, xml). Rows go to a tuplestore, which
 //! spills to disk past work_mem, while the blob streams in.
 
-use std::ffi::CString;
-
 use pgrx::fcinfo::pg_getarg;
 use pgrx::pg_sys;
 use pgrx::{JsonB, PgSqlErrorCode};
 use storage::Compression;
 
 use crate::access::Access;
-use crate::copy_source::{copy_error_context, copy_options, stub_relation, ActiveSource};
+use crate::copy_source::{content_encoding, copy_error_context, copy_options, stub_relation, ActiveSource};
 use crate::error_context::keep_context;
 use crate::errors::{interrupt_pending, invalid_name, invalid_parameter, raise};
 use crate::formats::Format;
@@ -172,17 +170,7 @@ unsafe fn whole_value(tupdesc: pg_sys::TupleDesc, bytes: &[u8], options: Option<
         let mut nulls = vec![true; natts];
         let column = (0..natts).find(|i| !(*(*tupdesc).attrs.as_ptr().add(*i)).attisdropped).expect("one live column was checked");
         if !bytes.is_empty() {
-            let encoding = match options.and_then(|o| o.get("content_encoding")).and_then(|v| v.as_str()) {
-                Some(name) => {
-                    let cname = CString::new(name).unwrap_or_default();
-                    let id = pg_sys::pg_char_to_encoding(cname.as_ptr());
-                    if id < 0 {
-                        invalid_parameter(format!("content_encoding \"{name}\" is not a known encoding"));
-                    }
-                    id
-                }
-                None => pg_sys::pg_get_client_encoding(),
-            };
+            let encoding = content_encoding(options);
             if bytes.contains(&0) {
                 raise(PgSqlErrorCode::ERRCODE_CHARACTER_NOT_IN_REPERTOIRE, "the blob contains a NUL byte, which a text value cannot hold", None, Some("Use the binary decoder, or a bytea column.".into()));
             }

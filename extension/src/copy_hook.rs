@@ -1,6 +1,7 @@
-//! `COPY table FROM '<blob url>'`: a ProcessUtility hook that serves COPY statements whose
-//! file name is a blob URL with PostgreSQL's own CopyFrom, fed by the blob stream. Every
-//! other statement goes on to the previous hook, untouched.
+//! `COPY ... FROM/TO '<blob url>'`: a ProcessUtility hook that serves COPY statements whose
+//! file name is a blob URL with PostgreSQL's own COPY: CopyFrom fed by the blob stream, or
+//! (in copy_to) COPY TO STDOUT captured into a block upload. Every other statement goes on
+//! to the previous hook, untouched.
 
 use std::ffi::{c_char, CStr};
 
@@ -40,14 +41,15 @@ unsafe extern "C-unwind" fn process_utility(
 ) {
     unsafe {
         if let Some((stmt, name)) = blob_copy(pstmt) {
-            if (*stmt).is_from {
-                let processed = copy_from_blob(stmt, &name, query_string, query_env);
-                if !qc.is_null() {
-                    pg_sys::SetQueryCompletion(qc, pg_sys::CommandTag::CMDTAG_COPY, processed);
-                }
-                return;
+            let processed = if (*stmt).is_from {
+                copy_from_blob(stmt, &name, query_string, query_env)
+            } else {
+                crate::copy_to::copy_to_blob(pstmt, stmt, &name, query_string, query_env)
+            };
+            if !qc.is_null() {
+                pg_sys::SetQueryCompletion(qc, pg_sys::CommandTag::CMDTAG_COPY, processed);
             }
-            raise(PgSqlErrorCode::ERRCODE_FEATURE_NOT_SUPPORTED, "COPY TO a blob URL is not available in this version", None, None);
+            return;
         }
         match PREVIOUS_HOOK {
             Some(previous) => previous(pstmt, query_string, read_only_tree, context, params, query_env, dest, qc),
@@ -74,7 +76,7 @@ unsafe fn blob_copy(pstmt: *mut pg_sys::PlannedStmt) -> Option<(*mut pg_sys::Cop
 
 /// Account, container and blob of a URL: an Azure host, or a path under the endpoint of a
 /// registered account or of the default endpoint.
-fn resolve(name: &str) -> BlobUrl {
+pub fn resolve(name: &str) -> BlobUrl {
     let parsed = url::parse_azure_host(name)
         .or_else(|| catalog::all().iter().find_map(|a| a.endpoint.as_ref().and_then(|e| url::parse_under_endpoint(name, e, &a.name))))
         .or_else(|| under_default_endpoint(name));
@@ -98,13 +100,13 @@ fn under_default_endpoint(name: &str) -> Option<Result<BlobUrl, String>> {
 
 /// COPY's options with ours taken out: FORMAT (tsv is text), COMPRESSION, and HEADERS as
 /// HEADER. FREEZE and HEADER MATCH are refused.
-struct CopyOptions {
-    format: Option<String>,
-    compression: Option<String>,
-    rest: *mut pg_sys::List,
+pub struct CopyOptions {
+    pub format: Option<String>,
+    pub compression: Option<String>,
+    pub rest: *mut pg_sys::List,
 }
 
-unsafe fn split_options(list: *mut pg_sys::List) -> CopyOptions {
+pub unsafe fn split_options(list: *mut pg_sys::List) -> CopyOptions {
     unsafe {
         let mut options = CopyOptions { format: None, compression: None, rest: std::ptr::null_mut() };
         let length = if list.is_null() { 0 } else { (*list).length };
@@ -115,10 +117,10 @@ unsafe fn split_options(list: *mut pg_sys::List) -> CopyOptions {
             match name.as_str() {
                 "format" => options.format = Some(value().to_ascii_lowercase()),
                 "compression" => options.compression = Some(value()),
-                "freeze" => invalid_parameter("COPY FROM a blob does not support FREEZE"),
+                "freeze" => invalid_parameter("COPY with a blob URL does not support FREEZE"),
                 "header" | "headers" => {
                     if !(*def).arg.is_null() && value().eq_ignore_ascii_case("match") {
-                        invalid_parameter("COPY FROM a blob does not support HEADER MATCH");
+                        invalid_parameter("COPY with a blob URL does not support HEADER MATCH");
                     }
                     let header = pg_sys::makeDefElem(c"header".as_ptr() as *mut c_char, (*def).arg, (*def).location);
                     options.rest = pg_sys::lappend(options.rest, header as *mut std::ffi::c_void);
@@ -130,8 +132,9 @@ unsafe fn split_options(list: *mut pg_sys::List) -> CopyOptions {
     }
 }
 
-/// The COPY FORMAT for a blob: given, or inferred from its name.
-fn copy_format(given: Option<&str>, path: &str) -> &'static str {
+/// The format of a blob: given, or inferred from its name; and its COPY FORMAT.
+/// `direction` is FROM or TO, for messages.
+pub fn copy_format(given: Option<&str>, path: &str, direction: &str) -> (Format, &'static str) {
     let format = match given {
         Some("csv") => Format::Csv,
         Some("text" | "tsv") => Format::Tsv,
@@ -140,12 +143,18 @@ fn copy_format(given: Option<&str>, path: &str) -> &'static str {
         Some(other) => invalid_parameter(format!("COPY format \"{other}\" not recognized; accepted formats are csv, text, tsv, binary, parquet")),
         None => Format::infer(path).unwrap_or_else(|e| invalid_parameter(e)),
     };
+    let function = if direction == "FROM" { "blob_get with decoder" } else { "blob_put with encoder" };
     match (format, format.copy_format()) {
-        (_, Some(f)) => f,
-        (Format::Parquet, _) => raise(PgSqlErrorCode::ERRCODE_FEATURE_NOT_SUPPORTED, "COPY FROM parquet blobs is not available in this version; accepted formats are csv, text, tsv, binary", None, None),
+        (_, Some(f)) => (format, f),
+        (Format::Parquet, _) => raise(
+            PgSqlErrorCode::ERRCODE_FEATURE_NOT_SUPPORTED,
+            format!("COPY {direction} parquet blobs is not available in this version; accepted formats are csv, text, tsv, binary"),
+            None,
+            None,
+        ),
         _ => invalid_parameter(format!(
-            "COPY FROM \"{path}\": json, xml and txt blobs are one value each; give FORMAT csv, text or binary, \
-             or use azure_storage.blob_get with decoder 'text'"
+            "COPY {direction} \"{path}\": json, xml and txt blobs are one value each; give FORMAT csv, text or binary, \
+             or use azure_storage.{function} 'text'"
         )),
     }
 }
@@ -155,7 +164,7 @@ unsafe fn copy_from_blob(stmt: *mut pg_sys::CopyStmt, name: &str, query_string: 
         let blob = resolve(name);
         let access = Access::open(&blob.account);
         let options = split_options((*stmt).options);
-        let format = copy_format(options.format.as_deref(), &blob.path);
+        let (_, format) = copy_format(options.format.as_deref(), &blob.path, "FROM");
         let compression = Compression::parse(options.compression.as_deref().unwrap_or("auto"), &blob.path).unwrap_or_else(|e| invalid_parameter(e));
         let copy_options = pg_sys::lcons(string_option("format", format) as *mut std::ffi::c_void, options.rest);
 

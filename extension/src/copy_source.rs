@@ -127,6 +127,22 @@ pub fn copy_options(format: &str, options: Option<&Value>) -> *mut pg_sys::List 
     list
 }
 
+/// The encoding of whole text values (text, json and xml): the `content_encoding` option,
+/// else the client encoding, as COPY's ENCODING defaults.
+pub fn content_encoding(options: Option<&Value>) -> i32 {
+    match options.and_then(|o| o.get("content_encoding")).and_then(|v| v.as_str()) {
+        Some(name) => {
+            let cname = CString::new(name).unwrap_or_default();
+            let id = unsafe { pg_sys::pg_char_to_encoding(cname.as_ptr()) };
+            if id < 0 {
+                invalid_parameter(format!("content_encoding \"{name}\" is not a known encoding"));
+            }
+            id
+        }
+        None => unsafe { pg_sys::pg_get_client_encoding() },
+    }
+}
+
 /// A relation that exists only in memory, with the row type a function returns: enough for
 /// BeginCopyFrom and NextCopyFrom, which read its tuple descriptor and name (never CopyFrom).
 pub unsafe fn stub_relation(tupdesc: pg_sys::TupleDesc, name: &str) -> pg_sys::Relation {

@@ -67,6 +67,7 @@ pub fn storage_error(account: &str, registered: bool, e: storage::Error) -> ! {
         }
         E::Decompress { .. } => raise(C::ERRCODE_DATA_CORRUPTED, e.to_string(), None, Some("Check the compression argument, or the blob.".into())),
         E::TooLarge { .. } => raise(C::ERRCODE_PROGRAM_LIMIT_EXCEEDED, e.to_string(), None, Some("Use the csv, tsv or binary decoder for large blobs.".into())),
+        E::BlobTooLarge { .. } => raise(C::ERRCODE_PROGRAM_LIMIT_EXCEEDED, e.to_string(), None, None),
         E::InvalidName(n) => invalid_name(n),
         E::Service { .. } | E::InvalidResponse(_) => raise(C::ERRCODE_EXTERNAL_ROUTINE_EXCEPTION, e.to_string(), None, None),
     }

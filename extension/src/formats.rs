@@ -28,8 +28,17 @@ pub fn cannot_infer(extension: &str) -> String {
 pub const DECODERS: &str = "auto, csv, tsv, binary, text, json, xml, parquet";
 
 impl Format {
-    /// A decoder/encoder argument; `auto` infers from `path`. Err is the message.
+    /// A decoder argument; `auto` infers from `path`. Err is the message.
     pub fn parse(value: &str, path: &str) -> Result<Format, String> {
+        Format::parse_as("decoder", value, path)
+    }
+
+    /// An encoder argument (blob_put), with the same values as decoders.
+    pub fn parse_encoder(value: &str, path: &str) -> Result<Format, String> {
+        Format::parse_as("encoder", value, path)
+    }
+
+    fn parse_as(role: &str, value: &str, path: &str) -> Result<Format, String> {
         match value.to_ascii_lowercase().as_str() {
             "auto" => Format::infer(path),
             "csv" => Ok(Format::Csv),
@@ -37,24 +46,41 @@ impl Format {
             "binary" => Ok(Format::Binary),
             "text" | "json" | "xml" => Ok(Format::Whole),
             "parquet" => Ok(Format::Parquet),
-            _ => Err(format!("invalid decoder \"{value}\"; accepted values are {DECODERS}")),
+            _ => Err(format!("invalid {role} \"{value}\"; accepted values are {DECODERS}")),
         }
     }
 
     /// By suffix, after any compression suffix: `events.csv.gz` is csv.
     pub fn infer(path: &str) -> Result<Format, String> {
-        let name = path.rsplit('/').next().unwrap_or(path);
-        let base = strip_suffix(name);
-        let extension = match base.rfind('.') {
-            Some(i) => &base[i + 1..],
-            None => "",
-        };
+        let extension = extension(path);
         match extension.to_ascii_lowercase().as_str() {
             "csv" => Ok(Format::Csv),
             "tsv" => Ok(Format::Tsv),
             "json" | "xml" | "txt" => Ok(Format::Whole),
             "parquet" => Ok(Format::Parquet),
             _ => Err(cannot_infer(extension)),
+        }
+    }
+
+    /// The Content-Type of blobs in this format. Whole values take theirs from the encoder's
+    /// name or, for `auto`, from the blob's suffix (json, xml, txt).
+    pub fn content_type(self, encoder: &str, path: &str) -> &'static str {
+        match self {
+            Format::Csv => "text/csv",
+            Format::Tsv => "text/tab-separated-values",
+            Format::Binary => "application/octet-stream",
+            Format::Parquet => "application/vnd.apache.parquet",
+            Format::Whole => {
+                let name = match encoder.to_ascii_lowercase().as_str() {
+                    "auto" => extension(path).to_ascii_lowercase(),
+                    other => other.to_string(),
+                };
+                match name.as_str() {
+                    "json" => "application/json",
+                    "xml" => "application/xml",
+                    _ => "text/plain",
+                }
+            }
         }
     }
 
@@ -66,6 +92,16 @@ impl Format {
             Format::Binary => Some("binary"),
             Format::Whole | Format::Parquet => None,
         }
+    }
+}
+
+/// What follows the last dot of the blob's name, compression suffix aside.
+fn extension(path: &str) -> &str {
+    let name = path.rsplit('/').next().unwrap_or(path);
+    let base = strip_suffix(name);
+    match base.rfind('.') {
+        Some(i) => &base[i + 1..],
+        None => "",
     }
 }
 
@@ -89,5 +125,9 @@ mod tests {
         assert_eq!(Format::parse("CSV", "x"), Ok(Format::Csv));
         assert_eq!(Format::parse("json", "x.csv"), Ok(Format::Whole));
         assert!(Format::parse("excel", "x").unwrap_err().contains(DECODERS));
+        assert!(Format::parse_encoder("excel", "x").unwrap_err().starts_with("invalid encoder \"excel\""));
+        assert_eq!(Format::Whole.content_type("auto", "a/doc.json.gz"), "application/json");
+        assert_eq!(Format::Whole.content_type("xml", "doc"), "application/xml");
+        assert_eq!(Format::Csv.content_type("auto", "a.csv"), "text/csv");
     }
 }

@@ -17,6 +17,9 @@ pub static DEFAULT_ENDPOINT: GucSetting<Option<CString>> =
 /// Bound on each request to the storage service, in seconds.
 pub static REQUEST_TIMEOUT: GucSetting<i32> = GucSetting::<i32>::new(30);
 
+/// Blocks of one export being uploaded at once.
+pub static UPLOAD_CONCURRENCY: GucSetting<i32> = GucSetting::<i32>::new(4);
+
 pub fn register() {
     // Defined by hand for its show hook, which pgrx offers for no string setting.
     unsafe {
@@ -53,6 +56,20 @@ pub fn register() {
         GucContext::Userset,
         GucFlags::UNIT_S,
     );
+    GucRegistry::define_int_guc(
+        c"azure_storage.upload_concurrency",
+        c"How many blocks of one export are uploaded at once.",
+        c"Each block in flight is held in memory: 8 MiB for the first 500 blocks of a blob, doubling every 500 blocks.",
+        &UPLOAD_CONCURRENCY,
+        1,
+        64,
+        GucContext::Userset,
+        GucFlags::default(),
+    );
+}
+
+pub fn upload_concurrency() -> usize {
+    UPLOAD_CONCURRENCY.get().max(1) as usize
 }
 
 pub fn request_timeout() -> Duration {

@@ -7,16 +7,21 @@ mod access;
 mod accounts;
 mod blob_get;
 mod blob_list;
+mod blob_put;
 mod catalog;
 mod copy_hook;
 mod copy_source;
+mod copy_to;
 mod crypto;
 mod error_context;
 mod errors;
+mod export;
 mod formats;
 mod guc;
 mod log_redaction;
+mod pending;
 mod roles;
+mod row_encoder;
 
 pgrx::pg_module_magic!();
 
@@ -27,6 +32,7 @@ pub extern "C-unwind" fn _PG_init() {
     guc::register();
     log_redaction::install();
     copy_hook::install();
+    pending::install();
     error_context::install();
 }
 

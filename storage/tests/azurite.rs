@@ -174,7 +174,7 @@ fn uploads_in_blocks_and_commits_only_when_told() {
     let store = BlobStore::new(&account(key()), container, Duration::from_secs(10)).unwrap();
     // Three blocks of 8 MiB and a partial one, written in uneven pieces.
     let data: Vec<u8> = (0..1_500_000u32).flat_map(|i| format!("{i},row {i}\n").into_bytes()).collect();
-    assert!(data.len() > 3 * 8 << 20);
+    assert!(data.len() > 3 * (8 << 20));
     for (compression, name) in [(Compression::None, "big.csv"), (Compression::Gzip, "big.csv.gz"), (Compression::Zstd, "big.csv.zst")] {
         let mut w = BlobWriter::start(&account(key()), container, name, upload_options(compression, 3)).unwrap();
         for piece in data.chunks(777_777) {

@@ -1,0 +1,148 @@
+//! blob_put: the aggregate that writes every row of its group into one blob. The transition
+//! function encodes each row and streams it into a block upload; the final function stages
+//! the last block and hands the blob to `pending`, which commits it when the statement has
+//! finished. Zero rows: the transition function never runs and no blob is written.
+
+use pgrx::fcinfo::pg_getarg;
+use pgrx::pg_sys;
+use pgrx::{JsonB, PgSqlErrorCode};
+use storage::Compression;
+
+use crate::access::Access;
+use crate::errors::{invalid_name, invalid_parameter, raise};
+use crate::export::Export;
+use crate::formats::Format;
+use crate::row_encoder::RowEncoder;
+
+static V1: pg_sys::Pg_finfo_record = pg_sys::Pg_finfo_record { api_version: 1 };
+
+#[no_mangle]
+pub extern "C" fn pg_finfo_blob_put_step() -> &'static pg_sys::Pg_finfo_record {
+    &V1
+}
+
+#[no_mangle]
+pub extern "C" fn pg_finfo_blob_put_final() -> &'static pg_sys::Pg_finfo_record {
+    &V1
+}
+
+/// Argument positions of the transition function (0 is the state).
+const ACCOUNT: usize = 1;
+const CONTAINER: usize = 2;
+const PATH: usize = 3;
+const TUPLE: usize = 4;
+const ENCODER: usize = 5;
+const COMPRESSION: usize = 6;
+const OPTIONS: usize = 7;
+
+/// One group's blob in the making.
+struct Put {
+    encoder: RowEncoder,
+    export: Export,
+    row: Vec<u8>,
+}
+
+/// The aggregate's state: lives in the aggregate's memory context, which drops it (ending
+/// an unfinished upload without committing) when that context goes.
+struct Slot {
+    put: Option<Put>,
+    callback: pg_sys::MemoryContextCallback,
+}
+
+unsafe extern "C-unwind" fn drop_slot(arg: *mut std::ffi::c_void) {
+    drop(unsafe { Box::from_raw(arg as *mut Slot) });
+}
+
+/// `blob_put_step(state internal, account text, container text, path text, tuple record
+/// [, encoder text [, compression text [, options jsonb]]]) RETURNS internal`
+#[no_mangle]
+#[pgrx::pg_guard]
+pub unsafe extern "C-unwind" fn blob_put_step(fcinfo: pg_sys::FunctionCallInfo) -> pg_sys::Datum {
+    unsafe {
+        let mut aggcontext: pg_sys::MemoryContext = std::ptr::null_mut();
+        if pg_sys::AggCheckCallContext(fcinfo, &mut aggcontext) == 0 {
+            raise(PgSqlErrorCode::ERRCODE_FEATURE_NOT_SUPPORTED, "blob_put is an aggregate: call it as SELECT azure_storage.blob_put(..., t) FROM (...) t", None, None);
+        }
+        let args = (*fcinfo).args.as_slice((*fcinfo).nargs as usize);
+        let mut slot = if args[0].isnull { std::ptr::null_mut() } else { args[0].value.cast_mut_ptr::<Slot>() };
+        if args[TUPLE].isnull {
+            // A row that is NULL as a whole (from an outer join) has no fields to write.
+            (*fcinfo).isnull = slot.is_null();
+            return pg_sys::Datum::from(slot);
+        }
+        let tuple = args[TUPLE].value;
+        if slot.is_null() {
+            let old = pg_sys::MemoryContextSwitchTo(aggcontext);
+            let put = start(fcinfo, tuple);
+            slot = Box::into_raw(Box::new(Slot { put: Some(put), callback: std::mem::zeroed() }));
+            (*slot).callback.func = Some(drop_slot);
+            (*slot).callback.arg = slot as *mut std::ffi::c_void;
+            pg_sys::MemoryContextRegisterResetCallback(aggcontext, &mut (*slot).callback);
+            pg_sys::MemoryContextSwitchTo(old);
+        }
+        if let Some(put) = (*slot).put.as_mut() {
+            put.row.clear();
+            put.encoder.row(tuple, &mut put.row);
+            put.export.write(&put.row);
+        }
+        pg_sys::Datum::from(slot)
+    }
+}
+
+/// The first row: checks every argument, then starts the upload.
+unsafe fn start(fcinfo: pg_sys::FunctionCallInfo, tuple: pg_sys::Datum) -> Put {
+    unsafe {
+        let text = |n: usize, name: &str| -> String {
+            pg_getarg::<String>(fcinfo, n).unwrap_or_else(|| invalid_parameter(format!("{name} must not be NULL")))
+        };
+        let nargs = (*fcinfo).nargs as usize;
+        let optional = |n: usize| if n < nargs { pg_getarg::<String>(fcinfo, n) } else { None };
+        let account = text(ACCOUNT, "account_name");
+        let container = text(CONTAINER, "container_name");
+        let path = text(PATH, "path");
+        storage::names::validate_account_name(&account).unwrap_or_else(|e| invalid_name(e));
+        storage::names::validate_container_name(&container).unwrap_or_else(|e| invalid_name(e));
+        storage::names::validate_blob_name(&path).unwrap_or_else(|e| invalid_name(e));
+        let encoder_name = optional(ENCODER).unwrap_or_else(|| "auto".into());
+        let format = Format::parse_encoder(&encoder_name, &path).unwrap_or_else(|e| invalid_parameter(e));
+        if format == Format::Parquet {
+            raise(PgSqlErrorCode::ERRCODE_FEATURE_NOT_SUPPORTED, "the parquet encoder is not available in this version; accepted encoders here are csv, tsv, binary, text, json, xml", None, None);
+        }
+        let compression = Compression::parse(&optional(COMPRESSION).unwrap_or_else(|| "auto".into()), &path).unwrap_or_else(|e| invalid_parameter(e));
+        let options = if OPTIONS < nargs { pg_getarg::<JsonB>(fcinfo, OPTIONS).map(|j| j.0) } else { None };
+
+        let header = tuple.cast_mut_ptr::<pg_sys::HeapTupleHeaderData>();
+        let header = pg_sys::pg_detoast_datum(header as *mut pg_sys::varlena) as pg_sys::HeapTupleHeader;
+        let (type_id, typmod) = ((*header).t_choice.t_datum.datum_typeid, (*header).t_choice.t_datum.datum_typmod);
+        let tupdesc = pg_sys::lookup_rowtype_tupdesc(type_id, typmod);
+        let mut encoder = RowEncoder::new(format, tupdesc, options.as_ref());
+        pg_sys::DecrTupleDescRefCount(tupdesc);
+
+        let access = Access::open(&account);
+        let mut export = Export::start(&access, &container, &path, compression, format.content_type(&encoder_name, &path));
+        let mut row = Vec::with_capacity(1 << 16);
+        encoder.begin(&mut row);
+        export.write(&row);
+        Put { encoder, export, row }
+    }
+}
+
+/// `blob_put_final(state internal) RETURNS void`: every row is in; the blob waits for the
+/// end of the statement.
+#[no_mangle]
+#[pgrx::pg_guard]
+pub unsafe extern "C-unwind" fn blob_put_final(fcinfo: pg_sys::FunctionCallInfo) -> pg_sys::Datum {
+    unsafe {
+        let args = (*fcinfo).args.as_slice((*fcinfo).nargs as usize);
+        if !args[0].isnull {
+            let slot = args[0].value.cast_mut_ptr::<Slot>();
+            if let Some(mut put) = (*slot).put.take() {
+                put.row.clear();
+                put.encoder.end(&mut put.row);
+                put.export.write(&put.row);
+                crate::pending::commit_at_statement_end(put.export.finish());
+            }
+        }
+        pg_sys::Datum::from(0)
+    }
+}

@@ -1,0 +1,269 @@
+//! `COPY table|view|(query) TO '<blob url>'`: PostgreSQL's own COPY TO STDOUT, with the
+//! protocol messages it sends captured into a block upload instead of going to the client.
+//! Every byte is therefore exactly what native COPY writes, for every option, and every
+//! check (privileges, row-level security, options) is COPY's own.
+//!
+//! The capture swaps the backend's protocol functions (PqCommMethods, the same hook
+//! parallel workers use to redirect their output) for the length of the COPY: CopyData
+//! messages go to the upload, CopyOutResponse and CopyDone are dropped, and everything
+//! else (notices from functions in the query) goes to the client as usual.
+
+use std::cell::RefCell;
+use std::ffi::{c_char, c_int};
+
+use pgrx::pg_sys;
+use pgrx::PgTryBuilder;
+use storage::Compression;
+
+use crate::access::Access;
+use crate::copy_hook::{copy_format, resolve, split_options};
+use crate::copy_source::string_option;
+use crate::errors::invalid_parameter;
+use crate::export::Export;
+
+/// libpq/libpq.h's table of protocol functions (PostgreSQL 14 and later).
+#[repr(C)]
+struct PqCommMethods {
+    comm_reset: unsafe extern "C-unwind" fn(),
+    flush: unsafe extern "C-unwind" fn() -> c_int,
+    flush_if_writable: unsafe extern "C-unwind" fn() -> c_int,
+    is_send_pending: unsafe extern "C-unwind" fn() -> bool,
+    putmessage: unsafe extern "C-unwind" fn(msgtype: c_char, s: *const c_char, len: usize) -> c_int,
+    putmessage_noblock: unsafe extern "C-unwind" fn(msgtype: c_char, s: *const c_char, len: usize),
+    #[cfg(feature = "pg13")]
+    startcopyout: unsafe extern "C-unwind" fn(),
+    #[cfg(feature = "pg13")]
+    endcopyout: unsafe extern "C-unwind" fn(error_abort: bool),
+}
+
+unsafe extern "C" {
+    #[link_name = "PqCommMethods"]
+    static mut PQ_COMM_METHODS: *const PqCommMethods;
+}
+
+static CAPTURE: PqCommMethods = PqCommMethods {
+    comm_reset,
+    flush,
+    flush_if_writable,
+    is_send_pending,
+    putmessage,
+    putmessage_noblock,
+    #[cfg(feature = "pg13")]
+    startcopyout,
+    #[cfg(feature = "pg13")]
+    endcopyout,
+};
+
+/// The exports COPY writes into, innermost last (a function in the query may run
+/// another COPY TO a blob), and the protocol functions in place before the first.
+struct Captures {
+    exports: Vec<Export>,
+    original: *const PqCommMethods,
+    /// Whether there is a client to pass other messages on to.
+    forward: bool,
+}
+
+thread_local! {
+    static CAPTURES: RefCell<Captures> = const { RefCell::new(Captures { exports: Vec::new(), original: std::ptr::null(), forward: true }) };
+}
+
+pub unsafe fn copy_to_blob(
+    pstmt: *mut pg_sys::PlannedStmt,
+    stmt: *mut pg_sys::CopyStmt,
+    name: &str,
+    query_string: *const c_char,
+    query_env: *mut pg_sys::QueryEnvironment,
+) -> u64 {
+    unsafe {
+        let blob = resolve(name);
+        let access = Access::open(&blob.account);
+        let options = split_options((*stmt).options);
+        let (format, copy_format_name) = copy_format(options.format.as_deref(), &blob.path, "TO");
+        let compression = Compression::parse(options.compression.as_deref().unwrap_or("auto"), &blob.path).unwrap_or_else(|e| invalid_parameter(e));
+
+        // The same statement, to standard output.
+        let copy = pg_sys::copyObjectImpl(stmt as *const std::ffi::c_void) as *mut pg_sys::CopyStmt;
+        (*copy).filename = std::ptr::null_mut();
+        (*copy).options = pg_sys::lcons(string_option("format", copy_format_name) as *mut std::ffi::c_void, options.rest);
+        as_query_when_not_a_table(copy);
+
+        let pstate = pg_sys::make_parsestate(std::ptr::null_mut());
+        (*pstate).p_sourcetext = query_string;
+        (*pstate).p_queryEnv = query_env;
+
+        let export = Export::start(&access, &blob.container, &blob.path, compression, format.content_type(copy_format_name, &blob.path));
+        let mut processed = 0u64;
+        capture_into(export, || pg_sys::DoCopy(pstate, copy, (*pstmt).stmt_location, (*pstmt).stmt_len, &mut processed)).finish().commit();
+        pg_sys::free_parsestate(pstate);
+        processed
+    }
+}
+
+/// Azure's extension copies views too; native COPY TO takes only plain tables and asks for
+/// `COPY (SELECT ...) TO` otherwise. Views, materialized views, foreign and partitioned
+/// tables become that query (all rows, partitions included).
+unsafe fn as_query_when_not_a_table(copy: *mut pg_sys::CopyStmt) {
+    unsafe {
+        let relation = (*copy).relation;
+        if relation.is_null() {
+            return;
+        }
+        let relid = pg_sys::RangeVarGetRelidExtended(relation, pg_sys::NoLock as i32, pg_sys::RVROption::RVR_MISSING_OK, None, std::ptr::null_mut());
+        if relid == pg_sys::InvalidOid {
+            return; // COPY says that it does not exist
+        }
+        let kind = pg_sys::get_rel_relkind(relid) as u8;
+        if ![pg_sys::RELKIND_VIEW, pg_sys::RELKIND_MATVIEW, pg_sys::RELKIND_FOREIGN_TABLE, pg_sys::RELKIND_PARTITIONED_TABLE].contains(&kind) {
+            return;
+        }
+        let mut targets: *mut pg_sys::List = std::ptr::null_mut();
+        let columns = (*copy).attlist;
+        if columns.is_null() {
+            targets = pg_sys::lappend(targets, target(pg_sys::lappend(std::ptr::null_mut(), node::<pg_sys::A_Star>(pg_sys::NodeTag::T_A_Star) as *mut std::ffi::c_void)));
+        } else {
+            for i in 0..(*columns).length as usize {
+                let column = (*(*columns).elements.add(i)).ptr_value;
+                targets = pg_sys::lappend(targets, target(pg_sys::lappend(std::ptr::null_mut(), column)));
+            }
+        }
+        let select = node::<pg_sys::SelectStmt>(pg_sys::NodeTag::T_SelectStmt);
+        (*select).targetList = targets;
+        (*select).fromClause = pg_sys::lappend(std::ptr::null_mut(), relation as *mut std::ffi::c_void);
+        (*copy).query = select as *mut pg_sys::Node;
+        (*copy).relation = std::ptr::null_mut();
+        (*copy).attlist = std::ptr::null_mut();
+    }
+}
+
+unsafe fn node<T>(tag: pg_sys::NodeTag) -> *mut T {
+    unsafe {
+        let n = pg_sys::palloc0(std::mem::size_of::<T>()) as *mut pg_sys::Node;
+        (*n).type_ = tag;
+        n as *mut T
+    }
+}
+
+/// `SELECT <fields>`: one output column.
+unsafe fn target(fields: *mut pg_sys::List) -> *mut std::ffi::c_void {
+    unsafe {
+        let column = node::<pg_sys::ColumnRef>(pg_sys::NodeTag::T_ColumnRef);
+        (*column).fields = fields;
+        (*column).location = -1;
+        let target = node::<pg_sys::ResTarget>(pg_sys::NodeTag::T_ResTarget);
+        (*target).val = column as *mut pg_sys::Node;
+        (*target).location = -1;
+        target as *mut std::ffi::c_void
+    }
+}
+
+/// Runs `copy` with its output going into `export`; returns the export once COPY is done.
+unsafe fn capture_into(export: Export, copy: impl FnOnce()) -> Export {
+    unsafe {
+        let outermost = CAPTURES.with(|c| {
+            let mut c = c.borrow_mut();
+            c.exports.push(export);
+            c.exports.len() == 1
+        });
+        let saved_dest = pg_sys::whereToSendOutput;
+        if outermost {
+            let forward = saved_dest == pg_sys::CommandDest::DestRemote;
+            CAPTURES.with(|c| {
+                let mut c = c.borrow_mut();
+                c.original = PQ_COMM_METHODS;
+                c.forward = forward;
+            });
+            PQ_COMM_METHODS = &CAPTURE;
+            // COPY TO STDOUT writes protocol messages only for a remote client; without one
+            // (a background worker) it would write to the server's standard output.
+            pg_sys::whereToSendOutput = pg_sys::CommandDest::DestRemote;
+        }
+        PgTryBuilder::new(std::panic::AssertUnwindSafe(copy))
+            .finally(|| {
+                if outermost {
+                    CAPTURES.with(|c| PQ_COMM_METHODS = c.borrow().original);
+                    pg_sys::whereToSendOutput = saved_dest;
+                }
+            })
+            .catch_others(|e| {
+                CAPTURES.with(|c| c.borrow_mut().exports.pop());
+                e.rethrow()
+            })
+            .execute();
+        CAPTURES.with(|c| c.borrow_mut().exports.pop()).expect("the export pushed above")
+    }
+}
+
+fn original() -> (&'static PqCommMethods, bool) {
+    CAPTURES.with(|c| {
+        let c = c.borrow();
+        // SAFETY: set from PostgreSQL's own table, which lives as long as the process.
+        (unsafe { &*c.original }, c.forward)
+    })
+}
+
+#[pgrx::pg_guard]
+unsafe extern "C-unwind" fn putmessage(msgtype: c_char, s: *const c_char, len: usize) -> c_int {
+    match msgtype as u8 {
+        b'd' => {
+            let data = unsafe { std::slice::from_raw_parts(s as *const u8, len) };
+            CAPTURES.with(|c| c.borrow_mut().exports.last_mut().expect("COPY writes only while captured").write(data));
+            0
+        }
+        b'H' => {
+            // CopyOutResponse: the COPY has begun. It reports itself as a pipe; it is a blob.
+            unsafe { pg_sys::pgstat_progress_update_param(pg_sys::PROGRESS_COPY_TYPE as i32, pg_sys::PROGRESS_COPY_TYPE_CALLBACK as i64) };
+            0
+        }
+        b'c' => 0, // CopyDone
+        _ => match original() {
+            (methods, true) => unsafe { (methods.putmessage)(msgtype, s, len) },
+            _ => 0,
+        },
+    }
+}
+
+#[pgrx::pg_guard]
+unsafe extern "C-unwind" fn putmessage_noblock(msgtype: c_char, s: *const c_char, len: usize) {
+    if let (methods, true) = original() {
+        unsafe { (methods.putmessage_noblock)(msgtype, s, len) }
+    }
+}
+
+#[cfg(feature = "pg13")]
+#[pgrx::pg_guard]
+unsafe extern "C-unwind" fn startcopyout() {}
+
+#[cfg(feature = "pg13")]
+#[pgrx::pg_guard]
+unsafe extern "C-unwind" fn endcopyout(_error_abort: bool) {}
+
+#[pgrx::pg_guard]
+unsafe extern "C-unwind" fn comm_reset() {
+    if let (methods, true) = original() {
+        unsafe { (methods.comm_reset)() }
+    }
+}
+
+#[pgrx::pg_guard]
+unsafe extern "C-unwind" fn flush() -> c_int {
+    match original() {
+        (methods, true) => unsafe { (methods.flush)() },
+        _ => 0,
+    }
+}
+
+#[pgrx::pg_guard]
+unsafe extern "C-unwind" fn flush_if_writable() -> c_int {
+    match original() {
+        (methods, true) => unsafe { (methods.flush_if_writable)() },
+        _ => 0,
+    }
+}
+
+#[pgrx::pg_guard]
+unsafe extern "C-unwind" fn is_send_pending() -> bool {
+    match original() {
+        (methods, true) => unsafe { (methods.is_send_pending)() },
+        _ => false,
+    }
+}
