@@ -1,6 +1,6 @@
 //! blob_put: the aggregate that writes every row of its group into one blob. The transition
 //! function encodes each row and streams it into a block upload; the final function stages
-//! the last block and hands the blob to `pending`, which commits it when the statement has
+//! the last block and hands the blob to `pending`, which commits it when the query has
 //! finished. Zero rows: the transition function never runs and no blob is written.
 
 use pgrx::fcinfo::pg_getarg;
@@ -140,7 +140,9 @@ pub unsafe extern "C-unwind" fn blob_put_final(fcinfo: pg_sys::FunctionCallInfo)
                 put.row.clear();
                 put.encoder.end(&mut put.row);
                 put.export.write(&put.row);
-                crate::pending::commit_at_statement_end(put.export.finish());
+                // The aggregate's node (Agg or WindowAgg) knows its query's executor state.
+                let estate = (*((*fcinfo).context as *mut pg_sys::PlanState)).state;
+                crate::pending::commit_at_query_end(put.export.finish(), estate);
             }
         }
         pg_sys::Datum::from(0)

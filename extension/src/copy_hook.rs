@@ -17,6 +17,7 @@ use crate::error_context::keep_context;
 use crate::errors::{invalid_parameter, raise};
 use crate::formats::Format;
 use crate::guc;
+use crate::native_errors;
 
 static mut PREVIOUS_HOOK: pg_sys::ProcessUtility_hook_type = None;
 
@@ -40,11 +41,11 @@ unsafe extern "C-unwind" fn process_utility(
     qc: *mut pg_sys::QueryCompletion,
 ) {
     unsafe {
-        if let Some((stmt, name)) = blob_copy(pstmt) {
+        if let Some(stmt) = blob_copy(pstmt) {
             let processed = if (*stmt).is_from {
-                copy_from_blob(stmt, &name, query_string, query_env)
+                copy_from_blob(stmt, query_string, query_env)
             } else {
-                crate::copy_to::copy_to_blob(pstmt, stmt, &name, query_string, query_env)
+                crate::copy_to::copy_to_blob(pstmt, stmt, query_string, query_env)
             };
             if !qc.is_null() {
                 pg_sys::SetQueryCompletion(qc, pg_sys::CommandTag::CMDTAG_COPY, processed);
@@ -53,13 +54,14 @@ unsafe extern "C-unwind" fn process_utility(
         }
         match PREVIOUS_HOOK {
             Some(previous) => previous(pstmt, query_string, read_only_tree, context, params, query_env, dest, qc),
-            None => pg_sys::standard_ProcessUtility(pstmt, query_string, read_only_tree, context, params, query_env, dest, qc),
+            // Unwrapped, so that errors of the statement keep their context (see native_errors).
+            None => native_errors::standard_ProcessUtility(pstmt, query_string, read_only_tree, context, params, query_env, dest, qc),
         }
     }
 }
 
-/// The COPY statement and its file name, when the file name is a URL.
-unsafe fn blob_copy(pstmt: *mut pg_sys::PlannedStmt) -> Option<(*mut pg_sys::CopyStmt, String)> {
+/// The COPY statement, when its file name is a URL.
+unsafe fn blob_copy(pstmt: *mut pg_sys::PlannedStmt) -> Option<*mut pg_sys::CopyStmt> {
     unsafe {
         let node = (*pstmt).utilityStmt;
         if node.is_null() || (*node).type_ != pg_sys::NodeTag::T_CopyStmt {
@@ -69,8 +71,7 @@ unsafe fn blob_copy(pstmt: *mut pg_sys::PlannedStmt) -> Option<(*mut pg_sys::Cop
         if (*stmt).filename.is_null() || (*stmt).is_program {
             return None;
         }
-        let name = CStr::from_ptr((*stmt).filename).to_string_lossy().into_owned();
-        url::is_url(&name).then_some((stmt, name))
+        url::is_url(&CStr::from_ptr((*stmt).filename).to_string_lossy()).then_some(stmt)
     }
 }
 
@@ -159,9 +160,9 @@ pub fn copy_format(given: Option<&str>, path: &str, direction: &str) -> (Format,
     }
 }
 
-unsafe fn copy_from_blob(stmt: *mut pg_sys::CopyStmt, name: &str, query_string: *const c_char, query_env: *mut pg_sys::QueryEnvironment) -> u64 {
+unsafe fn copy_from_blob(stmt: *mut pg_sys::CopyStmt, query_string: *const c_char, query_env: *mut pg_sys::QueryEnvironment) -> u64 {
     unsafe {
-        let blob = resolve(name);
+        let blob = resolve(&CStr::from_ptr((*stmt).filename).to_string_lossy());
         let access = Access::open(&blob.account);
         let options = split_options((*stmt).options);
         let (_, format) = copy_format(options.format.as_deref(), &blob.path, "FROM");

@@ -70,9 +70,10 @@ pub fn string_option(name: &str, value: &str) -> *mut pg_sys::Node {
 
 fn list_option(name: &str, key: &str, value: &Value) -> *mut pg_sys::Node {
     let items = match value {
-        Value::Array(items) => items,
-        // COPY accepts * (all columns) for FORCE_QUOTE.
+        // COPY accepts * (all columns) for FORCE_QUOTE; options_copy passes it as {*}.
         Value::String(star) if star == "*" => return def_elem(name, a_star()),
+        Value::Array(items) if items.len() == 1 && items[0] == "*" => return def_elem(name, a_star()),
+        Value::Array(items) => items,
         _ => invalid_parameter(format!("option \"{key}\" must be an array of column names")),
     };
     let mut list: *mut pg_sys::List = std::ptr::null_mut();

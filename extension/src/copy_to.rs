@@ -9,10 +9,9 @@
 //! else (notices from functions in the query) goes to the client as usual.
 
 use std::cell::RefCell;
-use std::ffi::{c_char, c_int};
+use std::ffi::{c_char, c_int, CStr};
 
 use pgrx::pg_sys;
-use pgrx::PgTryBuilder;
 use storage::Compression;
 
 use crate::access::Access;
@@ -20,6 +19,7 @@ use crate::copy_hook::{copy_format, resolve, split_options};
 use crate::copy_source::string_option;
 use crate::errors::invalid_parameter;
 use crate::export::Export;
+use crate::native_errors;
 
 /// libpq/libpq.h's table of protocol functions (PostgreSQL 14 and later).
 #[repr(C)]
@@ -59,41 +59,51 @@ static CAPTURE: PqCommMethods = PqCommMethods {
 struct Captures {
     exports: Vec<Export>,
     original: *const PqCommMethods,
+    saved_dest: pg_sys::CommandDest::Type,
     /// Whether there is a client to pass other messages on to.
     forward: bool,
 }
 
 thread_local! {
-    static CAPTURES: RefCell<Captures> = const { RefCell::new(Captures { exports: Vec::new(), original: std::ptr::null(), forward: true }) };
+    static CAPTURES: RefCell<Captures> = const {
+        RefCell::new(Captures { exports: Vec::new(), original: std::ptr::null(), saved_dest: pg_sys::CommandDest::DestNone, forward: true })
+    };
 }
 
 pub unsafe fn copy_to_blob(
     pstmt: *mut pg_sys::PlannedStmt,
     stmt: *mut pg_sys::CopyStmt,
-    name: &str,
     query_string: *const c_char,
     query_env: *mut pg_sys::QueryEnvironment,
 ) -> u64 {
     unsafe {
-        let blob = resolve(name);
-        let access = Access::open(&blob.account);
-        let options = split_options((*stmt).options);
-        let (format, copy_format_name) = copy_format(options.format.as_deref(), &blob.path, "TO");
-        let compression = Compression::parse(options.compression.as_deref().unwrap_or("auto"), &blob.path).unwrap_or_else(|e| invalid_parameter(e));
+        // Everything Rust owns is settled in this block: errors raised by COPY below skip
+        // these frames, so nothing in them may need dropping.
+        let copy = {
+            let blob = resolve(&CStr::from_ptr((*stmt).filename).to_string_lossy());
+            let access = Access::open(&blob.account);
+            let options = split_options((*stmt).options);
+            let (format, copy_format_name) = copy_format(options.format.as_deref(), &blob.path, "TO");
+            let compression = Compression::parse(options.compression.as_deref().unwrap_or("auto"), &blob.path).unwrap_or_else(|e| invalid_parameter(e));
 
-        // The same statement, to standard output.
-        let copy = pg_sys::copyObjectImpl(stmt as *const std::ffi::c_void) as *mut pg_sys::CopyStmt;
-        (*copy).filename = std::ptr::null_mut();
-        (*copy).options = pg_sys::lcons(string_option("format", copy_format_name) as *mut std::ffi::c_void, options.rest);
-        as_query_when_not_a_table(copy);
-
+            // The same statement, to standard output.
+            let copy = pg_sys::copyObjectImpl(stmt as *const std::ffi::c_void) as *mut pg_sys::CopyStmt;
+            (*copy).filename = std::ptr::null_mut();
+            (*copy).options = pg_sys::lcons(string_option("format", copy_format_name) as *mut std::ffi::c_void, options.rest);
+            as_query_when_not_a_table(copy);
+            let content_type = format.content_type(copy_format_name, &blob.path);
+            start_capture(Export::start(&access, &blob.container, &blob.path, compression, content_type));
+            copy
+        };
         let pstate = pg_sys::make_parsestate(std::ptr::null_mut());
         (*pstate).p_sourcetext = query_string;
         (*pstate).p_queryEnv = query_env;
-
-        let export = Export::start(&access, &blob.container, &blob.path, compression, format.content_type(copy_format_name, &blob.path));
         let mut processed = 0u64;
-        capture_into(export, || pg_sys::DoCopy(pstate, copy, (*pstmt).stmt_location, (*pstmt).stmt_len, &mut processed)).finish().commit();
+        native_errors::on_error(
+            || native_errors::DoCopy(pstate, copy, (*pstmt).stmt_location, (*pstmt).stmt_len, &mut processed),
+            || drop(end_capture()),
+        );
+        end_capture().expect("the export started above").finish().commit();
         pg_sys::free_parsestate(pstate);
         processed
     }
@@ -156,41 +166,43 @@ unsafe fn target(fields: *mut pg_sys::List) -> *mut std::ffi::c_void {
     }
 }
 
-/// Runs `copy` with its output going into `export`; returns the export once COPY is done.
-unsafe fn capture_into(export: Export, copy: impl FnOnce()) -> Export {
+/// Sends COPY's output to `export` from now on (nested COPYs to the innermost).
+unsafe fn start_capture(export: Export) {
     unsafe {
         let outermost = CAPTURES.with(|c| {
             let mut c = c.borrow_mut();
             c.exports.push(export);
             c.exports.len() == 1
         });
-        let saved_dest = pg_sys::whereToSendOutput;
         if outermost {
-            let forward = saved_dest == pg_sys::CommandDest::DestRemote;
+            let saved_dest = pg_sys::whereToSendOutput;
             CAPTURES.with(|c| {
                 let mut c = c.borrow_mut();
                 c.original = PQ_COMM_METHODS;
-                c.forward = forward;
+                c.saved_dest = saved_dest;
+                c.forward = saved_dest == pg_sys::CommandDest::DestRemote;
             });
             PQ_COMM_METHODS = &CAPTURE;
             // COPY TO STDOUT writes protocol messages only for a remote client; without one
             // (a background worker) it would write to the server's standard output.
             pg_sys::whereToSendOutput = pg_sys::CommandDest::DestRemote;
         }
-        PgTryBuilder::new(std::panic::AssertUnwindSafe(copy))
-            .finally(|| {
-                if outermost {
-                    CAPTURES.with(|c| PQ_COMM_METHODS = c.borrow().original);
-                    pg_sys::whereToSendOutput = saved_dest;
-                }
-            })
-            .catch_others(|e| {
-                CAPTURES.with(|c| c.borrow_mut().exports.pop());
-                e.rethrow()
-            })
-            .execute();
-        CAPTURES.with(|c| c.borrow_mut().exports.pop()).expect("the export pushed above")
     }
+}
+
+/// Ends the innermost capture; the protocol is PostgreSQL's again after the outermost.
+unsafe fn end_capture() -> Option<Export> {
+    CAPTURES.with(|c| {
+        let mut c = c.borrow_mut();
+        let export = c.exports.pop();
+        if export.is_some() && c.exports.is_empty() {
+            unsafe {
+                PQ_COMM_METHODS = c.original;
+                pg_sys::whereToSendOutput = c.saved_dest;
+            }
+        }
+        export
+    })
 }
 
 fn original() -> (&'static PqCommMethods, bool) {

@@ -19,6 +19,7 @@ mod export;
 mod formats;
 mod guc;
 mod log_redaction;
+mod native_errors;
 mod pending;
 mod roles;
 mod row_encoder;

@@ -1,103 +1,74 @@
-//! Blobs written by blob_put wait here, staged, until the statement that wrote them has
-//! finished: an aggregate's final function runs before the rest of its statement (later
-//! rows, other expressions, triggers), any of which may still fail.
+//! Blobs written by blob_put wait here, staged, until the query that wrote them finishes:
+//! an aggregate's final function runs before the rest of its statement (later rows, other
+//! expressions, AFTER triggers), any of which may still fail.
 //!
-//! Executor hooks count how deeply queries nest (a statement inside a function is one level
-//! deeper). A blob staged at level n is committed when the query at level n finishes, and
-//! dropped, never committed, when that query fails or the transaction aborts.
+//! Each blob belongs to the executor state of its query. The ExecutorFinish hook commits a
+//! query's blobs once the query has finished without error. A callback on the query's
+//! memory drops the blobs that are still there when the query goes (an error, a
+//! cancellation, a query that never finished): dropped means never committed.
 
-use std::cell::{Cell, RefCell};
+use std::cell::RefCell;
 
 use pgrx::pg_sys;
-use pgrx::PgTryBuilder;
 
 use crate::export::Staged;
+use crate::native_errors;
 
 thread_local! {
-    static LEVEL: Cell<u32> = const { Cell::new(0) };
-    static PENDING: RefCell<Vec<(u32, Staged)>> = const { RefCell::new(Vec::new()) };
+    static PENDING: RefCell<Vec<(usize, Staged)>> = const { RefCell::new(Vec::new()) };
 }
 
-static mut PREVIOUS_RUN: pg_sys::ExecutorRun_hook_type = None;
 static mut PREVIOUS_FINISH: pg_sys::ExecutorFinish_hook_type = None;
 
 pub fn install() {
     unsafe {
-        PREVIOUS_RUN = pg_sys::ExecutorRun_hook;
-        pg_sys::ExecutorRun_hook = Some(executor_run);
         PREVIOUS_FINISH = pg_sys::ExecutorFinish_hook;
         pg_sys::ExecutorFinish_hook = Some(executor_finish);
-        pg_sys::RegisterXactCallback(Some(at_transaction_end), std::ptr::null_mut());
     }
 }
 
-/// Commits `staged` when the running statement finishes.
-pub fn commit_at_statement_end(staged: Staged) {
-    let level = LEVEL.get().max(1);
-    PENDING.with(|p| p.borrow_mut().push((level, staged)));
+/// Commits `staged` when the query running `estate` finishes.
+pub unsafe fn commit_at_query_end(staged: Staged, estate: *mut pg_sys::EState) {
+    let key = estate as usize;
+    let first = PENDING.with(|p| {
+        let mut pending = p.borrow_mut();
+        let first = !pending.iter().any(|(k, _)| *k == key);
+        pending.push((key, staged));
+        first
+    });
+    if first {
+        unsafe {
+            let callback = pg_sys::MemoryContextAllocZero((*estate).es_query_cxt, std::mem::size_of::<pg_sys::MemoryContextCallback>())
+                as *mut pg_sys::MemoryContextCallback;
+            (*callback).func = Some(forget_query);
+            (*callback).arg = estate as *mut std::ffi::c_void;
+            pg_sys::MemoryContextRegisterResetCallback((*estate).es_query_cxt, callback);
+        }
+    }
 }
 
-/// Takes the blobs staged at `level` or deeper.
-fn take_from(level: u32) -> Vec<Staged> {
+fn take(key: usize) -> Vec<Staged> {
     PENDING.with(|p| {
         let mut pending = p.borrow_mut();
-        let (taken, kept) = std::mem::take(&mut *pending).into_iter().partition(|(l, _)| *l >= level);
+        let (taken, kept) = std::mem::take(&mut *pending).into_iter().partition(|(k, _)| *k == key);
         *pending = kept;
         taken.into_iter().map(|(_, s)| s).collect()
     })
 }
 
-/// Runs one executor step one level deeper; on failure, the blobs staged inside it go.
-fn nested<T>(step: impl FnOnce() -> T) -> (u32, T) {
-    let level = LEVEL.get() + 1;
-    LEVEL.set(level);
-    let out = PgTryBuilder::new(std::panic::AssertUnwindSafe(step))
-        .catch_others(|e| {
-            drop(take_from(level));
-            e.rethrow()
-        })
-        .finally(|| LEVEL.set(level - 1))
-        .execute();
-    (level, out)
-}
-
-#[pgrx::pg_guard]
-unsafe extern "C-unwind" fn executor_run(query: *mut pg_sys::QueryDesc, direction: pg_sys::ScanDirection::Type, count: u64, execute_once: bool) {
-    nested(|| unsafe {
-        match PREVIOUS_RUN {
-            Some(previous) => previous(query, direction, count, execute_once),
-            None => pg_sys::standard_ExecutorRun(query, direction, count, execute_once),
-        }
-    });
+unsafe extern "C-unwind" fn forget_query(estate: *mut std::ffi::c_void) {
+    drop(take(estate as usize));
 }
 
 #[pgrx::pg_guard]
 unsafe extern "C-unwind" fn executor_finish(query: *mut pg_sys::QueryDesc) {
-    let (level, ()) = nested(|| unsafe {
+    unsafe {
         match PREVIOUS_FINISH {
             Some(previous) => previous(query),
-            None => pg_sys::standard_ExecutorFinish(query),
+            None => native_errors::standard_ExecutorFinish(query),
         }
-    });
-    for staged in take_from(level) {
-        staged.commit();
-    }
-}
-
-#[pgrx::pg_guard]
-unsafe extern "C-unwind" fn at_transaction_end(event: pg_sys::XactEvent::Type, _arg: *mut std::ffi::c_void) {
-    match event {
-        // A statement that completed without its executor finishing through the hooks
-        // (the library was loaded during it): its blobs are complete.
-        pg_sys::XactEvent::XACT_EVENT_PRE_COMMIT | pg_sys::XactEvent::XACT_EVENT_PARALLEL_PRE_COMMIT => {
-            for staged in take_from(0) {
-                staged.commit();
-            }
+        for staged in take((*query).estate as usize) {
+            staged.commit();
         }
-        pg_sys::XactEvent::XACT_EVENT_ABORT | pg_sys::XactEvent::XACT_EVENT_PARALLEL_ABORT => {
-            drop(take_from(0));
-            LEVEL.set(0);
-        }
-        _ => {}
     }
 }

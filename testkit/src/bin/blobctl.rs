@@ -5,6 +5,7 @@
 //!   blobctl list <container> [--prefix P]
 //!   blobctl put <container> <blob> <file> [--content-type T] [--content-encoding E]
 //!               [--compress gzip|zstd] [--truncate N]
+//!   blobctl get <container> <blob> <file> [--decompress gzip|zstd]
 //!   blobctl fill <container> <prefix> <count>     (blobs <prefix>00000 ... of a few bytes)
 
 use std::time::Duration;
@@ -55,6 +56,15 @@ enum Command {
         #[arg(long)]
         truncate: Option<usize>,
     },
+    /// Downloads a blob into a local file ("-" for standard output).
+    Get {
+        container: String,
+        blob: String,
+        file: String,
+        /// Decompress on the way: gzip or zstd.
+        #[arg(long)]
+        decompress: Option<String>,
+    },
     /// Creates `count` small blobs named <prefix><number, 5 digits>.
     Fill { container: String, prefix: String, count: usize },
     /// Prints the names and sizes of blobs.
@@ -89,18 +99,12 @@ fn main() {
                 eprintln!("blobctl: cannot read {file}: {e}");
                 std::process::exit(1)
             });
-            let data = match compress.as_deref() {
-                None => data,
-                Some("gzip") => {
-                    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-                    std::io::Write::write_all(&mut gz, &data).and_then(|_| gz.finish()).expect("compressing in memory")
-                }
-                Some("zstd") => zstd::encode_all(&data[..], 3).expect("compressing in memory"),
-                Some(other) => {
-                    eprintln!("blobctl: unknown compression {other}; use gzip or zstd");
-                    std::process::exit(2)
-                }
-            };
+            let compression = storage::Compression::parse(compress.as_deref().unwrap_or("none"), "").unwrap_or_else(|e| {
+                eprintln!("blobctl: {e}");
+                std::process::exit(2)
+            });
+            let mut encoder = compression.encoder(Vec::new()).expect("an in-memory encoder");
+            let data = std::io::Write::write_all(&mut encoder, &data).and_then(|_| encoder.finish()).expect("compressing in memory");
             let mut data = data;
             if let Some(n) = truncate {
                 data.truncate(n);
@@ -108,6 +112,19 @@ fn main() {
             let properties = Properties { content_type: content_type.as_deref(), content_encoding: content_encoding.as_deref() };
             runtime::block_on(client.put_blob(&container, &blob, data.into(), &properties), &runtime::never)
                 .unwrap_or_else(|e| fail(e));
+        }
+        Command::Get { container, blob, file, decompress } => {
+            let compression = storage::Compression::parse(decompress.as_deref().unwrap_or("none"), "").unwrap_or_else(|e| {
+                eprintln!("blobctl: {e}");
+                std::process::exit(2)
+            });
+            let store = storage::BlobStore::new(&account, &container, Duration::from_secs(60)).unwrap_or_else(|e| fail(e));
+            let data = store.stream(&blob, compression, &runtime::never).and_then(|mut s| s.read_to_end(usize::MAX, &runtime::never)).unwrap_or_else(|e| fail(e));
+            let written = if file == "-" { std::io::Write::write_all(&mut std::io::stdout(), &data) } else { std::fs::write(&file, &data) };
+            written.unwrap_or_else(|e| {
+                eprintln!("blobctl: cannot write {file}: {e}");
+                std::process::exit(1)
+            });
         }
         Command::Fill { container, prefix, count } => {
             let uploads = (0..count).map(|i| {
