@@ -22,6 +22,7 @@ blobctl fill listing many/ 5001
 blobctl mkcontainer publiccontainer --public
 blobctl put publiccontainer events.csv "$data/a.csv" --content-type text/csv
 blobctl mkcontainer empty-container
+blobctl mkcontainer export
 
 # Import data, made by PostgreSQL itself so values of every type are what COPY writes. The
 # files stay for the SQL tests' native COPY (same bytes, identical rows).

@@ -20,6 +20,10 @@ impl std::error::Error for InvalidName {}
 pub const ACCOUNT_RULE: &str = "a storage account name has 3 to 24 characters, lowercase letters and digits only";
 pub const CONTAINER_RULE: &str = "a container name has 3 to 63 characters: lowercase letters, digits and single hyphens, starting and ending with a letter or digit";
 pub const BLOB_RULE: &str = "a blob name has 1 to 1024 characters";
+/// URLs resolve `.` and `..` segments away (`a/../b` is `b`), so such a name cannot be
+/// addressed as it is: refused rather than read or written under another name.
+pub const BLOB_SEGMENT_RULE: &str = "a blob name cannot have \".\" or \"..\" as a path segment (a/../b is read as b in a URL); \
+     dots within a segment, as in a..b.csv, are fine";
 
 fn invalid(kind: &'static str, value: &str, rule: &'static str) -> InvalidName {
     // Show at most a readable prefix of absurdly long values.
@@ -52,7 +56,13 @@ pub fn validate_container_name(name: &str) -> Result<(), InvalidName> {
 
 pub fn validate_blob_name(name: &str) -> Result<(), InvalidName> {
     let chars = name.chars().count();
-    if (1..=1024).contains(&chars) { Ok(()) } else { Err(invalid("blob", name, BLOB_RULE)) }
+    if !(1..=1024).contains(&chars) {
+        return Err(invalid("blob", name, BLOB_RULE));
+    }
+    if name.split('/').any(|segment| segment == "." || segment == "..") {
+        return Err(invalid("blob", name, BLOB_SEGMENT_RULE));
+    }
+    Ok(())
 }
 
 /// A listing prefix may be empty, but is otherwise bound by the blob name length.
@@ -92,6 +102,10 @@ mod tests {
         let e = validate_blob_name(&"x".repeat(1025)).unwrap_err();
         assert!(e.value.ends_with("...") && e.value.len() < 100);
         assert!(validate_blob_name("").is_err());
+        assert!(validate_blob_name("v1..2/report..csv").is_ok());
+        for bad in ["a/../b.csv", "./x.csv", "x/.", ".."] {
+            assert_eq!(validate_blob_name(bad).unwrap_err().rule, BLOB_SEGMENT_RULE, "{bad}");
+        }
         assert!(validate_prefix("").is_ok());
     }
 }

@@ -92,7 +92,5 @@ COPY events FROM 'https://devstoreaccount1.blob.core.windows.net/import/events.c
 RESET ROLE;
 -- Other COPY statements are untouched.
 COPY (SELECT 1 AS one) TO STDOUT;
--- COPY TO a blob URL comes with export.
-COPY events TO 'https://devstoreaccount1.blob.core.windows.net/import/out.csv';
 DROP OWNED BY regress_importer;
 DROP ROLE regress_importer;
