@@ -19,9 +19,10 @@ use crate::error::{Error, Result};
 /// Version of the REST API we speak; Azurite 3.x supports it.
 pub const API_VERSION: &str = "2022-11-02";
 
-/// Upload rate a request is given time for, beyond the timeout: a large block is not cut
-/// off by a timeout meant for an answer.
-const MIN_UPLOAD_RATE: u64 = 1 << 20;
+/// Bodies larger than this go out piece by piece, and such a request fails when it makes no
+/// progress for the timeout, not when it takes longer than the timeout: sending a large
+/// block over a slow link is not a stall.
+const UPLOAD_PIECE: usize = 256 << 10;
 
 /// Characters left as they are in a blob path: `/` separates virtual directories.
 const BLOB_PATH: &AsciiSet = &NON_ALPHANUMERIC.remove(b'/').remove(b'-').remove(b'_').remove(b'.').remove(b'~');
@@ -82,19 +83,35 @@ impl RestClient {
                 .await
                 .map_err(|e| Error::Connect { endpoint: self.account.endpoint.clone(), cause: format!("could not sign the request: {e}") })?;
         }
-        let allowance = self.timeout + Duration::from_secs(body.len() as u64 / MIN_UPLOAD_RATE);
-        let mut req = reqwest::Request::try_from(Request::from_parts(parts, body))
+        let progress = Progress::new();
+        let large = body.len() > UPLOAD_PIECE;
+        let http_body = if large { pieces(body, progress.clone()) } else { reqwest::Body::from(body) };
+        let mut req = reqwest::Request::try_from(Request::from_parts(parts, http_body))
             .map_err(|e| Error::InvalidResponse(e.without_url().to_string()))?;
-        *req.timeout_mut() = Some(allowance);
-        let resp = self.http.execute(req).await.map_err(|e| self.transport_error(e))?;
-        let status = resp.status().as_u16();
-        let headers = resp.headers().clone();
-        let body = resp.bytes().await.map_err(|e| self.transport_error(e))?;
-        if status >= 300 {
-            let code = headers.get("x-ms-error-code").and_then(|v| v.to_str().ok());
-            return Err(Error::from_response(status, code, &body, self.anonymous()));
+        if large {
+            // No deadline for the whole exchange: `progress` bounds each step instead.
+            *req.timeout_mut() = Some(Duration::from_secs(u64::from(u32::MAX)));
         }
-        Ok(Response { headers, body })
+        let answered = progress.clone();
+        let exchange = async move {
+            let resp = self.http.execute(req).await.map_err(|e| self.transport_error(e))?;
+            answered.touch();
+            let status = resp.status().as_u16();
+            let headers = resp.headers().clone();
+            let body = resp.bytes().await.map_err(|e| self.transport_error(e))?;
+            if status >= 300 {
+                let code = headers.get("x-ms-error-code").and_then(|v| v.to_str().ok());
+                return Err(Error::from_response(status, code, &body, self.anonymous()));
+            }
+            Ok(Response { headers, body })
+        };
+        if !large {
+            return exchange.await;
+        }
+        tokio::select! {
+            out = exchange => out,
+            () = progress.stalled(self.timeout) => Err(Error::Timeout { endpoint: redact_url(&self.account.endpoint), after: self.timeout }),
+        }
     }
 
     fn transport_error(&self, e: reqwest::Error) -> Error {
@@ -168,6 +185,41 @@ impl RestClient {
             Err(e) => Err(e),
         }
     }
+}
+
+/// When a request last moved: a piece of its body went out, or its answer came.
+#[derive(Clone)]
+struct Progress(std::sync::Arc<std::sync::Mutex<std::time::Instant>>);
+
+impl Progress {
+    fn new() -> Progress {
+        Progress(std::sync::Arc::new(std::sync::Mutex::new(std::time::Instant::now())))
+    }
+
+    fn touch(&self) {
+        *self.0.lock().expect("never poisoned") = std::time::Instant::now();
+    }
+
+    /// Returns once nothing has moved for `timeout`.
+    async fn stalled(&self, timeout: Duration) {
+        loop {
+            let idle = self.0.lock().expect("never poisoned").elapsed();
+            if idle >= timeout {
+                return;
+            }
+            tokio::time::sleep(timeout - idle).await;
+        }
+    }
+}
+
+/// `body` as a stream of pieces that mark progress as the connection takes them.
+fn pieces(body: Bytes, progress: Progress) -> reqwest::Body {
+    let starts = (0..body.len()).step_by(UPLOAD_PIECE);
+    let stream = futures::stream::iter(starts.map(move |start| {
+        progress.touch();
+        Ok::<Bytes, std::io::Error>(body.slice(start..(start + UPLOAD_PIECE).min(body.len())))
+    }));
+    reqwest::Body::wrap_stream(stream)
 }
 
 /// Properties a blob is written with.

@@ -230,7 +230,8 @@ fn uploads_to_a_dead_endpoint_fail_in_bounded_time_and_cancel() {
     let mut w = BlobWriter::start(&stalled, "stalled", "x.csv", options.clone()).unwrap();
     let outcome = w.write(&vec![b'x'; 9 << 20], &never).and_then(|_| w.finish(&never).map(|_| ()));
     assert!(matches!(outcome, Err(Error::Timeout { .. })), "{:?}", outcome.err());
-    assert!(start.elapsed() < Duration::from_secs(30), "took {:?}", start.elapsed());
+    // A stalled block fails once it has made no progress for the timeout.
+    assert!(start.elapsed() < Duration::from_secs(5), "took {:?}", start.elapsed());
 
     options.timeout = Duration::from_secs(60);
     let start = Instant::now();
