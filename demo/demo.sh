@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # A short walkthrough against the servers of `make up`: register the emulator's storage
-# account, put a few blobs in a container, and look at them from SQL.
+# account, put a few blobs in a container, look at them from SQL, load them, and export.
 set -euo pipefail
 source "$(dirname "$0")/../tools/env.sh"
 blobctl() { "$ROOT/target/release/blobctl" "$@"; }
@@ -45,6 +45,13 @@ SELECT * FROM azure_storage.blob_get('$AZURITE_ACCOUNT', 'demo', 'employees.csv'
 CREATE TABLE employees (id int PRIMARY KEY, name text NOT NULL, joined date);
 COPY employees FROM 'https://$AZURITE_ACCOUNT.blob.core.windows.net/demo/archive/employees.csv.gz' WITH (FORMAT csv, HEADER);
 SELECT * FROM employees ORDER BY id;
+
+-- Export: a table with COPY (gzip from the suffix), a query's rows with blob_put.
+COPY employees TO 'https://$AZURITE_ACCOUNT.blob.core.windows.net/demo/export/employees.csv.gz' WITH (FORMAT csv, HEADER);
+SELECT azure_storage.blob_put('$AZURITE_ACCOUNT', 'demo', 'export/recent.csv', e)
+  FROM (SELECT id, name FROM employees WHERE joined >= '2024-02-01') e;
+SELECT path, bytes, content_type, content_encoding FROM azure_storage.blob_list('$AZURITE_ACCOUNT', 'demo', 'export/');
+SELECT * FROM azure_storage.blob_get('$AZURITE_ACCOUNT', 'demo', 'export/recent.csv') AS e(id int, name text);
 SQL
 echo
 echo "demo: done. The servers keep running: psql -h 127.0.0.1 -p $PGPORT -U postgres -d demo; stop them with make down."
