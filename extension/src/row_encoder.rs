@@ -5,6 +5,7 @@
 //! parsing (ProcessCopyOptions) and the types' output and send functions. The byte-identity
 //! tests compare its output with native COPY TO for every option.
 
+use std::borrow::Cow;
 use std::ffi::CStr;
 
 use pgrx::pg_sys;
@@ -47,6 +48,7 @@ pub struct RowEncoder {
     /// The NULL string as written (file encoding).
     null_print_client: Vec<u8>,
     file_encoding: i32,
+    server_encoding: i32,
     need_transcoding: bool,
     /// Whether the file encoding may have ASCII bytes inside multibyte characters.
     embeds_ascii: bool,
@@ -79,6 +81,7 @@ impl RowEncoder {
                 null_print: Vec::new(),
                 null_print_client: Vec::new(),
                 file_encoding: pg_sys::GetDatabaseEncoding(),
+                server_encoding: pg_sys::GetDatabaseEncoding(),
                 need_transcoding: false,
                 embeds_ascii: false,
                 row_context,
@@ -112,7 +115,7 @@ impl RowEncoder {
             encoder.set_encoding(if opts.file_encoding >= 0 { opts.file_encoding } else { pg_sys::pg_get_client_encoding() });
             let forced = forced_columns(tupdesc, &opts, &indexes);
             encoder.columns = columns(tupdesc, &indexes, encoder.layout == Layout::Binary, &forced, context);
-            encoder.null_print_client = encoder.to_file_encoding(&encoder.null_print.clone());
+            encoder.null_print_client = encoder.to_file_encoding(&encoder.null_print).into_owned();
             encoder
         }
     }
@@ -227,17 +230,18 @@ impl RowEncoder {
         }
     }
 
-    /// `value` in the file encoding (COPY converts each value on its own).
-    fn to_file_encoding(&self, value: &[u8]) -> Vec<u8> {
-        if !self.need_transcoding {
-            return value.to_vec();
+    /// `value` in the file encoding (COPY converts each value on its own). Conversion to the
+    /// server's own encoding is none: pg_server_to_any returns its input then.
+    fn to_file_encoding<'a>(&self, value: &'a [u8]) -> Cow<'a, [u8]> {
+        if !self.need_transcoding || self.file_encoding == self.server_encoding {
+            return Cow::Borrowed(value);
         }
         unsafe {
             let converted = pg_sys::pg_server_to_any(value.as_ptr() as *const std::ffi::c_char, value.len() as i32, self.file_encoding);
             if converted as *const u8 == value.as_ptr() {
-                value.to_vec()
+                Cow::Borrowed(value)
             } else {
-                CStr::from_ptr(converted).to_bytes().to_vec()
+                Cow::Owned(CStr::from_ptr(converted).to_bytes().to_vec())
             }
         }
     }
@@ -296,7 +300,7 @@ impl RowEncoder {
         let mut quote = force_quote || server_value == self.null_print.as_slice();
         let s = self.to_file_encoding(server_value);
         if !quote {
-            if single && s == b"\\." {
+            if single && *s == *b"\\." {
                 quote = true;
             } else {
                 let mut i = 0;
