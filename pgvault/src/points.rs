@@ -1,0 +1,165 @@
+//! Restore points in a vault: their layout, manifest and listing.
+//!
+//! A point of server `s` started at 2026-11-23 22:30:00 UTC is the folder
+//! `s/20261123T223000Z/` holding Azure Backup's files with the point id as prefix
+//! (`<point>_database_<db>.sql`, `<point>_roles.sql`, `<point>_schema.sql`,
+//! `<point>_tablespaces.sql`), our `<point>_manifest.json`, and, written last,
+//! `backupstarttimestamp`. A folder without that marker is an incomplete point and is never
+//! listed as restorable.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use storage::runtime::{block_on, never};
+use storage::{BlobStore, RestClient};
+
+use crate::vault::Vault;
+
+/// The completion marker: one RFC 3339 UTC timestamp, the start of the backup.
+pub const MARKER: &str = "backupstarttimestamp";
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct FileEntry {
+    /// Blob name within the point's folder.
+    pub name: String,
+    /// database, roles, schema or tablespaces.
+    pub kind: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub database: Option<String>,
+    pub bytes: u64,
+    pub sha256: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Manifest {
+    pub server: String,
+    pub point: String,
+    pub postgres_version: String,
+    pub started_at: DateTime<Utc>,
+    pub finished_at: DateTime<Utc>,
+    pub tool: String,
+    pub files: Vec<FileEntry>,
+}
+
+impl Manifest {
+    pub fn bytes(&self) -> u64 {
+        self.files.iter().map(|f| f.bytes).sum()
+    }
+
+    pub fn databases(&self) -> usize {
+        self.files.iter().filter(|f| f.kind == "database").count()
+    }
+}
+
+/// The id of a point started at `at`: sortable, one per second and server.
+pub fn point_id(at: DateTime<Utc>) -> String {
+    at.format("%Y%m%dT%H%M%SZ").to_string()
+}
+
+/// A server name is one folder of the vault.
+pub fn validate_server(name: &str) -> Result<(), String> {
+    if name.is_empty() || name.len() > 200 || name.contains('/') || name.chars().any(char::is_control) || name == "." || name == ".." {
+        return Err(format!("server name \"{name}\" must be 1 to 200 characters without \"/\" or control characters"));
+    }
+    Ok(())
+}
+
+pub fn folder(server: &str, point: &str) -> String {
+    format!("{server}/{point}")
+}
+
+/// `<point>_database_<db>.sql`; a `/` or `%` in the database name is percent-encoded so
+/// that the name stays one blob name segment.
+pub fn database_file(point: &str, database: &str) -> String {
+    format!("{point}_database_{}.sql", database.replace('%', "%25").replace('/', "%2F"))
+}
+
+pub fn globals_file(point: &str, kind: &str) -> String {
+    format!("{point}_{kind}.sql")
+}
+
+pub fn manifest_file(point: &str) -> String {
+    format!("{point}_manifest.json")
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct PointSummary {
+    pub server: String,
+    pub point: String,
+    pub started_at: DateTime<Utc>,
+    pub finished_at: DateTime<Utc>,
+    pub bytes: u64,
+    pub databases: usize,
+}
+
+/// Complete points of `server` (or of every server), newest first, started within
+/// [from, to].
+pub fn list(vault: &Vault, server: Option<&str>, from: Option<DateTime<Utc>>, to: Option<DateTime<Utc>>, timeout: std::time::Duration) -> Result<Vec<PointSummary>, String> {
+    let client = RestClient::new(&vault.account, timeout).map_err(|e| e.to_string())?;
+    let store = BlobStore::new(&vault.account, &vault.container, timeout).map_err(|e| e.to_string())?;
+    let prefix = server.map(|s| format!("{s}/")).unwrap_or_default();
+    let mut markers = Vec::new();
+    let mut marker = None;
+    loop {
+        let page = block_on(client.list_page(&vault.container, &prefix, marker.as_deref(), storage::list::MAX_PAGE), &never).map_err(|e| e.to_string())?;
+        for entry in page.entries {
+            let parts: Vec<&str> = entry.path.split('/').collect();
+            if parts.len() == 3 && parts[2] == MARKER {
+                markers.push((parts[0].to_string(), parts[1].to_string()));
+            }
+        }
+        match page.next_marker {
+            Some(m) => marker = Some(m),
+            None => break,
+        }
+    }
+    let mut points = Vec::new();
+    for (server, point) in markers {
+        let folder = folder(&server, &point);
+        let text = block_on(store.get(&format!("{folder}/{}", manifest_file(&point))), &never).map_err(|e| format!("{folder}: {e}"))?;
+        let manifest: Manifest = serde_json::from_slice(&text).map_err(|e| format!("{folder}: the manifest is not readable: {e}"))?;
+        if from.is_some_and(|f| manifest.started_at < f) || to.is_some_and(|t| manifest.started_at > t) {
+            continue;
+        }
+        points.push(PointSummary {
+            server,
+            point,
+            started_at: manifest.started_at,
+            finished_at: manifest.finished_at,
+            bytes: manifest.bytes(),
+            databases: manifest.databases(),
+        });
+    }
+    points.sort_by(|a, b| b.started_at.cmp(&a.started_at));
+    Ok(points)
+}
+
+/// A time given on the command line: RFC 3339, or a date (midnight UTC).
+pub fn parse_time(text: &str) -> Result<DateTime<Utc>, String> {
+    if let Ok(t) = DateTime::parse_from_rfc3339(text) {
+        return Ok(t.with_timezone(&Utc));
+    }
+    chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d")
+        .map(|d| d.and_hms_opt(0, 0, 0).expect("midnight exists").and_utc())
+        .map_err(|_| format!("time \"{text}\" is neither RFC 3339 (2026-11-23T22:30:00Z) nor a date (2026-11-23)"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names() {
+        let at = parse_time("2026-11-23T22:30:05Z").unwrap();
+        let point = point_id(at);
+        assert_eq!(point, "20261123T223005Z");
+        assert_eq!(database_file(&point, "app"), "20261123T223005Z_database_app.sql");
+        assert_eq!(database_file(&point, "a/b%c"), "20261123T223005Z_database_a%2Fb%25c.sql");
+        assert_eq!(globals_file(&point, "schema"), "20261123T223005Z_schema.sql");
+        assert_eq!(parse_time("2026-11-23").unwrap(), parse_time("2026-11-23T00:00:00+00:00").unwrap());
+        assert!(parse_time("yesterday").is_err());
+        assert!(validate_server("prod-eu").is_ok());
+        for bad in ["", "a/b", "..", "x\ny"] {
+            assert!(validate_server(bad).is_err(), "{bad:?}");
+        }
+    }
+}

@@ -1,0 +1,92 @@
+#!/usr/bin/env bash
+# pgvault backup and list against the test server and Azurite: the layout of a restore point,
+# dumps that pg_restore reads back whole with the manifest's checksums, listing by time, and
+# failures (a database whose dump fails, unknown databases, wrong credentials, a missing
+# container) that leave no restore point.
+set -uo pipefail
+source "$(dirname "$0")/../../tools/env.sh"
+BIN="$ROOT/target/release"
+export AZURE_STORAGE_KEY="$AZURITE_KEY"
+storage=(--endpoint "http://127.0.0.1:$AZURITE_PORT/{account}" --pg-bin "$PG_BIN")
+vault="$AZURITE_ACCOUNT/vault"
+status=0
+fail() { echo "pgvault_backup: $*"; status=1; }
+work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
+
+"$BIN/blobctl" rmcontainer vault >/dev/null; "$BIN/blobctl" mkcontainer vault >/dev/null || exit 1
+psql -X -q -v ON_ERROR_STOP=1 <<'SQL' >/dev/null || exit 1
+DROP DATABASE IF EXISTS vault_a WITH (FORCE); DROP DATABASE IF EXISTS vault_b WITH (FORCE); DROP DATABASE IF EXISTS vault_a_copy;
+CREATE DATABASE vault_a; CREATE DATABASE vault_b;
+SQL
+psql -X -q -d vault_a -v ON_ERROR_STOP=1 -c "CREATE TABLE t AS SELECT i, md5(i::text) AS h FROM generate_series(1, 100000) i" || exit 1
+psql -X -q -d vault_b -v ON_ERROR_STOP=1 -c "CREATE SCHEMA s; CREATE TABLE s.u (id int PRIMARY KEY, note text); INSERT INTO s.u VALUES (1, 'b')" || exit 1
+
+# A backup of two databases, two at once.
+"$BIN/pgvault" backup --vault "$vault" --server test1 --include vault_a --include vault_b -j 2 "${storage[@]}" --json >"$work/manifest.json" 2>"$work/err" \
+  || { fail "backup failed:"; cat "$work/err"; exit 1; }
+point=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["point"])' "$work/manifest.json")
+expected="test1/$point/${point}_database_vault_a.sql
+test1/$point/${point}_database_vault_b.sql
+test1/$point/${point}_manifest.json
+test1/$point/${point}_roles.sql
+test1/$point/${point}_schema.sql
+test1/$point/${point}_tablespaces.sql
+test1/$point/backupstarttimestamp"
+got=$("$BIN/blobctl" list vault | cut -f1 | sort)
+[ "$got" = "$expected" ] || { fail "unexpected layout:"; echo "$got"; }
+marker=$("$BIN/blobctl" get vault "test1/$point/backupstarttimestamp" -)
+[[ "$marker" =~ ^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$ ]] || fail "marker is not an RFC 3339 UTC time: $marker"
+
+# Every file has the size and SHA-256 the manifest says; the dumps restore.
+python3 - "$work/manifest.json" > "$work/files" <<'PY'
+import json, sys
+m = json.load(open(sys.argv[1]))
+for f in m["files"]:
+    print(f["name"], f["bytes"], f["sha256"])
+PY
+while read -r name bytes sha; do
+  "$BIN/blobctl" get vault "test1/$point/$name" "$work/f" || { fail "$name: not downloadable"; continue; }
+  [ "$(stat -c %s "$work/f")" = "$bytes" ] || fail "$name: size differs from the manifest"
+  [ "$(sha256sum "$work/f" | cut -d' ' -f1)" = "$sha" ] || fail "$name: SHA-256 differs from the manifest"
+done < "$work/files"
+"$BIN/blobctl" get vault "test1/$point/${point}_database_vault_a.sql" "$work/a.dump"
+head -c 5 "$work/a.dump" | grep -q PGDMP || fail "the database file is not a custom-format dump"
+"$PG_BIN/createdb" vault_a_copy && "$PG_BIN/pg_restore" -d vault_a_copy "$work/a.dump" || fail "pg_restore of the streamed dump failed"
+[ "$(psql -X -At -d vault_a_copy -c 'SELECT count(*), sum(i) FROM t')" = "$(psql -X -At -d vault_a -c 'SELECT count(*), sum(i) FROM t')" ] \
+  || fail "the restored table differs"
+grep -q 'CREATE ROLE postgres' <("$BIN/blobctl" get vault "test1/$point/${point}_roles.sql" -) || fail "roles.sql lacks the postgres role"
+
+# list: newest first, by server and time.
+sleep 1
+"$BIN/pgvault" backup --vault "$vault" --server test1 --include vault_b "${storage[@]}" >/dev/null 2>&1 || fail "second backup failed"
+listing=$("$BIN/pgvault" list --vault "$vault" --server test1 "${storage[@]}")
+echo "$listing"
+[ "$(grep -c '^test1 ' <<<"$listing")" = 2 ] || fail "list shows $(grep -c '^test1 ' <<<"$listing") points of test1, expected 2"
+[ "$(sed -n 2p <<<"$listing" | awk '{print $5}')" = 1 ] || fail "the newest point (one database) is not first"
+"$BIN/pgvault" list --vault "$vault" --server test1 --to 2000-01-01 "${storage[@]}" | grep -q 'no complete restore point' || fail "--to did not filter"
+"$BIN/pgvault" list --vault "$vault" --json "${storage[@]}" | python3 -c 'import json,sys; assert len(json.load(sys.stdin)) == 2' || fail "list --json"
+
+# Failures leave no restore point.
+points_before=$("$BIN/blobctl" list vault | grep -c backupstarttimestamp)
+# A database whose dump fails: another session holds a lock pg_dump waits for, past its
+# --lock-wait-timeout.
+PGAPPNAME=vault_locker psql -X -d vault_b -c "BEGIN" -c "LOCK TABLE s.u IN ACCESS EXCLUSIVE MODE" -c "SELECT pg_sleep(60)" >/dev/null 2>&1 &
+locker=$!
+sleep 1
+"$BIN/pgvault" backup --vault "$vault" --server test1 --include vault_a --include vault_b --lock-wait-timeout 1000 "${storage[@]}" >/dev/null 2>"$work/err" \
+  && fail "a backup with a failing pg_dump succeeded"
+psql -X -q -c "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'vault_locker'" >/dev/null
+wait "$locker" 2>/dev/null
+grep -q 'database vault_b: pg_dump failed' "$work/err" || { fail "the error does not name the database and pg_dump:"; cat "$work/err"; }
+grep -q 'LOCK TABLE s.u' "$work/err" || { fail "the error does not say why the dump failed:"; cat "$work/err"; }
+"$BIN/pgvault" backup --vault "$vault" --server test1 --include nope "${storage[@]}" 2>"$work/err" >/dev/null && fail "an unknown database was accepted"
+grep -q 'database "nope" does not exist' "$work/err" || { fail "unknown database:"; cat "$work/err"; }
+AZURE_STORAGE_KEY=d3JvbmcKa2V5 "$BIN/pgvault" backup --vault "$vault" --server test1 "${storage[@]}" 2>"$work/err" >/dev/null && fail "a wrong key was accepted"
+grep -q 'refused the credentials' "$work/err" || { fail "wrong key:"; cat "$work/err"; }
+"$BIN/pgvault" backup --vault "$AZURITE_ACCOUNT/no-such-vault" --server test1 "${storage[@]}" 2>"$work/err" >/dev/null && fail "a missing container was accepted"
+grep -q 'container with the given name does not exist' "$work/err" || { fail "missing container:"; cat "$work/err"; }
+[ "$("$BIN/blobctl" list vault | grep -c backupstarttimestamp)" = "$points_before" ] || fail "a failed backup left a marker"
+
+psql -X -q -c "DROP DATABASE vault_a" -c "DROP DATABASE vault_b WITH (FORCE)" -c "DROP DATABASE vault_a_copy"
+"$BIN/blobctl" rmcontainer vault >/dev/null
+exit $status
