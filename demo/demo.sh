@@ -54,4 +54,10 @@ SELECT path, bytes, content_type, content_encoding FROM azure_storage.blob_list(
 SELECT * FROM azure_storage.blob_get('$AZURITE_ACCOUNT', 'demo', 'export/recent.csv') AS e(id int, name text);
 SQL
 echo
+echo "== pgvault: a restore point of the whole server in a vault container, then the list"
+blobctl mkcontainer vault
+pgvault() { AZURE_STORAGE_KEY="$AZURITE_KEY" "$ROOT/target/release/pgvault" "$@" --endpoint "http://127.0.0.1:$AZURITE_PORT/{account}" --pg-bin "$PG_BIN"; }
+pgvault backup --vault "$AZURITE_ACCOUNT/vault" --server demo-server
+pgvault list --vault "$AZURITE_ACCOUNT/vault"
+echo
 echo "demo: done. The servers keep running: psql -h 127.0.0.1 -p $PGPORT -U postgres -d demo; stop them with make down."

@@ -120,9 +120,12 @@ pub fn run(vault: &Vault, pg: &Postgres, options: &BackupOptions, progress: &dyn
     Ok(manifest)
 }
 
+/// Streams one program's output into one file of the point.
+type Dump<'a> = dyn Fn(String, &str, Option<String>, Command) -> Result<FileEntry, String> + 'a;
+
 /// pg_dumpall --roles-only; where pg_authid cannot be read (managed services), again
 /// without passwords, and saying so.
-fn roles(pg: &Postgres, point: &str, dump: &dyn Fn(String, &str, Option<String>, Command) -> Result<FileEntry, String>, progress: &dyn Progress) -> Result<FileEntry, String> {
+fn roles(pg: &Postgres, point: &str, dump: &Dump, progress: &dyn Progress) -> Result<FileEntry, String> {
     let name = points::globals_file(point, "roles");
     let mut command = pg.command("pg_dumpall")?;
     command.arg("--roles-only");

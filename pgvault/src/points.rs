@@ -129,7 +129,7 @@ pub fn list(vault: &Vault, server: Option<&str>, from: Option<DateTime<Utc>>, to
             databases: manifest.databases(),
         });
     }
-    points.sort_by(|a, b| b.started_at.cmp(&a.started_at));
+    points.sort_by_key(|p| std::cmp::Reverse(p.started_at));
     Ok(points)
 }
 
