@@ -3,6 +3,7 @@
 mod backup;
 mod points;
 mod postgres;
+mod validate;
 mod vault;
 
 use std::path::PathBuf;
@@ -22,7 +23,7 @@ use crate::vault::{StorageArgs, Vault};
     about = "Back up every database of a PostgreSQL server into an Azure Blob Storage vault",
     long_about = "Back up every database of a PostgreSQL server into an Azure Blob Storage vault \
                   (pg_dump custom format per database, pg_dumpall roles, schema and tablespaces), \
-                  and list the restore points.\n\n\
+                  list the restore points and validate one before a restore.\n\n\
                   PostgreSQL is reached as libpq's environment says (PGHOST, PGPORT, PGUSER, \
                   PGPASSWORD, ...). The storage account's credential comes from --key, --sas-token \
                   or --connection-string, or from AZURE_STORAGE_KEY, AZURE_STORAGE_SAS_TOKEN or \
@@ -30,6 +31,7 @@ use crate::vault::{StorageArgs, Vault};
     after_help = "Examples:\n  \
                   PGHOST=db1 pgvault backup --vault myaccount/backups --server db1\n  \
                   pgvault list --vault myaccount/backups --server db1 --from 2026-11-01\n  \
+                  pgvault validate --vault myaccount/backups --point db1/20261123T223000Z --target myaccount/restores\n  \
                   pgvault list --vault devstoreaccount1/backups --endpoint http://127.0.0.1:10000/{account} --json"
 )]
 struct Cli {
@@ -70,6 +72,24 @@ enum Commands {
         /// milliseconds (pg_dump --lock-wait-timeout), instead of waiting.
         #[arg(long)]
         lock_wait_timeout: Option<u64>,
+    },
+    /// Check a restore point and a restore target; print every problem.
+    #[command(after_help = "Checks that the point is complete, that every file's size and SHA-256 match \
+                            its manifest, and that the target container exists and can be written \
+                            (a probe blob is written and deleted). Exits 1 when anything is wrong.")]
+    Validate {
+        /// Vault: <account>/<container>.
+        #[arg(long)]
+        vault: String,
+        /// Restore point: <server>/<point>, or <point> when one server has it.
+        #[arg(long)]
+        point: String,
+        /// Target of a restore as files: <account>/<container> (same credentials).
+        #[arg(long)]
+        target: Option<String>,
+        /// Prefix of the restored files in the target.
+        #[arg(long, default_value = "")]
+        prefix: String,
     },
     /// List complete restore points, newest first.
     List {
@@ -117,6 +137,7 @@ fn main() {
             };
             run_backup(&cli, vault, &options)
         }
+        Commands::Validate { vault, point, target, prefix } => run_validate(&cli, vault, point, target.as_deref(), prefix),
         Commands::List { vault, server, from, to } => run_list(&cli, vault, server.as_deref(), from.as_deref(), to.as_deref()),
     };
     if let Err(e) = outcome {
@@ -159,6 +180,30 @@ fn run_backup(cli: &Cli, vault: &str, options: &backup::BackupOptions) -> Result
         );
     }
     Ok(())
+}
+
+fn run_validate(cli: &Cli, vault: &str, point: &str, target: Option<&str>, prefix: &str) -> Result<(), String> {
+    let timeout = Duration::from_secs(cli.storage.timeout);
+    let vault = Vault::resolve(vault, &cli.storage)?;
+    let (server, point) = validate::find_point(&vault, point, timeout)?;
+    let (_, mut problems) = validate::check_point(&vault, &server, &point, timeout, &interrupted)?;
+    if let Some(target) = target {
+        problems.extend(validate::check_target(&Vault::resolve(target, &cli.storage)?, prefix, timeout, &interrupted));
+    }
+    if cli.json {
+        println!("{}", serde_json::json!({ "server": server, "point": point, "valid": problems.is_empty(), "problems": problems }));
+    } else if problems.is_empty() {
+        println!("{server}/{point}: valid");
+    } else {
+        for p in &problems {
+            println!("problem: {p}");
+        }
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(format!("{server}/{point}: {} problem(s)", problems.len()))
+    }
 }
 
 fn run_list(cli: &Cli, vault: &str, server: Option<&str>, from: Option<&str>, to: Option<&str>) -> Result<(), String> {

@@ -180,6 +180,14 @@ impl RestClient {
         self.send(Method::PUT, &resource, &headers, Bytes::from(body)).await.map(|_| ())
     }
 
+    /// Deletes a blob; a missing blob is not an error.
+    pub async fn delete_blob(&self, container: &str, path: &str) -> Result<()> {
+        match self.send(Method::DELETE, &blob_resource(container, path)?, &[], Bytes::new()).await {
+            Ok(_) | Err(Error::BlobNotFound) => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
     /// Deletes a container and everything in it; a missing container is not an error.
     pub async fn delete_container(&self, container: &str) -> Result<()> {
         crate::names::validate_container_name(container)?;

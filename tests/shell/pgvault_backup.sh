@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# pgvault backup and list against the test server and Azurite: the layout of a restore point,
-# dumps that pg_restore reads back whole with the manifest's checksums, listing by time, and
-# failures (a database whose dump fails, unknown databases, wrong credentials, a missing
-# container) that leave no restore point.
+# pgvault backup, list and validate against the test server and Azurite: the layout of a
+# restore point, dumps that pg_restore reads back whole with the manifest's checksums,
+# listing by time, failures (a database whose dump fails, unknown databases, wrong
+# credentials, a missing container) that leave no restore point, and validation that finds
+# an incomplete point, an altered file and a target that cannot be written.
 set -uo pipefail
 source "$(dirname "$0")/../../tools/env.sh"
 BIN="$ROOT/target/release"
@@ -87,6 +88,25 @@ grep -q 'refused the credentials' "$work/err" || { fail "wrong key:"; cat "$work
 grep -q 'container with the given name does not exist' "$work/err" || { fail "missing container:"; cat "$work/err"; }
 [ "$("$BIN/blobctl" list vault | grep -c backupstarttimestamp)" = "$points_before" ] || fail "a failed backup left a marker"
 
+# validate: the point and a writable target are fine; then every problem is reported.
+"$BIN/blobctl" mkcontainer vault-target >/dev/null
+"$BIN/pgvault" validate --vault "$vault" --point "test1/$point" --target "$AZURITE_ACCOUNT/vault-target" "${storage[@]}" >"$work/out" 2>&1 \
+  || { fail "validate of a good point failed:"; cat "$work/out"; }
+grep -q "test1/$point: valid" "$work/out" || { fail "validate did not say valid:"; cat "$work/out"; }
+"$BIN/pgvault" validate --vault "$vault" --point "$point" "${storage[@]}" >/dev/null 2>&1 || fail "validate by point id alone failed"
+[ "$("$BIN/blobctl" list vault-target | wc -l)" = 0 ] || fail "validate left its probe blob in the target"
+incomplete=$("$BIN/blobctl" list vault | cut -f1 | cut -d/ -f2 | sort -u | while read -r p; do
+  "$BIN/blobctl" list vault --prefix "test1/$p/" | grep -q backupstarttimestamp || echo "$p"; done | head -1)
+"$BIN/pgvault" validate --vault "$vault" --point "test1/$incomplete" "${storage[@]}" >"$work/out" 2>&1 && fail "an incomplete point validated"
+grep -q 'is not complete' "$work/out" || { fail "validate of an incomplete point:"; cat "$work/out"; }
+echo "altered" > "$work/altered"
+"$BIN/blobctl" put vault "test1/$point/${point}_schema.sql" "$work/altered" >/dev/null
+"$BIN/pgvault" validate --vault "$vault" --point "test1/$point" --target "$AZURITE_ACCOUNT/no-such-target" "${storage[@]}" >"$work/out" 2>&1 \
+  && fail "an altered point validated"
+grep -q "${point}_schema.sql: 8 bytes, the manifest says" "$work/out" || { fail "the altered file is not reported:"; cat "$work/out"; }
+grep -q 'no-such-target cannot be written: container with the given name does not exist' "$work/out" || { fail "the missing target is not reported:"; cat "$work/out"; }
+
 psql -X -q -c "DROP DATABASE vault_a" -c "DROP DATABASE vault_b WITH (FORCE)" -c "DROP DATABASE vault_a_copy"
+"$BIN/blobctl" rmcontainer vault-target >/dev/null
 "$BIN/blobctl" rmcontainer vault >/dev/null
 exit $status

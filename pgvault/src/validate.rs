@@ -1,0 +1,109 @@
+//! `pgvault validate`: before a restore, every problem with a restore point and a target:
+//! the point is complete, each file's size and SHA-256 match its manifest, and the target
+//! container exists and takes a write (a probe blob, written and deleted).
+
+use sha2::{Digest, Sha256};
+use storage::rest::Properties;
+use storage::runtime::block_on;
+use storage::{BlobStore, Compression, RestClient};
+
+use crate::points::{self, Manifest, MARKER};
+use crate::vault::Vault;
+
+/// A point given as `<server>/<point>`, or as `<point>` when one server of the vault has it.
+pub fn find_point(vault: &Vault, given: &str, timeout: std::time::Duration) -> Result<(String, String), String> {
+    if let Some((server, point)) = given.split_once('/') {
+        points::validate_server(server)?;
+        return Ok((server.to_string(), point.to_string()));
+    }
+    let client = RestClient::new(&vault.account, timeout).map_err(|e| e.to_string())?;
+    let mut servers = Vec::new();
+    let mut marker = None;
+    loop {
+        let page = block_on(client.list_page(&vault.container, "", marker.as_deref(), storage::list::MAX_PAGE), &storage::runtime::never).map_err(|e| e.to_string())?;
+        for entry in page.entries {
+            let parts: Vec<&str> = entry.path.split('/').collect();
+            if parts.len() == 3 && parts[1] == given && parts[2] == MARKER {
+                servers.push(parts[0].to_string());
+            }
+        }
+        match page.next_marker {
+            Some(m) => marker = Some(m),
+            None => break,
+        }
+    }
+    match servers.as_slice() {
+        [server] => Ok((server.clone(), given.to_string())),
+        [] => Err(format!("no complete restore point {given} in vault {}/{}", vault.account.name, vault.container)),
+        many => Err(format!("restore point {given} exists for servers {}; give <server>/{given}", many.join(", "))),
+    }
+}
+
+/// Checks the point; returns its manifest and the problems found (none: valid).
+pub fn check_point(vault: &Vault, server: &str, point: &str, timeout: std::time::Duration, cancelled: &dyn Fn() -> bool) -> Result<(Option<Manifest>, Vec<String>), String> {
+    let folder = points::folder(server, point);
+    let store = BlobStore::new(&vault.account, &vault.container, timeout).map_err(|e| e.to_string())?;
+    let mut problems = Vec::new();
+    if let Err(e) = block_on(store.get(&format!("{folder}/{MARKER}")), cancelled) {
+        problems.push(format!("{folder} is not complete: its {MARKER} marker cannot be read ({e})"));
+    }
+    let manifest: Manifest = match block_on(store.get(&format!("{folder}/{}", points::manifest_file(point))), cancelled) {
+        Ok(text) => match serde_json::from_slice(&text) {
+            Ok(m) => m,
+            Err(e) => {
+                problems.push(format!("{folder}: the manifest is not readable: {e}"));
+                return Ok((None, problems));
+            }
+        },
+        Err(e) => {
+            problems.push(format!("{folder}: no manifest ({e})"));
+            return Ok((None, problems));
+        }
+    };
+    for file in &manifest.files {
+        let name = format!("{folder}/{}", file.name);
+        match digest(&store, &name, cancelled) {
+            Ok((bytes, _)) if bytes != file.bytes => problems.push(format!("{name}: {bytes} bytes, the manifest says {}", file.bytes)),
+            Ok((_, sha)) if sha != file.sha256 => problems.push(format!("{name}: SHA-256 {sha} does not match the manifest's {}", file.sha256)),
+            Ok(_) => {}
+            Err(e) => problems.push(format!("{name}: {e}")),
+        }
+    }
+    Ok((Some(manifest), problems))
+}
+
+/// Size and SHA-256 of a blob, streamed.
+pub fn digest(store: &BlobStore, name: &str, cancelled: &dyn Fn() -> bool) -> Result<(u64, String), String> {
+    let mut stream = store.stream(name, Compression::None, cancelled).map_err(|e| e.to_string())?;
+    let mut hasher = Sha256::new();
+    let mut bytes = 0u64;
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        let n = stream.read(&mut buf, cancelled).map_err(|e| e.to_string())?;
+        if n == 0 {
+            return Ok((bytes, format!("{:x}", hasher.finalize())));
+        }
+        hasher.update(&buf[..n]);
+        bytes += n as u64;
+    }
+}
+
+/// Problems with writing into `target` under `prefix`.
+pub fn check_target(target: &Vault, prefix: &str, timeout: std::time::Duration, cancelled: &dyn Fn() -> bool) -> Vec<String> {
+    let client = match RestClient::new(&target.account, timeout) {
+        Ok(c) => c,
+        Err(e) => return vec![format!("target {}/{}: {e}", target.account.name, target.container)],
+    };
+    let probe = format!("{prefix}.pgvault-probe-{:016x}", rand_suffix());
+    let written = block_on(client.put_blob(&target.container, &probe, b"probe".to_vec().into(), &Properties::default()), cancelled)
+        .and_then(|_| block_on(client.delete_blob(&target.container, &probe), cancelled));
+    match written {
+        Ok(()) => Vec::new(),
+        Err(e) => vec![format!("target {}/{} cannot be written: {e}", target.account.name, target.container)],
+    }
+}
+
+fn rand_suffix() -> u64 {
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos() as u64).unwrap_or(0);
+    nanos ^ (u64::from(std::process::id()) << 32)
+}
