@@ -3,6 +3,7 @@
 mod backup;
 mod points;
 mod postgres;
+mod restore_files;
 mod validate;
 mod vault;
 
@@ -23,7 +24,8 @@ use crate::vault::{StorageArgs, Vault};
     about = "Back up every database of a PostgreSQL server into an Azure Blob Storage vault",
     long_about = "Back up every database of a PostgreSQL server into an Azure Blob Storage vault \
                   (pg_dump custom format per database, pg_dumpall roles, schema and tablespaces), \
-                  list the restore points and validate one before a restore.\n\n\
+                  list the restore points, validate one, and restore it as files in Azure \
+                  Backup's layout.\n\n\
                   PostgreSQL is reached as libpq's environment says (PGHOST, PGPORT, PGUSER, \
                   PGPASSWORD, ...). The storage account's credential comes from --key, --sas-token \
                   or --connection-string, or from AZURE_STORAGE_KEY, AZURE_STORAGE_SAS_TOKEN or \
@@ -32,6 +34,7 @@ use crate::vault::{StorageArgs, Vault};
                   PGHOST=db1 pgvault backup --vault myaccount/backups --server db1\n  \
                   pgvault list --vault myaccount/backups --server db1 --from 2026-11-01\n  \
                   pgvault validate --vault myaccount/backups --point db1/20261123T223000Z --target myaccount/restores\n  \
+                  pgvault restore-files --vault myaccount/backups --point db1/20261123T223000Z --target myaccount/restores --prefix drill/\n  \
                   pgvault list --vault devstoreaccount1/backups --endpoint http://127.0.0.1:10000/{account} --json"
 )]
 struct Cli {
@@ -91,6 +94,25 @@ enum Commands {
         #[arg(long, default_value = "")]
         prefix: String,
     },
+    /// Put a restore point into a container in Azure Backup's restore-as-files layout.
+    #[command(name = "restore-files", after_help = "Validates the point and the target first. Writes <prefix><point>_database_<db>.sql \
+                            for each database, <prefix><point>_roles.sql, _schema.sql, _tablespaces.sql, \
+                            and last <prefix>backupstarttimestamp. Each file is checked against the \
+                            manifest's SHA-256 before it becomes visible.")]
+    RestoreFiles {
+        /// Vault: <account>/<container>.
+        #[arg(long)]
+        vault: String,
+        /// Restore point: <server>/<point>, or <point> when one server has it.
+        #[arg(long)]
+        point: String,
+        /// Target: <account>/<container> (same credentials).
+        #[arg(long)]
+        target: String,
+        /// Prefix of the restored files in the target, e.g. "drill-2026-11/".
+        #[arg(long, default_value = "")]
+        prefix: String,
+    },
     /// List complete restore points, newest first.
     List {
         /// Vault: <account>/<container>.
@@ -138,6 +160,7 @@ fn main() {
             run_backup(&cli, vault, &options)
         }
         Commands::Validate { vault, point, target, prefix } => run_validate(&cli, vault, point, target.as_deref(), prefix),
+        Commands::RestoreFiles { vault, point, target, prefix } => run_restore_files(&cli, vault, point, target, prefix),
         Commands::List { vault, server, from, to } => run_list(&cli, vault, server.as_deref(), from.as_deref(), to.as_deref()),
     };
     if let Err(e) = outcome {
@@ -204,6 +227,26 @@ fn run_validate(cli: &Cli, vault: &str, point: &str, target: Option<&str>, prefi
     } else {
         Err(format!("{server}/{point}: {} problem(s)", problems.len()))
     }
+}
+
+fn run_restore_files(cli: &Cli, vault: &str, point: &str, target: &str, prefix: &str) -> Result<(), String> {
+    let timeout = Duration::from_secs(cli.storage.timeout);
+    let vault = Vault::resolve(vault, &cli.storage)?;
+    let target = Vault::resolve(target, &cli.storage)?;
+    let (server, point) = validate::find_point(&vault, point, timeout)?;
+    let quiet = cli.json;
+    let done = |name: &str, bytes: u64| {
+        if !quiet {
+            eprintln!("  {name:<60} {bytes:>12} bytes");
+        }
+    };
+    let written = restore_files::run(&vault, &server, &point, &target, prefix, timeout, &interrupted, &done)?;
+    if cli.json {
+        println!("{}", serde_json::json!({ "server": server, "point": point, "files": written }));
+    } else {
+        println!("{server}/{point} restored as {} files into {}/{}", written.len(), target.account.name, target.container);
+    }
+    Ok(())
 }
 
 fn run_list(cli: &Cli, vault: &str, server: Option<&str>, from: Option<&str>, to: Option<&str>) -> Result<(), String> {

@@ -95,6 +95,20 @@ grep -q 'container with the given name does not exist' "$work/err" || { fail "mi
 grep -q "test1/$point: valid" "$work/out" || { fail "validate did not say valid:"; cat "$work/out"; }
 "$BIN/pgvault" validate --vault "$vault" --point "$point" "${storage[@]}" >/dev/null 2>&1 || fail "validate by point id alone failed"
 [ "$("$BIN/blobctl" list vault-target | wc -l)" = 0 ] || fail "validate left its probe blob in the target"
+# restore-files: Azure's layout under a prefix, the same bytes, the marker last.
+"$BIN/pgvault" restore-files --vault "$vault" --point "test1/$point" --target "$AZURITE_ACCOUNT/vault-target" --prefix drill/ "${storage[@]}" >"$work/out" 2>&1 \
+  || { fail "restore-files failed:"; cat "$work/out"; }
+expected="drill/${point}_database_vault_a.sql
+drill/${point}_database_vault_b.sql
+drill/${point}_roles.sql
+drill/${point}_schema.sql
+drill/${point}_tablespaces.sql
+drill/backupstarttimestamp"
+got=$("$BIN/blobctl" list vault-target | cut -f1 | sort)
+[ "$got" = "$expected" ] || { fail "unexpected restore-files layout:"; echo "$got"; }
+"$BIN/blobctl" get vault-target "drill/${point}_database_vault_a.sql" "$work/restored"
+cmp -s "$work/restored" "$work/a.dump" || fail "the restored database file differs from the backup"
+[ "$("$BIN/blobctl" get vault-target drill/backupstarttimestamp -)" = "$marker" ] || fail "the restored marker differs"
 incomplete=$("$BIN/blobctl" list vault | cut -f1 | cut -d/ -f2 | sort -u | while read -r p; do
   "$BIN/blobctl" list vault --prefix "test1/$p/" | grep -q backupstarttimestamp || echo "$p"; done | head -1)
 "$BIN/pgvault" validate --vault "$vault" --point "test1/$incomplete" "${storage[@]}" >"$work/out" 2>&1 && fail "an incomplete point validated"
@@ -105,6 +119,10 @@ echo "altered" > "$work/altered"
   && fail "an altered point validated"
 grep -q "${point}_schema.sql: 8 bytes, the manifest says" "$work/out" || { fail "the altered file is not reported:"; cat "$work/out"; }
 grep -q 'no-such-target cannot be written: container with the given name does not exist' "$work/out" || { fail "the missing target is not reported:"; cat "$work/out"; }
+"$BIN/pgvault" restore-files --vault "$vault" --point "test1/$point" --target "$AZURITE_ACCOUNT/vault-target" --prefix drill2/ "${storage[@]}" >"$work/out" 2>&1 \
+  && fail "an altered point was restored"
+grep -q 'was not restored; validation found' "$work/out" || { fail "restore-files of an altered point:"; cat "$work/out"; }
+[ "$("$BIN/blobctl" list vault-target --prefix drill2/ | wc -l)" = 0 ] || fail "restore-files of an altered point wrote files"
 
 psql -X -q -c "DROP DATABASE vault_a" -c "DROP DATABASE vault_b WITH (FORCE)" -c "DROP DATABASE vault_a_copy"
 "$BIN/blobctl" rmcontainer vault-target >/dev/null
