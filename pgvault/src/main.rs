@@ -240,7 +240,7 @@ fn run_restore_files(cli: &Cli, vault: &str, point: &str, target: &str, prefix: 
             eprintln!("  {name:<60} {bytes:>12} bytes");
         }
     };
-    let written = restore_files::run(&vault, &server, &point, &target, prefix, timeout, &interrupted, &done)?;
+    let written = restore_files::run(&vault, (&server, &point), &target, prefix, timeout, &interrupted, &done)?;
     if cli.json {
         println!("{}", serde_json::json!({ "server": server, "point": point, "files": written }));
     } else {

@@ -18,7 +18,8 @@ use crate::validate;
 use crate::vault::Vault;
 
 /// Restores `server/point` into `target` under `prefix`; returns the blob names written.
-pub fn run(vault: &Vault, server: &str, point: &str, target: &Vault, prefix: &str, timeout: Duration, cancelled: &dyn Fn() -> bool, done: &dyn Fn(&str, u64)) -> Result<Vec<String>, String> {
+/// `done` hears of each file written, with its size.
+pub fn run(vault: &Vault, (server, point): (&str, &str), target: &Vault, prefix: &str, timeout: Duration, cancelled: &dyn Fn() -> bool, done: &dyn Fn(&str, u64)) -> Result<Vec<String>, String> {
     storage::names::validate_prefix(prefix).map_err(|e| e.to_string())?;
     let (manifest, mut problems) = validate::check_point(vault, server, point, timeout, cancelled)?;
     problems.extend(validate::check_target(target, prefix, timeout, cancelled));
