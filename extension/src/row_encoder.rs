@@ -246,6 +246,16 @@ impl RowEncoder {
         }
     }
 
+    /// Bytes to the next character from `s[i]`: a whole multibyte character where such
+    /// characters may contain ASCII bytes (which must not be taken for delimiters), else one.
+    fn step(&self, s: &[u8], i: usize) -> usize {
+        if s[i] & 0x80 != 0 && self.embeds_ascii {
+            self.char_len(&s[i..])
+        } else {
+            1
+        }
+    }
+
     /// Length of the character starting `s` in the file encoding.
     fn char_len(&self, s: &[u8]) -> usize {
         let mut padded = [0u8; 8];
@@ -285,10 +295,8 @@ impl RowEncoder {
                 out.push(b'\\');
                 start = i;
                 i += 1;
-            } else if c & 0x80 != 0 && self.embeds_ascii {
-                i += self.char_len(&s[i..]);
             } else {
-                i += 1;
+                i += self.step(s, i);
             }
         }
         out.extend_from_slice(&s[start..]);
@@ -310,7 +318,7 @@ impl RowEncoder {
                         quote = true;
                         break;
                     }
-                    i += if c & 0x80 != 0 && self.embeds_ascii { self.char_len(&s[i..]) } else { 1 };
+                    i += self.step(&s, i);
                 }
             }
         }
@@ -327,7 +335,7 @@ impl RowEncoder {
                 out.push(self.escape);
                 start = i;
             }
-            i += if c & 0x80 != 0 && self.embeds_ascii { self.char_len(&s[i..]) } else { 1 };
+            i += self.step(&s, i);
         }
         out.extend_from_slice(&s[start..]);
         out.push(self.quote);

@@ -94,24 +94,8 @@ pub struct PointSummary {
 /// Complete points of `server` (or of every server), newest first, started within
 /// [from, to].
 pub fn list(vault: &Vault, server: Option<&str>, from: Option<DateTime<Utc>>, to: Option<DateTime<Utc>>, timeout: std::time::Duration) -> Result<Vec<PointSummary>, String> {
-    let client = RestClient::new(&vault.account, timeout).map_err(|e| e.to_string())?;
     let store = BlobStore::new(&vault.account, &vault.container, timeout).map_err(|e| e.to_string())?;
-    let prefix = server.map(|s| format!("{s}/")).unwrap_or_default();
-    let mut markers = Vec::new();
-    let mut marker = None;
-    loop {
-        let page = block_on(client.list_page(&vault.container, &prefix, marker.as_deref(), storage::list::MAX_PAGE), &never).map_err(|e| e.to_string())?;
-        for entry in page.entries {
-            let parts: Vec<&str> = entry.path.split('/').collect();
-            if parts.len() == 3 && parts[2] == MARKER {
-                markers.push((parts[0].to_string(), parts[1].to_string()));
-            }
-        }
-        match page.next_marker {
-            Some(m) => marker = Some(m),
-            None => break,
-        }
-    }
+    let markers = markers(vault, &server.map(|s| format!("{s}/")).unwrap_or_default(), timeout)?;
     let mut points = Vec::new();
     for (server, point) in markers {
         let folder = folder(&server, &point);
@@ -131,6 +115,26 @@ pub fn list(vault: &Vault, server: Option<&str>, from: Option<DateTime<Utc>>, to
     }
     points.sort_by_key(|p| std::cmp::Reverse(p.started_at));
     Ok(points)
+}
+
+/// (server, point) of every complete point whose folder starts with `prefix`.
+pub fn markers(vault: &Vault, prefix: &str, timeout: std::time::Duration) -> Result<Vec<(String, String)>, String> {
+    let client = RestClient::new(&vault.account, timeout).map_err(|e| e.to_string())?;
+    let mut found = Vec::new();
+    let mut marker = None;
+    loop {
+        let page = block_on(client.list_page(&vault.container, prefix, marker.as_deref(), storage::list::MAX_PAGE), &never).map_err(|e| e.to_string())?;
+        for entry in page.entries {
+            let parts: Vec<&str> = entry.path.split('/').collect();
+            if parts.len() == 3 && parts[2] == MARKER {
+                found.push((parts[0].to_string(), parts[1].to_string()));
+            }
+        }
+        match page.next_marker {
+            Some(m) => marker = Some(m),
+            None => return Ok(found),
+        }
+    }
 }
 
 /// A time given on the command line: RFC 3339, or a date (midnight UTC).

@@ -8,7 +8,6 @@
 
 use std::time::Duration;
 
-use sha2::{Digest, Sha256};
 use storage::rest::Properties;
 use storage::runtime::block_on;
 use storage::{BlobStore, BlobWriter, Compression, RestClient, UploadOptions};
@@ -46,23 +45,12 @@ pub fn run(vault: &Vault, (server, point): (&str, &str), target: &Vault, prefix:
 }
 
 fn copy_verified(store: &BlobStore, source: &str, target: &Vault, name: &str, file: &FileEntry, timeout: Duration, cancelled: &dyn Fn() -> bool) -> Result<(), String> {
-    let mut stream = store.stream(source, Compression::None, cancelled).map_err(|e| format!("{source}: {e}"))?;
     let options = UploadOptions { compression: Compression::None, content_type: "application/octet-stream".into(), concurrency: 4, timeout };
     let mut writer = BlobWriter::start(&target.account, &target.container, name, options).map_err(|e| format!("{name}: {e}"))?;
-    let mut hasher = Sha256::new();
-    let mut buf = vec![0u8; 1 << 20];
-    loop {
-        let n = stream.read(&mut buf, cancelled).map_err(|e| format!("{source}: {e}"))?;
-        if n == 0 {
-            break;
-        }
-        hasher.update(&buf[..n]);
-        writer.write(&buf[..n], cancelled).map_err(|e| format!("{name}: {e}"))?;
-    }
-    let sha = format!("{:x}", hasher.finalize());
-    if writer.written() != file.bytes || sha != file.sha256 {
+    let (bytes, sha) = validate::read_hashed(store, source, cancelled, &mut |piece| writer.write(piece, cancelled).map_err(|e| format!("{name}: {e}")))?;
+    if bytes != file.bytes || sha != file.sha256 {
         // Dropping the writer commits nothing.
-        return Err(format!("{source} changed while it was restored ({} bytes, SHA-256 {sha}); {name} was not written", writer.written()));
+        return Err(format!("{source} changed while it was restored ({bytes} bytes, SHA-256 {sha}); {name} was not written"));
     }
     writer.finish(cancelled).and_then(|staged| staged.commit(cancelled)).map(|_| ()).map_err(|e| format!("{name}: {e}"))
 }

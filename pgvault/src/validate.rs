@@ -16,22 +16,7 @@ pub fn find_point(vault: &Vault, given: &str, timeout: std::time::Duration) -> R
         points::validate_server(server)?;
         return Ok((server.to_string(), point.to_string()));
     }
-    let client = RestClient::new(&vault.account, timeout).map_err(|e| e.to_string())?;
-    let mut servers = Vec::new();
-    let mut marker = None;
-    loop {
-        let page = block_on(client.list_page(&vault.container, "", marker.as_deref(), storage::list::MAX_PAGE), &storage::runtime::never).map_err(|e| e.to_string())?;
-        for entry in page.entries {
-            let parts: Vec<&str> = entry.path.split('/').collect();
-            if parts.len() == 3 && parts[1] == given && parts[2] == MARKER {
-                servers.push(parts[0].to_string());
-            }
-        }
-        match page.next_marker {
-            Some(m) => marker = Some(m),
-            None => break,
-        }
-    }
+    let servers: Vec<String> = points::markers(vault, "", timeout)?.into_iter().filter(|(_, p)| p == given).map(|(s, _)| s).collect();
     match servers.as_slice() {
         [server] => Ok((server.clone(), given.to_string())),
         [] => Err(format!("no complete restore point {given} in vault {}/{}", vault.account.name, vault.container)),
@@ -66,7 +51,7 @@ pub fn check_point(vault: &Vault, server: &str, point: &str, timeout: std::time:
             Ok((bytes, _)) if bytes != file.bytes => problems.push(format!("{name}: {bytes} bytes, the manifest says {}", file.bytes)),
             Ok((_, sha)) if sha != file.sha256 => problems.push(format!("{name}: SHA-256 {sha} does not match the manifest's {}", file.sha256)),
             Ok(_) => {}
-            Err(e) => problems.push(format!("{name}: {e}")),
+            Err(e) => problems.push(e),
         }
     }
     Ok((Some(manifest), problems))
@@ -74,17 +59,23 @@ pub fn check_point(vault: &Vault, server: &str, point: &str, timeout: std::time:
 
 /// Size and SHA-256 of a blob, streamed.
 pub fn digest(store: &BlobStore, name: &str, cancelled: &dyn Fn() -> bool) -> Result<(u64, String), String> {
-    let mut stream = store.stream(name, Compression::None, cancelled).map_err(|e| e.to_string())?;
+    read_hashed(store, name, cancelled, &mut |_| Ok(()))
+}
+
+/// Streams a blob through `each` piece by piece; returns its size and SHA-256.
+pub fn read_hashed(store: &BlobStore, name: &str, cancelled: &dyn Fn() -> bool, each: &mut dyn FnMut(&[u8]) -> Result<(), String>) -> Result<(u64, String), String> {
+    let mut stream = store.stream(name, Compression::None, cancelled).map_err(|e| format!("{name}: {e}"))?;
     let mut hasher = Sha256::new();
     let mut bytes = 0u64;
     let mut buf = vec![0u8; 1 << 20];
     loop {
-        let n = stream.read(&mut buf, cancelled).map_err(|e| e.to_string())?;
+        let n = stream.read(&mut buf, cancelled).map_err(|e| format!("{name}: {e}"))?;
         if n == 0 {
             return Ok((bytes, format!("{:x}", hasher.finalize())));
         }
         hasher.update(&buf[..n]);
         bytes += n as u64;
+        each(&buf[..n])?;
     }
 }
 
