@@ -16,8 +16,10 @@ use storage::rest::Properties;
 use storage::runtime::block_on;
 use storage::{BlobWriter, Compression, RestClient, UploadOptions};
 
+use crate::jobs::Job;
 use crate::points::{self, FileEntry, Manifest, MARKER};
-use crate::postgres::Postgres;
+use crate::postgres::{Postgres, Running, MAINTENANCE_DB};
+use crate::progress::Progress;
 use crate::vault::Vault;
 
 pub struct BackupOptions {
@@ -30,28 +32,22 @@ pub struct BackupOptions {
     pub timeout: Duration,
 }
 
-/// What a backup reports as it goes.
-pub trait Progress: Sync {
-    fn file_done(&self, file: &FileEntry);
-    fn note(&self, message: &str);
-}
-
-pub fn run(vault: &Vault, pg: &Postgres, options: &BackupOptions, progress: &dyn Progress, cancelled: &(dyn Fn() -> bool + Sync)) -> Result<Manifest, String> {
+pub fn run(vault: &Vault, pg: &Postgres, options: &BackupOptions, progress: &Progress, job: &Job, cancelled: &(dyn Fn() -> bool + Sync)) -> Result<Manifest, String> {
     points::validate_server(&options.server)?;
     let client = RestClient::new(&vault.account, options.timeout).map_err(|e| e.to_string())?;
-    // Storage problems (credentials, container) show before any dump starts.
-    block_on(client.list_page(&vault.container, "", None, 1), cancelled).map_err(|e| format!("vault {}/{}: {e}", vault.account.name, vault.container))?;
     let version = pg.server_version()?;
     let databases = select(pg.databases()?, &options.include, &options.exclude)?;
 
     let started_at = Utc::now();
     let point = points::point_id(started_at);
     let folder = points::folder(&options.server, &point);
+    job.set_point(&options.server, &point);
     let dump = |name: String, kind: &str, database: Option<String>, command: Command| -> Result<FileEntry, String> {
-        let (bytes, sha256) = stream_to_blob(vault, &format!("{folder}/{name}"), command, options.timeout, cancelled)?;
-        let entry = FileEntry { name, kind: kind.to_string(), database, bytes, sha256 };
-        progress.file_done(&entry);
-        Ok(entry)
+        let bar = progress.file(database.as_deref().unwrap_or(kind), None);
+        let (bytes, sha256) = stream_to_blob(vault, &format!("{folder}/{name}"), command, options.timeout, cancelled, &|n| bar.add(n))?;
+        bar.done(bytes);
+        job.add_bytes(bytes);
+        Ok(FileEntry { name, kind: kind.to_string(), database, bytes, sha256 })
     };
 
     let queue = Mutex::new(databases.into_iter().collect::<VecDeque<_>>());
@@ -61,8 +57,8 @@ pub fn run(vault: &Vault, pg: &Postgres, options: &BackupOptions, progress: &dyn
         for _ in 0..options.jobs.max(1) {
             scope.spawn(|| loop {
                 let Some(database) = queue.lock().expect("never poisoned").pop_front() else { break };
-                let outcome = pg.command("pg_dump").and_then(|mut command| {
-                    command.args(["-Fc", "-d", &database]);
+                let outcome = pg.command_on("pg_dump", &database).and_then(|mut command| {
+                    command.arg("-Fc");
                     if let Some(ms) = options.lock_wait_timeout {
                         command.arg(format!("--lock-wait-timeout={ms}"));
                     }
@@ -89,7 +85,7 @@ pub fn run(vault: &Vault, pg: &Postgres, options: &BackupOptions, progress: &dyn
     let mut files = Vec::new();
     files.push(roles(pg, &point, &dump, progress)?);
     for (kind, flag) in [("schema", "--schema-only"), ("tablespaces", "--tablespaces-only")] {
-        let mut command = pg.command("pg_dumpall")?;
+        let mut command = pg.command_on("pg_dumpall", MAINTENANCE_DB)?;
         command.arg(flag);
         if let Some(ms) = options.lock_wait_timeout.filter(|_| kind == "schema") {
             command.arg(format!("--lock-wait-timeout={ms}"));
@@ -120,19 +116,25 @@ pub fn run(vault: &Vault, pg: &Postgres, options: &BackupOptions, progress: &dyn
     Ok(manifest)
 }
 
+/// Fails when the vault cannot be listed (credentials, container), before any dump starts.
+pub fn check_vault(vault: &Vault, timeout: Duration, cancelled: &dyn Fn() -> bool) -> Result<(), String> {
+    let client = RestClient::new(&vault.account, timeout).map_err(|e| e.to_string())?;
+    block_on(client.list_page(&vault.container, "", None, 1), cancelled).map(|_| ()).map_err(|e| format!("vault {}/{}: {e}", vault.account.name, vault.container))
+}
+
 /// Streams one program's output into one file of the point.
 type Dump<'a> = dyn Fn(String, &str, Option<String>, Command) -> Result<FileEntry, String> + 'a;
 
 /// pg_dumpall --roles-only; where pg_authid cannot be read (managed services), again
 /// without passwords, and saying so.
-fn roles(pg: &Postgres, point: &str, dump: &Dump, progress: &dyn Progress) -> Result<FileEntry, String> {
+fn roles(pg: &Postgres, point: &str, dump: &Dump, progress: &Progress) -> Result<FileEntry, String> {
     let name = points::globals_file(point, "roles");
-    let mut command = pg.command("pg_dumpall")?;
+    let mut command = pg.command_on("pg_dumpall", MAINTENANCE_DB)?;
     command.arg("--roles-only");
     match dump(name.clone(), "roles", None, command) {
         Err(e) if e.contains("pg_authid") => {
             progress.note("pg_authid cannot be read: roles are backed up without their passwords (--no-role-passwords)");
-            let mut command = pg.command("pg_dumpall")?;
+            let mut command = pg.command_on("pg_dumpall", MAINTENANCE_DB)?;
             command.args(["--roles-only", "--no-role-passwords"]);
             dump(name, "roles", None, command)
         }
@@ -153,18 +155,11 @@ fn select(all: Vec<String>, include: &[String], exclude: &[String]) -> Result<Ve
 
 /// Runs `command`, uploading its standard output to `blob`; returns its size and SHA-256.
 /// Nothing is committed unless the program succeeds.
-fn stream_to_blob(vault: &Vault, blob: &str, mut command: Command, timeout: Duration, cancelled: &dyn Fn() -> bool) -> Result<(u64, String), String> {
-    let program = command.get_program().to_string_lossy().rsplit('/').next().unwrap_or_default().to_string();
+fn stream_to_blob(vault: &Vault, blob: &str, command: Command, timeout: Duration, cancelled: &dyn Fn() -> bool, advanced: &dyn Fn(u64)) -> Result<(u64, String), String> {
     let options = UploadOptions { compression: Compression::None, content_type: "application/octet-stream".into(), concurrency: 4, timeout };
     let mut writer = BlobWriter::start(&vault.account, &vault.container, blob, options).map_err(|e| format!("{blob}: {e}"))?;
-    let mut child = command.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().map_err(|e| format!("could not start {program}: {e}"))?;
-    let mut stderr = child.stderr.take().expect("piped");
-    let errors = std::thread::spawn(move || {
-        let mut text = String::new();
-        let _ = stderr.read_to_string(&mut text);
-        text
-    });
-    let mut stdout = child.stdout.take().expect("piped");
+    let mut program = Running::start(command, Stdio::null(), Stdio::piped())?;
+    let mut stdout = program.child.stdout.take().expect("piped");
     let mut hasher = Sha256::new();
     let mut bytes = 0u64;
     let mut buf = vec![0u8; 1 << 20];
@@ -174,25 +169,23 @@ fn stream_to_blob(vault: &Vault, blob: &str, mut command: Command, timeout: Dura
             Ok(n) => {
                 hasher.update(&buf[..n]);
                 bytes += n as u64;
+                advanced(n as u64);
                 if let Err(e) = writer.write(&buf[..n], cancelled) {
                     break Err(format!("{blob}: {e}"));
                 }
             }
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(e) => break Err(format!("reading the output of {program}: {e}")),
+            Err(e) => break Err(format!("reading the output of {}: {e}", program.program())),
         }
     };
-    if streamed.is_err() {
-        let _ = child.kill();
+    if let Err(e) = streamed {
+        program.kill();
+        return Err(e);
     }
-    let status = child.wait().map_err(|e| format!("{program}: {e}"))?;
-    let stderr = errors.join().unwrap_or_default();
-    streamed?;
-    if !status.success() {
-        return Err(format!("{program} failed ({status}): {}", stderr.trim()));
-    }
+    program.finish()?;
     let staged = writer.finish(cancelled).map_err(|e| format!("{blob}: {e}"))?;
     staged.commit(cancelled).map_err(|e| format!("{blob}: {e}"))?;
+    tracing::info!(blob, bytes, "committed");
     Ok((bytes, format!("{:x}", hasher.finalize())))
 }
 

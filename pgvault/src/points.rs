@@ -10,6 +10,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use storage::runtime::{block_on, never};
+use storage::list::BlobEntry;
 use storage::{BlobStore, RestClient};
 
 use crate::vault::Vault;
@@ -52,13 +53,23 @@ impl Manifest {
 
 /// The id of a point started at `at`: sortable, one per second and server.
 pub fn point_id(at: DateTime<Utc>) -> String {
-    at.format("%Y%m%dT%H%M%SZ").to_string()
+    at.format(POINT_ID_FORMAT).to_string()
 }
 
-/// A server name is one folder of the vault.
+/// When the point `id` started, read from its name.
+pub fn point_time(id: &str) -> Option<DateTime<Utc>> {
+    chrono::NaiveDateTime::parse_from_str(id, POINT_ID_FORMAT).ok().map(|t| t.and_utc())
+}
+
+const POINT_ID_FORMAT: &str = "%Y%m%dT%H%M%SZ";
+
+/// A server name is one folder of the vault; `_pgvault` holds the job records.
 pub fn validate_server(name: &str) -> Result<(), String> {
     if name.is_empty() || name.len() > 200 || name.contains('/') || name.chars().any(char::is_control) || name == "." || name == ".." {
         return Err(format!("server name \"{name}\" must be 1 to 200 characters without \"/\" or control characters"));
+    }
+    if name == "_pgvault" {
+        return Err("server name \"_pgvault\" is where the vault keeps its job records; choose another".into());
     }
     Ok(())
 }
@@ -98,9 +109,7 @@ pub fn list(vault: &Vault, server: Option<&str>, from: Option<DateTime<Utc>>, to
     let markers = markers(vault, &server.map(|s| format!("{s}/")).unwrap_or_default(), timeout)?;
     let mut points = Vec::new();
     for (server, point) in markers {
-        let folder = folder(&server, &point);
-        let text = block_on(store.get(&format!("{folder}/{}", manifest_file(&point))), &never).map_err(|e| format!("{folder}: {e}"))?;
-        let manifest: Manifest = serde_json::from_slice(&text).map_err(|e| format!("{folder}: the manifest is not readable: {e}"))?;
+        let manifest = read_manifest(&store, &server, &point, &never)?;
         if from.is_some_and(|f| manifest.started_at < f) || to.is_some_and(|t| manifest.started_at > t) {
             continue;
         }
@@ -117,22 +126,38 @@ pub fn list(vault: &Vault, server: Option<&str>, from: Option<DateTime<Utc>>, to
     Ok(points)
 }
 
+/// The manifest of `server/point`.
+pub fn read_manifest(store: &BlobStore, server: &str, point: &str, cancelled: &dyn Fn() -> bool) -> Result<Manifest, String> {
+    let folder = folder(server, point);
+    let text = block_on(store.get(&format!("{folder}/{}", manifest_file(point))), cancelled).map_err(|e| format!("{folder}: no manifest ({e})"))?;
+    serde_json::from_slice(&text).map_err(|e| format!("{folder}: the manifest is not readable: {e}"))
+}
+
 /// (server, point) of every complete point whose folder starts with `prefix`.
 pub fn markers(vault: &Vault, prefix: &str, timeout: std::time::Duration) -> Result<Vec<(String, String)>, String> {
-    let client = RestClient::new(&vault.account, timeout).map_err(|e| e.to_string())?;
     let mut found = Vec::new();
+    for entry in blobs(vault, prefix, timeout)? {
+        let path = entry.path;
+        let parts: Vec<&str> = path.split('/').collect();
+        if parts.len() == 3 && parts[2] == MARKER {
+            found.push((parts[0].to_string(), parts[1].to_string()));
+        }
+    }
+    Ok(found)
+}
+
+/// Every blob of the vault whose name starts with `prefix`, page after page.
+pub fn blobs(vault: &Vault, prefix: &str, timeout: std::time::Duration) -> Result<Vec<BlobEntry>, String> {
+    let client = RestClient::new(&vault.account, timeout).map_err(|e| e.to_string())?;
+    let mut names = Vec::new();
     let mut marker = None;
     loop {
-        let page = block_on(client.list_page(&vault.container, prefix, marker.as_deref(), storage::list::MAX_PAGE), &never).map_err(|e| e.to_string())?;
-        for entry in page.entries {
-            let parts: Vec<&str> = entry.path.split('/').collect();
-            if parts.len() == 3 && parts[2] == MARKER {
-                found.push((parts[0].to_string(), parts[1].to_string()));
-            }
-        }
+        let page = block_on(client.list_page(&vault.container, prefix, marker.as_deref(), storage::list::MAX_PAGE), &never)
+            .map_err(|e| format!("{}/{}: {e}", vault.account.name, vault.container))?;
+        names.extend(page.entries);
         match page.next_marker {
             Some(m) => marker = Some(m),
-            None => return Ok(found),
+            None => return Ok(names),
         }
     }
 }
@@ -156,13 +181,15 @@ mod tests {
         let at = parse_time("2026-11-23T22:30:05Z").unwrap();
         let point = point_id(at);
         assert_eq!(point, "20261123T223005Z");
+        assert_eq!(point_time(&point), Some(at));
+        assert_eq!(point_time("latest"), None);
         assert_eq!(database_file(&point, "app"), "20261123T223005Z_database_app.sql");
         assert_eq!(database_file(&point, "a/b%c"), "20261123T223005Z_database_a%2Fb%25c.sql");
         assert_eq!(globals_file(&point, "schema"), "20261123T223005Z_schema.sql");
         assert_eq!(parse_time("2026-11-23").unwrap(), parse_time("2026-11-23T00:00:00+00:00").unwrap());
         assert!(parse_time("yesterday").is_err());
         assert!(validate_server("prod-eu").is_ok());
-        for bad in ["", "a/b", "..", "x\ny"] {
+        for bad in ["", "a/b", "..", "x\ny", "_pgvault"] {
             assert!(validate_server(bad).is_err(), "{bad:?}");
         }
     }

@@ -12,13 +12,14 @@ use storage::rest::Properties;
 use storage::runtime::block_on;
 use storage::{BlobStore, BlobWriter, Compression, RestClient, UploadOptions};
 
+use crate::jobs::Job;
 use crate::points::{self, FileEntry, MARKER};
+use crate::progress::Progress;
 use crate::validate;
 use crate::vault::Vault;
 
 /// Restores `server/point` into `target` under `prefix`; returns the blob names written.
-/// `done` hears of each file written, with its size.
-pub fn run(vault: &Vault, (server, point): (&str, &str), target: &Vault, prefix: &str, timeout: Duration, cancelled: &dyn Fn() -> bool, done: &dyn Fn(&str, u64)) -> Result<Vec<String>, String> {
+pub fn run(vault: &Vault, (server, point): (&str, &str), (target, prefix): (&Vault, &str), timeout: Duration, progress: &Progress, job: &Job, cancelled: &dyn Fn() -> bool) -> Result<Vec<String>, String> {
     storage::names::validate_prefix(prefix).map_err(|e| e.to_string())?;
     let (manifest, mut problems) = validate::check_point(vault, server, point, timeout, cancelled)?;
     problems.extend(validate::check_target(target, prefix, timeout, cancelled));
@@ -31,8 +32,10 @@ pub fn run(vault: &Vault, (server, point): (&str, &str), target: &Vault, prefix:
     let mut written = Vec::new();
     for file in &manifest.files {
         let name = format!("{prefix}{}", file.name);
-        copy_verified(&store, &format!("{folder}/{}", file.name), target, &name, file, timeout, cancelled)?;
-        done(&name, file.bytes);
+        let bar = progress.file(&name, Some(file.bytes));
+        copy_verified(&store, &format!("{folder}/{}", file.name), (target, &name), file, timeout, &|n| bar.add(n), cancelled)?;
+        bar.done(file.bytes);
+        job.add_bytes(file.bytes);
         written.push(name);
     }
     let client = RestClient::new(&target.account, timeout).map_err(|e| e.to_string())?;
@@ -44,10 +47,13 @@ pub fn run(vault: &Vault, (server, point): (&str, &str), target: &Vault, prefix:
     Ok(written)
 }
 
-fn copy_verified(store: &BlobStore, source: &str, target: &Vault, name: &str, file: &FileEntry, timeout: Duration, cancelled: &dyn Fn() -> bool) -> Result<(), String> {
+fn copy_verified(store: &BlobStore, source: &str, (target, name): (&Vault, &str), file: &FileEntry, timeout: Duration, advanced: &dyn Fn(u64), cancelled: &dyn Fn() -> bool) -> Result<(), String> {
     let options = UploadOptions { compression: Compression::None, content_type: "application/octet-stream".into(), concurrency: 4, timeout };
     let mut writer = BlobWriter::start(&target.account, &target.container, name, options).map_err(|e| format!("{name}: {e}"))?;
-    let (bytes, sha) = validate::read_hashed(store, source, cancelled, &mut |piece| writer.write(piece, cancelled).map_err(|e| format!("{name}: {e}")))?;
+    let (bytes, sha) = validate::read_hashed(store, source, cancelled, &mut |piece| {
+        advanced(piece.len() as u64);
+        writer.write(piece, cancelled).map_err(|e| format!("{name}: {e}"))
+    })?;
     if bytes != file.bytes || sha != file.sha256 {
         // Dropping the writer commits nothing.
         return Err(format!("{source} changed while it was restored ({bytes} bytes, SHA-256 {sha}); {name} was not written"));

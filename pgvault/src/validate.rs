@@ -32,16 +32,10 @@ pub fn check_point(vault: &Vault, server: &str, point: &str, timeout: std::time:
     if let Err(e) = block_on(store.get(&format!("{folder}/{MARKER}")), cancelled) {
         problems.push(format!("{folder} is not complete: its {MARKER} marker cannot be read ({e})"));
     }
-    let manifest: Manifest = match block_on(store.get(&format!("{folder}/{}", points::manifest_file(point))), cancelled) {
-        Ok(text) => match serde_json::from_slice(&text) {
-            Ok(m) => m,
-            Err(e) => {
-                problems.push(format!("{folder}: the manifest is not readable: {e}"));
-                return Ok((None, problems));
-            }
-        },
+    let manifest = match points::read_manifest(&store, server, point, cancelled) {
+        Ok(m) => m,
         Err(e) => {
-            problems.push(format!("{folder}: no manifest ({e})"));
+            problems.push(e);
             return Ok((None, problems));
         }
     };

@@ -33,6 +33,14 @@ pub struct Vault {
 }
 
 impl Vault {
+    /// `<account>/<container>[/<prefix>]`: the container and the prefix ("" when none).
+    pub fn resolve_with_prefix(location: &str, args: &StorageArgs) -> Result<(Vault, String), String> {
+        let mut parts = location.splitn(3, '/');
+        let (account, container, prefix) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""), parts.next().unwrap_or(""));
+        storage::names::validate_prefix(prefix).map_err(|e| e.to_string())?;
+        Ok((Vault::resolve(&format!("{account}/{container}"), args)?, prefix.to_string()))
+    }
+
     /// `<account>/<container>`, with the credential from the options.
     pub fn resolve(location: &str, args: &StorageArgs) -> Result<Vault, String> {
         let (name, container) = location

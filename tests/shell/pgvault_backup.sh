@@ -33,7 +33,7 @@ test1/$point/${point}_roles.sql
 test1/$point/${point}_schema.sql
 test1/$point/${point}_tablespaces.sql
 test1/$point/backupstarttimestamp"
-got=$("$BIN/blobctl" list vault | cut -f1 | sort)
+got=$("$BIN/blobctl" list vault | cut -f1 | grep -v '^_pgvault/jobs/' | sort)
 [ "$got" = "$expected" ] || { fail "unexpected layout:"; echo "$got"; }
 marker=$("$BIN/blobctl" get vault "test1/$point/backupstarttimestamp" -)
 [[ "$marker" =~ ^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$ ]] || fail "marker is not an RFC 3339 UTC time: $marker"
@@ -88,6 +88,19 @@ grep -q 'refused the credentials' "$work/err" || { fail "wrong key:"; cat "$work
 grep -q 'container with the given name does not exist' "$work/err" || { fail "missing container:"; cat "$work/err"; }
 [ "$("$BIN/blobctl" list vault | grep -c backupstarttimestamp)" = "$points_before" ] || fail "a failed backup left a marker"
 
+# jobs: newest first, with the failed backup's database and reason.
+"$BIN/pgvault" jobs --vault "$vault" --json "${storage[@]}" >"$work/jobs.json" || fail "jobs failed"
+python3 - "$work/jobs.json" "$point" <<'PY' || { fail "unexpected job history:"; cat "$work/jobs.json"; }
+import json, sys
+jobs = json.load(open(sys.argv[1]))
+assert [(j["kind"], j["status"]) for j in jobs] == [("backup", "failed")] * 2 + [("backup", "succeeded")] * 2, jobs
+assert 'database "nope" does not exist' in jobs[0]["error"] and jobs[0]["server"] == "test1", jobs[0]
+assert "database vault_b: pg_dump failed" in jobs[1]["error"] and "LOCK TABLE" in jobs[1]["error"], jobs[1]
+first = jobs[3]
+assert first["point"] == sys.argv[2] and first["bytes"] > 2000000 and first["finished_at"] >= first["started_at"], first
+PY
+"$BIN/pgvault" jobs --vault "$vault" "${storage[@]}" | sed -n 2p | grep -qE '^backup +failed +test1 ' || fail "jobs does not show the failed backup first"
+
 # validate: the point and a writable target are fine; then every problem is reported.
 "$BIN/blobctl" mkcontainer vault-target >/dev/null
 "$BIN/pgvault" validate --vault "$vault" --point "test1/$point" --target "$AZURITE_ACCOUNT/vault-target" "${storage[@]}" >"$work/out" 2>&1 \
@@ -109,7 +122,7 @@ got=$("$BIN/blobctl" list vault-target | cut -f1 | sort)
 "$BIN/blobctl" get vault-target "drill/${point}_database_vault_a.sql" "$work/restored"
 cmp -s "$work/restored" "$work/a.dump" || fail "the restored database file differs from the backup"
 [ "$("$BIN/blobctl" get vault-target drill/backupstarttimestamp -)" = "$marker" ] || fail "the restored marker differs"
-incomplete=$("$BIN/blobctl" list vault | cut -f1 | cut -d/ -f2 | sort -u | while read -r p; do
+incomplete=$("$BIN/blobctl" list vault --prefix test1/ | cut -f1 | cut -d/ -f2 | sort -u | while read -r p; do
   "$BIN/blobctl" list vault --prefix "test1/$p/" | grep -q backupstarttimestamp || echo "$p"; done | head -1)
 "$BIN/pgvault" validate --vault "$vault" --point "test1/$incomplete" "${storage[@]}" >"$work/out" 2>&1 && fail "an incomplete point validated"
 grep -q 'is not complete' "$work/out" || { fail "validate of an incomplete point:"; cat "$work/out"; }
