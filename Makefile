@@ -33,3 +33,4 @@ clean: down
 
 bench: up
 	@bash bench/bench.sh
+	@bash bench/pgvault_bench.sh

@@ -54,10 +54,19 @@ SELECT path, bytes, content_type, content_encoding FROM azure_storage.blob_list(
 SELECT * FROM azure_storage.blob_get('$AZURITE_ACCOUNT', 'demo', 'export/recent.csv') AS e(id int, name text);
 SQL
 echo
-echo "== pgvault: a restore point of the whole server in a vault container, then the list"
+echo "== pgvault: back up the whole server into a vault, list, restore as files, restore into the server"
 blobctl mkcontainer vault
+blobctl mkcontainer restores
 pgvault() { AZURE_STORAGE_KEY="$AZURITE_KEY" "$ROOT/target/release/pgvault" "$@" --endpoint "http://127.0.0.1:$AZURITE_PORT/{account}" --pg-bin "$PG_BIN"; }
 pgvault backup --vault "$AZURITE_ACCOUNT/vault" --server demo-server
 pgvault list --vault "$AZURITE_ACCOUNT/vault"
+point=$(pgvault list --vault "$AZURITE_ACCOUNT/vault" --json | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["point"])')
+pgvault restore-files --vault "$AZURITE_ACCOUNT/vault" --point "demo-server/$point" --target "$AZURITE_ACCOUNT/restores" --prefix drill/
+blobctl list restores
+echo "-- the demo database is dropped, then restored from the point"
+psql -X -q -d postgres -c "DROP DATABASE demo WITH (FORCE)"
+pgvault restore --vault "$AZURITE_ACCOUNT/vault" --point "demo-server/$point" --database demo --create -j 2
+psql -X -d demo -c "SELECT count(*) AS employees_after_restore FROM employees"
+pgvault jobs --vault "$AZURITE_ACCOUNT/vault"
 echo
 echo "demo: done. The servers keep running: psql -h 127.0.0.1 -p $PGPORT -U postgres -d demo; stop them with make down."

@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# pgvault benchmark, in one run on the same database: a backup into the vault against
+# pg_dump -Fc to a local file (the same pg_dump, so the ratio is the cost of streaming into
+# blob storage), and restores with -j 1 (streamed) and -j 2 (spooled) against pg_restore
+# from a local file. Prints times (median of BENCH_REPEAT, default 3), ratios and pgvault's
+# peak memory (maximum resident set, from /usr/bin/time).
+# BENCH_VAULT_ROWS (default 4,000,000, a database of about 1 GB) sets the size.
+set -euo pipefail
+source "$(dirname "$0")/../tools/env.sh"
+ROWS="${BENCH_VAULT_ROWS:-4000000}"
+REPEAT="${BENCH_REPEAT:-3}"
+dir=$(mktemp -d /tmp/pgvault-bench.XXXXXX)
+trap 'rm -rf "$dir"' EXIT
+export AZURE_STORAGE_KEY="$AZURITE_KEY"
+pgvault=("$ROOT/target/release/pgvault" --endpoint "http://127.0.0.1:$AZURITE_PORT/{account}" --pg-bin "$PG_BIN")
+"$ROOT/target/release/blobctl" rmcontainer benchvault >/dev/null; "$ROOT/target/release/blobctl" mkcontainer benchvault >/dev/null
+
+psql -X -q -d postgres -c "DROP DATABASE IF EXISTS bench_vault WITH (FORCE)" -c "CREATE DATABASE bench_vault"
+psql -X -q -d bench_vault -v ON_ERROR_STOP=1 <<SQL
+CREATE TABLE orders (id bigint PRIMARY KEY, customer text, note text, total numeric(12,2), placed timestamptz, attrs jsonb);
+INSERT INTO orders SELECT i, 'customer-' || (i % 100003), md5(i::text) || md5((i * 7)::text) || md5((i * 13)::text),
+       (i % 100000) / 100.0, timestamptz '2024-01-01' + i * interval '7 seconds',
+       jsonb_build_object('channel', (ARRAY['web','store','phone'])[1 + i % 3], 'items', i % 9, 'coupon', i % 11 = 0)
+  FROM generate_series(1, $ROWS) i;
+CREATE INDEX ON orders (customer);
+VACUUM ANALYZE orders;
+SQL
+db_mb=$(psql -X -At -d postgres -c "SELECT pg_database_size('bench_vault') / 1000000")
+
+# Runs a command REPEAT times after a preparing one; sets T (median seconds) and M (largest
+# peak resident memory in MB). The preparing command is not timed.
+measure() {
+  local prepare=$1; shift
+  local times=() peak=0
+  for _ in $(seq 1 "$REPEAT"); do
+    eval "$prepare"
+    /usr/bin/time -f "%e %M" -o "$dir/time" "$@" >/dev/null 2>"$dir/err" || { cat "$dir/err"; exit 1; }
+    read -r s kb <"$dir/time"
+    times+=("$s"); [ $((kb / 1024)) -gt "$peak" ] && peak=$((kb / 1024))
+  done
+  T=$(printf '%s\n' "${times[@]}" | sort -n | sed -n "$(( (REPEAT + 1) / 2 ))p")
+  M=$peak
+}
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2fx", a / b }'; }
+
+measure "rm -f $dir/local.dump" "$PG_BIN/pg_dump" -Fc -d bench_vault -f "$dir/local.dump"; dump_t=$T
+dump_mb=$(( $(stat -c %s "$dir/local.dump") / 1000000 ))
+measure ":" "${pgvault[@]}" backup --vault "$AZURITE_ACCOUNT/benchvault" --server bench --include bench_vault; backup_t=$T; backup_m=$M
+point=$("${pgvault[@]}" list --vault "$AZURITE_ACCOUNT/benchvault" --json | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["point"])')
+
+drop="psql -X -q -d postgres -c 'DROP DATABASE IF EXISTS bench_vault WITH (FORCE)'"
+measure "$drop" "$PG_BIN/pg_restore" --create -d postgres "$dir/local.dump"; native1_t=$T
+measure "$drop" "$PG_BIN/pg_restore" --create -j 2 -d postgres "$dir/local.dump"; native2_t=$T
+measure "$drop" "${pgvault[@]}" restore --vault "$AZURITE_ACCOUNT/benchvault" --point "bench/$point" --database bench_vault --create -j 1; restore1_t=$T; restore1_m=$M
+measure "$drop" "${pgvault[@]}" restore --vault "$AZURITE_ACCOUNT/benchvault" --point "bench/$point" --database bench_vault --create -j 2 --spool-dir "$dir"; restore2_t=$T; restore2_m=$M
+
+echo
+echo "pgvault bench: database $db_mb MB ($ROWS rows), custom-format dump $dump_mb MB, median of $REPEAT"
+echo
+echo "| job | time | vs the local-file baseline | pgvault peak memory |"
+echo "|---|---|---|---|"
+echo "| pg_dump -Fc -f local file | $dump_t s | 1.00x | - |"
+echo "| pgvault backup into the vault | $backup_t s | $(ratio "$backup_t" "$dump_t") of pg_dump | $backup_m MB |"
+echo "| pg_restore --create from a local file, -j 1 | $native1_t s | 1.00x | - |"
+echo "| pg_restore --create from a local file, -j 2 | $native2_t s | $(ratio "$native2_t" "$native1_t") of -j 1 | - |"
+echo "| pgvault restore -j 1 (checked, then streamed) | $restore1_t s | $(ratio "$restore1_t" "$native1_t") of pg_restore -j 1 | $restore1_m MB |"
+echo "| pgvault restore -j 2 (checked, spooled) | $restore2_t s | $(ratio "$restore2_t" "$native2_t") of pg_restore -j 2; $(ratio "$restore2_t" "$restore1_t") of pgvault -j 1 | $restore2_m MB |"
+psql -X -q -d postgres -c "DROP DATABASE IF EXISTS bench_vault WITH (FORCE)"
+"$ROOT/target/release/blobctl" rmcontainer benchvault >/dev/null
