@@ -37,7 +37,8 @@ use crate::vault::{StorageArgs, Vault};
                   PostgreSQL is reached as a connection string (--source-db, --target-db) or \
                   libpq's environment says (PGHOST, PGPORT, PGUSER, PGPASSWORD, ...). The storage account's credential comes from --key, --sas-token \
                   or --connection-string, or from AZURE_STORAGE_KEY, AZURE_STORAGE_SAS_TOKEN or \
-                  AZURE_STORAGE_CONNECTION_STRING.",
+                  AZURE_STORAGE_CONNECTION_STRING, or from a config file (--config, default \
+                  ~/.config/pgvault/config.toml; mode 600 when it holds a credential).",
     after_help = "Examples:\n  \
                   PGHOST=db1 pgvault backup --vault myaccount/backups --server db1\n  \
                   pgvault list --vault myaccount/backups --server db1 --from 2026-11-01\n  \
@@ -245,7 +246,14 @@ fn interrupted() -> bool {
 }
 
 fn main() {
-    let cli = Cli::parse();
+    let mut cli = Cli::parse();
+    cli.storage = match cli.storage.clone().with_config() {
+        Ok(storage) => storage,
+        Err(e) => {
+            eprintln!("pgvault: {e}");
+            std::process::exit(1);
+        }
+    };
     if cli.verbose > 0 {
         let level = if cli.verbose > 1 { "debug" } else { "info" };
         let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(format!("pgvault={level},storage={level}")));
@@ -305,7 +313,7 @@ fn main() {
 
 impl Cli {
     fn timeout(&self) -> Duration {
-        Duration::from_secs(self.storage.timeout)
+        self.storage.timeout()
     }
 }
 

@@ -67,6 +67,15 @@ echo "$listing"
 "$BIN/pgvault" list --vault "$vault" --server test1 --to 2000-01-01 "${storage[@]}" | grep -q 'no complete restore point' || fail "--to did not filter"
 "$BIN/pgvault" list --vault "$vault" --json "${storage[@]}" | python3 -c 'import json,sys; assert len(json.load(sys.stdin)) == 2' || fail "list --json"
 
+# The account, key and endpoint from a config file (mode 600), the vault named by its container.
+printf 'account = "%s"\nkey = "%s"\nendpoint = "http://127.0.0.1:%s/{account}"\n' "$AZURITE_ACCOUNT" "$AZURITE_KEY" "$AZURITE_PORT" >"$work/config.toml"
+chmod 600 "$work/config.toml"
+[ "$(env -u AZURE_STORAGE_KEY PGVAULT_CONFIG="$work/config.toml" "$BIN/pgvault" list --vault vault --json | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')" = 2 ] \
+  || fail "list with the account from a config file"
+chmod 644 "$work/config.toml"
+env -u AZURE_STORAGE_KEY "$BIN/pgvault" list --vault vault --config "$work/config.toml" >"$work/out" 2>&1 && fail "a config file readable by others was used"
+grep -q 'holds a credential and others may read it (mode 644)' "$work/out" || fail "a config file with a credential readable by others was accepted"
+
 # Failures leave no restore point.
 points_before=$("$BIN/blobctl" list vault | grep -c backupstarttimestamp)
 # A database whose dump fails: another session holds a lock pg_dump waits for, past its
@@ -84,6 +93,9 @@ grep -q 'LOCK TABLE s.u' "$work/err" || { fail "the error does not say why the d
 grep -q 'database "nope" does not exist' "$work/err" || { fail "unknown database:"; cat "$work/err"; }
 AZURE_STORAGE_KEY=d3JvbmcKa2V5 "$BIN/pgvault" backup --vault "$vault" --server test1 "${storage[@]}" 2>"$work/err" >/dev/null && fail "a wrong key was accepted"
 grep -q 'refused the credentials' "$work/err" || { fail "wrong key:"; cat "$work/err"; }
+env -u AZURE_STORAGE_KEY "$BIN/pgvault" backup --vault "$vault" --server test1 --sas-token 'sv=2022-11-02&se=2020-01-01T00%3A00%3A00Z&sp=rwdl&sig=x' "${storage[@]}" 2>"$work/err" >/dev/null \
+  && fail "an expired SAS was accepted"
+grep -q 'the SAS token expired at 2020-01-01T00:00:00Z' "$work/err" || { fail "expired SAS:"; cat "$work/err"; }
 "$BIN/pgvault" backup --vault "$AZURITE_ACCOUNT/no-such-vault" --server test1 "${storage[@]}" 2>"$work/err" >/dev/null && fail "a missing container was accepted"
 grep -q 'container with the given name does not exist' "$work/err" || { fail "missing container:"; cat "$work/err"; }
 [ "$("$BIN/blobctl" list vault | grep -c backupstarttimestamp)" = "$points_before" ] || fail "a failed backup left a marker"
