@@ -257,7 +257,7 @@ fn main() {
     if cli.verbose > 0 {
         let level = if cli.verbose > 1 { "debug" } else { "info" };
         let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(format!("pgvault={level},storage={level}")));
-        tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+        tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr())).init();
     }
     // Ctrl-C stops uploads at their next step; nothing is then committed as complete.
     unsafe {

@@ -102,15 +102,7 @@ fn verify<'a>(source: &Source, files: impl Iterator<Item = &'a SourceFile>, prog
     for file in files {
         let Some((bytes, sha256)) = &file.expected else { continue };
         let bar = progress.file(&format!("checking {}", file.blob), Some(*bytes));
-        match validate::read_hashed(&source.store, &file.blob, cancelled, &mut |piece| {
-            bar.add(piece.len() as u64);
-            Ok(())
-        }) {
-            Ok((n, _)) if n != *bytes => problems.push(format!("{}: {n} bytes, the manifest says {bytes}", file.blob)),
-            Ok((_, sha)) if sha != *sha256 => problems.push(format!("{}: SHA-256 {sha} does not match the manifest's {sha256}", file.blob)),
-            Ok(_) => {}
-            Err(e) => problems.push(e),
-        }
+        problems.extend(validate::check_file(&source.store, &file.blob, (*bytes, sha256), cancelled, &|n| bar.add(n)));
     }
     problems
 }
@@ -132,11 +124,7 @@ fn check_target(pg: &Postgres, databases: &[&SourceFile], options: &RestoreOptio
 
 /// Streams a file through `each`; an error if it is not what its manifest says.
 fn read_checked(source: &Source, file: &SourceFile, cancelled: &dyn Fn() -> bool, each: &mut dyn FnMut(&[u8]) -> Result<(), String>) -> Result<u64, String> {
-    let (bytes, sha) = validate::read_hashed(&source.store, &file.blob, cancelled, each)?;
-    match &file.expected {
-        Some((b, s)) if *b != bytes || *s != sha => Err(format!("{} changed during the restore ({bytes} bytes, SHA-256 {sha})", file.blob)),
-        _ => Ok(bytes),
-    }
+    validate::read_verified(&source.store, &file.blob, file.expected.as_ref().map(|(b, s)| (*b, s.as_str())), cancelled, each)
 }
 
 /// Roles or tablespaces, with what exists on the target (and on request what only Azure
@@ -218,7 +206,8 @@ fn is_custom_archive(path: &Path) -> Result<bool, String> {
 }
 
 /// pg_restore for a custom-format archive, psql for plain SQL; reading `file`, or standard
-/// input when there is none.
+/// input when there is none. For plain SQL with --create, the database is created here
+/// (pg_restore does that itself for an archive).
 fn restore_command(pg: &Postgres, database: &str, custom: bool, options: &RestoreOptions, file: Option<&Path>) -> Result<Command, String> {
     if !custom {
         if options.create {

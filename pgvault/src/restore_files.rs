@@ -50,13 +50,10 @@ pub fn run(vault: &Vault, (server, point): (&str, &str), (target, prefix): (&Vau
 fn copy_verified(store: &BlobStore, source: &str, (target, name): (&Vault, &str), file: &FileEntry, timeout: Duration, advanced: &dyn Fn(u64), cancelled: &dyn Fn() -> bool) -> Result<(), String> {
     let options = UploadOptions { compression: Compression::None, content_type: "application/octet-stream".into(), concurrency: 4, timeout };
     let mut writer = BlobWriter::start(&target.account, &target.container, name, options).map_err(|e| format!("{name}: {e}"))?;
-    let (bytes, sha) = validate::read_hashed(store, source, cancelled, &mut |piece| {
+    // On a mismatch the writer is dropped, which commits nothing.
+    validate::read_verified(store, source, Some((file.bytes, &file.sha256)), cancelled, &mut |piece| {
         advanced(piece.len() as u64);
         writer.write(piece, cancelled).map_err(|e| format!("{name}: {e}"))
     })?;
-    if bytes != file.bytes || sha != file.sha256 {
-        // Dropping the writer commits nothing.
-        return Err(format!("{source} changed while it was restored ({bytes} bytes, SHA-256 {sha}); {name} was not written"));
-    }
     writer.finish(cancelled).and_then(|staged| staged.commit(cancelled)).map(|_| ()).map_err(|e| format!("{name}: {e}"))
 }

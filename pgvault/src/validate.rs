@@ -40,20 +40,33 @@ pub fn check_point(vault: &Vault, server: &str, point: &str, timeout: std::time:
         }
     };
     for file in &manifest.files {
-        let name = format!("{folder}/{}", file.name);
-        match digest(&store, &name, cancelled) {
-            Ok((bytes, _)) if bytes != file.bytes => problems.push(format!("{name}: {bytes} bytes, the manifest says {}", file.bytes)),
-            Ok((_, sha)) if sha != file.sha256 => problems.push(format!("{name}: SHA-256 {sha} does not match the manifest's {}", file.sha256)),
-            Ok(_) => {}
-            Err(e) => problems.push(e),
-        }
+        problems.extend(check_file(&store, &format!("{folder}/{}", file.name), (file.bytes, &file.sha256), cancelled, &|_| ()));
     }
     Ok((Some(manifest), problems))
 }
 
-/// Size and SHA-256 of a blob, streamed.
-pub fn digest(store: &BlobStore, name: &str, cancelled: &dyn Fn() -> bool) -> Result<(u64, String), String> {
-    read_hashed(store, name, cancelled, &mut |_| Ok(()))
+/// The problem with blob `name`, if its size and SHA-256 are not `expected`; `advanced`
+/// hears of the bytes read.
+pub fn check_file(store: &BlobStore, name: &str, (bytes, sha256): (u64, &str), cancelled: &dyn Fn() -> bool, advanced: &dyn Fn(u64)) -> Option<String> {
+    match read_hashed(store, name, cancelled, &mut |piece| {
+        advanced(piece.len() as u64);
+        Ok(())
+    }) {
+        Ok((n, _)) if n != bytes => Some(format!("{name}: {n} bytes, the manifest says {bytes}")),
+        Ok((_, sha)) if sha != sha256 => Some(format!("{name}: SHA-256 {sha} does not match the manifest's {sha256}")),
+        Ok(_) => None,
+        Err(e) => Some(e),
+    }
+}
+
+/// Streams a blob through `each`; returns its size, or an error if a manifest says it must
+/// have another size or SHA-256 (`expected`), found once `each` has seen it all.
+pub fn read_verified(store: &BlobStore, name: &str, expected: Option<(u64, &str)>, cancelled: &dyn Fn() -> bool, each: &mut dyn FnMut(&[u8]) -> Result<(), String>) -> Result<u64, String> {
+    let (bytes, sha) = read_hashed(store, name, cancelled, each)?;
+    match expected {
+        Some((b, s)) if b != bytes || s != sha => Err(format!("{name} changed while it was restored ({bytes} bytes, SHA-256 {sha}; the manifest says {b} bytes, {s})")),
+        _ => Ok(bytes),
+    }
 }
 
 /// Streams a blob through `each` piece by piece; returns its size and SHA-256.
