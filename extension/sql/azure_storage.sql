@@ -142,9 +142,16 @@ CREATE FUNCTION azure_storage.options_binary(content_encoding text DEFAULT NULL:
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
 AS $$ SELECT azure_storage.options_copy(content_encoding => content_encoding) $$;
 
-CREATE FUNCTION azure_storage.options_parquet() RETURNS jsonb
+-- Beyond Azure's options_parquet(), which takes no arguments: the row group size and the
+-- compression level of writing, and how reading matches columns ('position' or 'name').
+CREATE FUNCTION azure_storage.options_parquet(row_group_size integer DEFAULT NULL::integer,
+                                              compression_level integer DEFAULT NULL::integer,
+                                              match_by text DEFAULT NULL::text) RETURNS jsonb
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
-AS $$ SELECT '{}'::jsonb $$;
+AS $$
+    SELECT pg_catalog.jsonb_strip_nulls(pg_catalog.jsonb_build_object(
+        'row_group_size', row_group_size, 'compression_level', compression_level, 'match_by', match_by))
+$$;
 
 -- Import ------------------------------------------------------------------------------------
 

@@ -40,11 +40,14 @@ impl Access {
         RestClient::new(&self.account, guc::request_timeout()).unwrap_or_else(|e| self.fail(e))
     }
 
+    /// A client for one container's blobs.
+    pub fn store(&self, container: &str) -> BlobStore {
+        BlobStore::new(&self.account, container, guc::request_timeout()).unwrap_or_else(|e| self.fail(e))
+    }
+
     /// A blob's decompressed bytes, streaming; fails here when the blob is missing.
     pub fn stream(&self, container: &str, path: &str, compression: Compression) -> BlobStream {
-        BlobStore::new(&self.account, container, guc::request_timeout())
-            .and_then(|store| store.stream(path, compression, &crate::errors::interrupt_pending))
-            .unwrap_or_else(|e| self.fail(e))
+        self.store(container).stream(path, compression, &crate::errors::interrupt_pending).unwrap_or_else(|e| self.fail(e))
     }
 
     /// A writer of a new version of a blob, which appears only when committed.

@@ -1,5 +1,6 @@
-//! blob_get: the rows of one blob, parsed by PostgreSQL's COPY machinery (csv, tsv,
-//! binary) or taken whole as one value (text, json, xml). Rows go to a tuplestore, which
+//! blob_get: the rows of a blob (or of every blob a pattern matches), parsed by PostgreSQL's
+//! COPY machinery (csv, tsv, binary, and parquet turned into binary COPY rows) or taken whole
+//! as one value (text, json, xml). Rows go to a tuplestore, which
 //! spills to disk past work_mem, while the blob streams in.
 
 use pgrx::fcinfo::pg_getarg;
@@ -10,7 +11,10 @@ use storage::Compression;
 use crate::access::Access;
 use crate::copy_source::{content_encoding, copy_error_context, copy_options, stub_relation, ActiveSource};
 use crate::error_context::keep_context;
+use crate::blob_set;
 use crate::errors::{interrupt_pending, invalid_name, invalid_parameter, raise};
+use crate::parquet_io::decode::{targets, ParquetSource};
+use crate::parquet_io::ParquetOptions;
 use crate::formats::Format;
 
 static V1: pg_sys::Pg_finfo_record = pg_sys::Pg_finfo_record { api_version: 1 };
@@ -46,6 +50,29 @@ unsafe fn text_arg(fcinfo: pg_sys::FunctionCallInfo, n: usize, name: &str) -> St
     unsafe { pg_getarg::<String>(fcinfo, n) }.unwrap_or_else(|| invalid_parameter(format!("{name} must not be NULL")))
 }
 
+/// How one blob becomes rows.
+enum Plan {
+    Copy { format: &'static str, compression: Compression },
+    Whole { compression: Compression },
+    Parquet(ParquetOptions),
+}
+
+/// The plan for the blob at `path`; `decoder` and `compression` may be `auto`.
+fn plan(decoder: &str, compression: &str, path: &str, options: Option<&serde_json::Value>, ncolumns: usize) -> Plan {
+    let format = Format::parse(decoder, path).unwrap_or_else(|e| invalid_parameter(e));
+    if format == Format::Whole && ncolumns != 1 {
+        invalid_parameter("can only use text decoder with a single column");
+    }
+    if format == Format::Parquet {
+        return Plan::Parquet(ParquetOptions::from_json(compression, options));
+    }
+    let compression = Compression::parse(compression, path).unwrap_or_else(|e| invalid_parameter(e));
+    match format.copy_format() {
+        Some(format) => Plan::Copy { format, compression },
+        None => Plan::Whole { compression },
+    }
+}
+
 /// Shared by both overloads; `first_option` is the position of `decoder`.
 unsafe fn blob_get(fcinfo: pg_sys::FunctionCallInfo, first_option: usize) -> pg_sys::Datum {
     unsafe {
@@ -60,21 +87,13 @@ unsafe fn blob_get(fcinfo: pg_sys::FunctionCallInfo, first_option: usize) -> pg_
         storage::names::validate_account_name(&account).unwrap_or_else(|e| invalid_name(e));
         storage::names::validate_container_name(&container).unwrap_or_else(|e| invalid_name(e));
         storage::names::validate_blob_name(&path).unwrap_or_else(|e| invalid_name(e));
-        let format = Format::parse(&decoder, &path).unwrap_or_else(|e| invalid_parameter(e));
-        let compression = Compression::parse(&compression, &path).unwrap_or_else(|e| invalid_parameter(e));
         let (rsinfo, tupdesc) = materialize_target(fcinfo);
         let ncolumns = live_columns(tupdesc);
-        if format == Format::Whole && ncolumns != 1 {
-            invalid_parameter("can only use text decoder with a single column");
+        if !storage::pattern::is_pattern(&path) {
+            plan(&decoder, &compression, &path, options.as_ref(), ncolumns);
         }
-        if format == Format::Parquet {
-            raise(PgSqlErrorCode::ERRCODE_FEATURE_NOT_SUPPORTED, "the parquet decoder is not available in this version; accepted decoders here are csv, tsv, binary, text, json, xml", None, None);
-        }
-        let copy_list = format.copy_format().map(|f| copy_options(f, options.as_ref()));
 
         let access = Access::open(&account);
-        let mut stream = access.stream(&container, &path, compression);
-
         let per_query = (*(*rsinfo).econtext).ecxt_per_query_memory;
         let old = pg_sys::MemoryContextSwitchTo(per_query);
         let random = (*rsinfo).allowedModes & pg_sys::SetFunctionReturnMode::SFRM_Materialize_Random as i32 != 0;
@@ -85,14 +104,23 @@ unsafe fn blob_get(fcinfo: pg_sys::FunctionCallInfo, first_option: usize) -> pg_
         (*rsinfo).setResult = store_rows;
         (*rsinfo).setDesc = result_desc;
 
-        match copy_list {
-            Some(options) => {
-                let _source = ActiveSource::push(stream, &account, access.registered);
-                parse_with_copy(result_desc, options, &path, store_rows);
-            }
-            None => {
-                let bytes = stream.read_to_end(MAX_VALUE, &interrupt_pending).unwrap_or_else(|e| access.fail(e));
-                whole_value(result_desc, &bytes, options.as_ref(), store_rows);
+        for path in blob_set::expand(&access, &container, &path) {
+            match plan(&decoder, &compression, &path, options.as_ref(), ncolumns) {
+                Plan::Copy { format, compression } => {
+                    let _source = ActiveSource::stream(access.stream(&container, &path, compression), &account, access.registered);
+                    parse_with_copy(result_desc, copy_options(format, options.as_ref()), &path, store_rows);
+                }
+                Plan::Parquet(parquet) => {
+                    let indexes: Vec<usize> = (0..(*result_desc).natts as usize).filter(|i| !(*(*result_desc).attrs.as_ptr().add(*i)).attisdropped).collect();
+                    let source = ParquetSource::open(&access, &container, &path, targets(result_desc, &indexes), &parquet);
+                    let _source = ActiveSource::push(Box::new(source));
+                    parse_with_copy(result_desc, copy_options("binary", None), &path, store_rows);
+                }
+                Plan::Whole { compression } => {
+                    let mut stream = access.stream(&container, &path, compression);
+                    let bytes = stream.read_to_end(MAX_VALUE, &interrupt_pending).unwrap_or_else(|e| access.fail(e));
+                    whole_value(result_desc, &bytes, options.as_ref(), store_rows);
+                }
             }
         }
         pg_sys::Datum::from(0)

@@ -1,5 +1,6 @@
 //! blob_list: the blobs of a container, fetched a page at a time as rows are consumed.
 
+use std::borrow::Borrow;
 use std::collections::VecDeque;
 
 use pgrx::prelude::*;
@@ -8,8 +9,10 @@ use storage::BlobEntry;
 use crate::access::Access;
 use crate::errors::{invalid_name, invalid_parameter};
 
-struct Pages {
-    access: Access,
+/// The blobs under a prefix, a page at a time. Owns its account access (blob_list's rows
+/// outlive the call) or borrows it.
+pub struct Pages<A: Borrow<Access>> {
+    access: A,
     client: storage::RestClient,
     container: String,
     prefix: String,
@@ -18,12 +21,26 @@ struct Pages {
     last_page_read: bool,
 }
 
-impl Iterator for Pages {
+impl<A: Borrow<Access>> Pages<A> {
+    pub fn new(access: A, container: &str, prefix: &str) -> Pages<A> {
+        Pages {
+            client: access.borrow().rest_client(),
+            access,
+            container: container.to_string(),
+            prefix: prefix.to_string(),
+            marker: None,
+            buffered: VecDeque::new(),
+            last_page_read: false,
+        }
+    }
+}
+
+impl<A: Borrow<Access>> Iterator for Pages<A> {
     type Item = BlobEntry;
 
     fn next(&mut self) -> Option<BlobEntry> {
         while self.buffered.is_empty() && !self.last_page_read {
-            let page = self.access.run(self.client.list_page(
+            let page = self.access.borrow().run(self.client.list_page(
                 &self.container,
                 &self.prefix,
                 self.marker.as_deref(),
@@ -69,15 +86,7 @@ fn blob_list(
     storage::names::validate_container_name(container).unwrap_or_else(|e| invalid_name(e));
     storage::names::validate_prefix(prefix).unwrap_or_else(|e| invalid_name(e));
     let access = Access::open(account);
-    let mut pages = Pages {
-        client: access.rest_client(),
-        access,
-        container: container.to_string(),
-        prefix: prefix.to_string(),
-        marker: None,
-        buffered: VecDeque::new(),
-        last_page_read: false,
-    };
+    let mut pages = Pages::new(access, container, prefix);
     // Read the first page now, so a missing container or refused credentials fail the
     // statement before any row is returned.
     let first = pages.next();

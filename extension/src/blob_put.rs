@@ -12,6 +12,8 @@ use crate::access::Access;
 use crate::errors::{invalid_name, invalid_parameter, raise};
 use crate::export::Export;
 use crate::formats::Format;
+use crate::parquet_io::encode::ParquetEncoder;
+use crate::parquet_io::ParquetOptions;
 use crate::row_encoder::RowEncoder;
 
 static V1: pg_sys::Pg_finfo_record = pg_sys::Pg_finfo_record { api_version: 1 };
@@ -36,10 +38,11 @@ const COMPRESSION: usize = 6;
 const OPTIONS: usize = 7;
 
 /// One group's blob in the making.
-struct Put {
-    encoder: RowEncoder,
-    export: Export,
-    row: Vec<u8>,
+enum Put {
+    /// COPY's formats and whole values, encoded a row at a time into the upload.
+    Rows { encoder: RowEncoder, export: Export, row: Vec<u8> },
+    /// Parquet, which holds a row group before it writes into the upload.
+    Parquet(ParquetEncoder),
 }
 
 /// The aggregate's state: lives in the aggregate's memory context, which drops it (ending
@@ -80,10 +83,14 @@ pub unsafe extern "C-unwind" fn blob_put_step(fcinfo: pg_sys::FunctionCallInfo) 
             pg_sys::MemoryContextRegisterResetCallback(aggcontext, &mut (*slot).callback);
             pg_sys::MemoryContextSwitchTo(old);
         }
-        if let Some(put) = (*slot).put.as_mut() {
-            put.row.clear();
-            put.encoder.row(tuple, &mut put.row);
-            put.export.write(&put.row);
+        match (*slot).put.as_mut() {
+            Some(Put::Rows { encoder, export, row }) => {
+                row.clear();
+                encoder.row(tuple, row);
+                export.write(row);
+            }
+            Some(Put::Parquet(encoder)) => encoder.push_record(tuple),
+            None => {}
         }
         pg_sys::Datum::from(slot)
     }
@@ -105,25 +112,34 @@ unsafe fn start(fcinfo: pg_sys::FunctionCallInfo, tuple: pg_sys::Datum) -> Put {
         storage::names::validate_blob_name(&path).unwrap_or_else(|e| invalid_name(e));
         let encoder_name = optional(ENCODER).unwrap_or_else(|| "auto".into());
         let format = Format::parse_encoder(&encoder_name, &path).unwrap_or_else(|e| invalid_parameter(e));
-        if format == Format::Parquet {
-            raise(PgSqlErrorCode::ERRCODE_FEATURE_NOT_SUPPORTED, "the parquet encoder is not available in this version; accepted encoders here are csv, tsv, binary, text, json, xml", None, None);
-        }
-        let compression = Compression::parse(&optional(COMPRESSION).unwrap_or_else(|| "auto".into()), &path).unwrap_or_else(|e| invalid_parameter(e));
+        let compression_name = optional(COMPRESSION).unwrap_or_else(|| "auto".into());
         let options = if OPTIONS < nargs { pg_getarg::<JsonB>(fcinfo, OPTIONS).map(|j| j.0) } else { None };
+        let parquet = (format == Format::Parquet).then(|| ParquetOptions::from_json(&compression_name, options.as_ref()));
+        let compression = match parquet {
+            Some(_) => Compression::None,
+            None => Compression::parse(&compression_name, &path).unwrap_or_else(|e| invalid_parameter(e)),
+        };
 
         let header = tuple.cast_mut_ptr::<pg_sys::HeapTupleHeaderData>();
         let header = pg_sys::pg_detoast_datum(header as *mut pg_sys::varlena) as pg_sys::HeapTupleHeader;
         let (type_id, typmod) = ((*header).t_choice.t_datum.datum_typeid, (*header).t_choice.t_datum.datum_typmod);
         let tupdesc = pg_sys::lookup_rowtype_tupdesc(type_id, typmod);
+        let content_type = format.content_type(&encoder_name, &path);
+        if let Some(parquet) = parquet {
+            let access = Access::open(&account);
+            let encoder = ParquetEncoder::new(tupdesc, &parquet, Export::start(&access, &container, &path, compression, content_type));
+            pg_sys::DecrTupleDescRefCount(tupdesc);
+            return Put::Parquet(encoder);
+        }
         let mut encoder = RowEncoder::new(format, tupdesc, options.as_ref());
         pg_sys::DecrTupleDescRefCount(tupdesc);
 
         let access = Access::open(&account);
-        let mut export = Export::start(&access, &container, &path, compression, format.content_type(&encoder_name, &path));
+        let mut export = Export::start(&access, &container, &path, compression, content_type);
         let mut row = Vec::with_capacity(1 << 16);
         encoder.begin(&mut row);
         export.write(&row);
-        Put { encoder, export, row }
+        Put::Rows { encoder, export, row }
     }
 }
 
@@ -136,13 +152,20 @@ pub unsafe extern "C-unwind" fn blob_put_final(fcinfo: pg_sys::FunctionCallInfo)
         let args = (*fcinfo).args.as_slice((*fcinfo).nargs as usize);
         if !args[0].isnull {
             let slot = args[0].value.cast_mut_ptr::<Slot>();
-            if let Some(mut put) = (*slot).put.take() {
-                put.row.clear();
-                put.encoder.end(&mut put.row);
-                put.export.write(&put.row);
+            let export = match (*slot).put.take() {
+                Some(Put::Rows { mut encoder, mut export, mut row }) => {
+                    row.clear();
+                    encoder.end(&mut row);
+                    export.write(&row);
+                    Some(export)
+                }
+                Some(Put::Parquet(encoder)) => Some(encoder.finish()),
+                None => None,
+            };
+            if let Some(export) = export {
                 // The aggregate's node (Agg or WindowAgg) knows its query's executor state.
                 let estate = (*((*fcinfo).context as *mut pg_sys::PlanState)).state;
-                crate::pending::commit_at_query_end(put.export.finish(), estate);
+                crate::pending::commit_at_query_end(export.finish(), estate);
             }
         }
         pg_sys::Datum::from(0)

@@ -14,7 +14,10 @@ use crate::access::Access;
 use crate::catalog;
 use crate::copy_source::{string_option, ActiveSource};
 use crate::error_context::keep_context;
+use crate::blob_set;
 use crate::errors::{invalid_parameter, raise};
+use crate::parquet_io::decode::{targets, ParquetSource};
+use crate::parquet_io::ParquetOptions;
 use crate::formats::Format;
 use crate::guc;
 use crate::native_errors;
@@ -133,9 +136,9 @@ pub unsafe fn split_options(list: *mut pg_sys::List) -> CopyOptions {
     }
 }
 
-/// The format of a blob: given, or inferred from its name; and its COPY FORMAT.
-/// `direction` is FROM or TO, for messages.
-pub fn copy_format(given: Option<&str>, path: &str, direction: &str) -> (Format, &'static str) {
+/// The format of a blob: given, or inferred from its name. `direction` is FROM or TO, for
+/// messages.
+pub fn copy_format(given: Option<&str>, path: &str, direction: &str) -> Format {
     let format = match given {
         Some("csv") => Format::Csv,
         Some("text" | "tsv") => Format::Tsv,
@@ -144,19 +147,29 @@ pub fn copy_format(given: Option<&str>, path: &str, direction: &str) -> (Format,
         Some(other) => invalid_parameter(format!("COPY format \"{other}\" not recognized; accepted formats are csv, text, tsv, binary, parquet")),
         None => Format::infer(path).unwrap_or_else(|e| invalid_parameter(e)),
     };
-    let function = if direction == "FROM" { "blob_get with decoder" } else { "blob_put with encoder" };
-    match (format, format.copy_format()) {
-        (_, Some(f)) => (format, f),
-        (Format::Parquet, _) => raise(
-            PgSqlErrorCode::ERRCODE_FEATURE_NOT_SUPPORTED,
-            format!("COPY {direction} parquet blobs is not available in this version; accepted formats are csv, text, tsv, binary"),
-            None,
-            None,
-        ),
-        _ => invalid_parameter(format!(
-            "COPY {direction} \"{path}\": json, xml and txt blobs are one value each; give FORMAT csv, text or binary, \
+    if format == Format::Whole {
+        let function = if direction == "FROM" { "blob_get with decoder" } else { "blob_put with encoder" };
+        invalid_parameter(format!(
+            "COPY {direction} \"{path}\": json, xml and txt blobs are one value each; give FORMAT csv, text, binary or parquet, \
              or use azure_storage.{function} 'text'"
-        )),
+        ));
+    }
+    format
+}
+
+/// The options of a COPY of a parquet blob: COMPRESSION and our parquet settings; COPY's
+/// own options (HEADER, DELIMITER, ...) do not apply and are refused by name.
+pub unsafe fn parquet_options(options: &CopyOptions) -> ParquetOptions {
+    unsafe {
+        let mut settings = Vec::new();
+        let length = if options.rest.is_null() { 0 } else { (*options.rest).length };
+        for i in 0..length as usize {
+            let def = (*(*options.rest).elements.add(i)).ptr_value as *mut pg_sys::DefElem;
+            let name = CStr::from_ptr((*def).defname).to_string_lossy().into_owned();
+            let value = if (*def).arg.is_null() { "true".to_string() } else { CStr::from_ptr(pg_sys::defGetString(def)).to_string_lossy().into_owned() };
+            settings.push((name, value));
+        }
+        ParquetOptions::parse(options.compression.as_deref().unwrap_or("auto"), &settings)
     }
 }
 
@@ -165,9 +178,10 @@ unsafe fn copy_from_blob(stmt: *mut pg_sys::CopyStmt, query_string: *const c_cha
         let blob = resolve(&CStr::from_ptr((*stmt).filename).to_string_lossy());
         let access = Access::open(&blob.account);
         let options = split_options((*stmt).options);
-        let (_, format) = copy_format(options.format.as_deref(), &blob.path, "FROM");
-        let compression = Compression::parse(options.compression.as_deref().unwrap_or("auto"), &blob.path).unwrap_or_else(|e| invalid_parameter(e));
-        let copy_options = pg_sys::lcons(string_option("format", format) as *mut std::ffi::c_void, options.rest);
+        if !storage::pattern::is_pattern(&blob.path) {
+            // Bad options fail before anything is opened.
+            source_options(&options, &blob.path);
+        }
 
         let pstate = pg_sys::make_parsestate(std::ptr::null_mut());
         (*pstate).p_sourcetext = query_string;
@@ -176,22 +190,55 @@ unsafe fn copy_from_blob(stmt: *mut pg_sys::CopyStmt, query_string: *const c_cha
         let rel = pg_sys::table_openrv((*stmt).relation, lockmode);
         let where_clause = check_target(pstate, stmt, rel, lockmode);
 
-        let stream = access.stream(&blob.container, &blob.path, compression);
-        let size = stream.size;
-        let _source = ActiveSource::push(stream, &blob.account, access.registered);
-        let cstate = pg_sys::BeginCopyFrom(pstate, rel, where_clause, std::ptr::null(), false, Some(crate::copy_source::read_blob), (*stmt).attlist, copy_options);
-        if compression == Compression::None {
-            // COPY counts the bytes it reads; the total is known when they are the blob's own.
-            pg_sys::pgstat_progress_update_param(pg_sys::PROGRESS_COPY_BYTES_TOTAL as i32, size as i64);
+        let mut processed = 0;
+        for path in blob_set::expand(&access, &blob.container, &blob.path) {
+            let (copy_options, source) = match source_options(&options, &path) {
+                SourceOptions::Parquet(parquet) => {
+                    let attnums = pg_sys::CopyGetAttnums((*rel).rd_att, rel, (*stmt).attlist);
+                    let indexes: Vec<usize> = (0..(*attnums).length as usize).map(|i| (*(*attnums).elements.add(i)).int_value as usize - 1).collect();
+                    let source = ParquetSource::open(&access, &blob.container, &path, targets((*rel).rd_att, &indexes), &parquet);
+                    (pg_sys::lappend(std::ptr::null_mut(), string_option("format", "binary") as *mut std::ffi::c_void), ActiveSource::push(Box::new(source)))
+                }
+                SourceOptions::Copy { format, compression } => {
+                    let stream = access.stream(&blob.container, &path, compression);
+                    // COPY counts the bytes it reads; the total is known when they are the blob's own.
+                    let size = (compression == Compression::None).then_some(stream.size);
+                    let list = pg_sys::lcons(string_option("format", format) as *mut std::ffi::c_void, pg_sys::list_copy(options.rest));
+                    let source = ActiveSource::stream(stream, &blob.account, access.registered);
+                    if let Some(size) = size {
+                        pg_sys::pgstat_progress_update_param(pg_sys::PROGRESS_COPY_BYTES_TOTAL as i32, size as i64);
+                    }
+                    (list, source)
+                }
+            };
+            let cstate = pg_sys::BeginCopyFrom(pstate, rel, where_clause, std::ptr::null(), false, Some(crate::copy_source::read_blob), (*stmt).attlist, copy_options);
+            processed += {
+                let _keep = keep_context();
+                pg_sys::CopyFrom(cstate)
+            };
+            pg_sys::EndCopyFrom(cstate);
+            drop(source);
         }
-        let processed = {
-            let _keep = keep_context();
-            pg_sys::CopyFrom(cstate)
-        };
-        pg_sys::EndCopyFrom(cstate);
         pg_sys::table_close(rel, pg_sys::NoLock as i32);
         pg_sys::free_parsestate(pstate);
         processed
+    }
+}
+
+enum SourceOptions {
+    Copy { format: &'static str, compression: Compression },
+    Parquet(ParquetOptions),
+}
+
+/// How the blob at `path` is read, from the statement's options.
+unsafe fn source_options(options: &CopyOptions, path: &str) -> SourceOptions {
+    unsafe {
+        let format = copy_format(options.format.as_deref(), path, "FROM");
+        if format == Format::Parquet {
+            return SourceOptions::Parquet(parquet_options(options));
+        }
+        let compression = Compression::parse(options.compression.as_deref().unwrap_or("auto"), path).unwrap_or_else(|e| invalid_parameter(e));
+        SourceOptions::Copy { format: format.copy_format().expect("copy_format gives COPY's formats and parquet"), compression }
     }
 }
 

@@ -11,25 +11,43 @@ use storage::BlobStream;
 use crate::error_context::ContextCallback;
 use crate::errors::{interrupt_pending, invalid_parameter, storage_error};
 
-/// A blob being read by a COPY parser. COPY's callback takes no argument, so the active
-/// sources form a stack: a nested COPY (say, from a trigger) reads from the top one.
-struct Source {
+/// Bytes for a COPY parser: a blob's own, or a parquet blob's rows in binary COPY format.
+/// Failures are raised as PostgreSQL errors.
+pub trait ByteSource {
+    /// Up to `buf.len()` bytes; 0 at the end.
+    fn read(&mut self, buf: &mut [u8]) -> usize;
+}
+
+/// A blob's bytes as they are (after decompression).
+struct BlobSource {
     stream: BlobStream,
     account: String,
     registered: bool,
 }
 
-thread_local! {
-    static SOURCES: RefCell<Vec<Source>> = const { RefCell::new(Vec::new()) };
+impl ByteSource for BlobSource {
+    fn read(&mut self, buf: &mut [u8]) -> usize {
+        self.stream.read(buf, &interrupt_pending).unwrap_or_else(|e| storage_error(&self.account, self.registered, e))
+    }
 }
 
-/// Keeps a blob on the stack of sources while a parser reads it.
+thread_local! {
+    /// COPY's callback takes no argument, so the sources being read form a stack: a nested
+    /// COPY (say, from a trigger) reads from the top one.
+    static SOURCES: RefCell<Vec<Box<dyn ByteSource>>> = RefCell::new(Vec::new());
+}
+
+/// Keeps a source on the stack while a parser reads it.
 pub struct ActiveSource(());
 
 impl ActiveSource {
-    pub fn push(stream: BlobStream, account: &str, registered: bool) -> ActiveSource {
-        SOURCES.with(|s| s.borrow_mut().push(Source { stream, account: account.to_string(), registered }));
+    pub fn push(source: Box<dyn ByteSource>) -> ActiveSource {
+        SOURCES.with(|s| s.borrow_mut().push(source));
         ActiveSource(())
+    }
+
+    pub fn stream(stream: BlobStream, account: &str, registered: bool) -> ActiveSource {
+        ActiveSource::push(Box::new(BlobSource { stream, account: account.to_string(), registered }))
     }
 }
 
@@ -42,17 +60,13 @@ impl Drop for ActiveSource {
 /// COPY's data-source callback: up to `maxread` bytes of the top blob; 0 at its end.
 #[pgrx::pg_guard]
 pub unsafe extern "C-unwind" fn read_blob(outbuf: *mut c_void, _minread: c_int, maxread: c_int) -> c_int {
-    let outcome = SOURCES.with(|s| {
+    SOURCES.with(|s| {
         let mut sources = s.borrow_mut();
         let top = sources.last_mut().expect("COPY reads a blob only while one is active");
         // SAFETY: COPY hands a buffer of at least `maxread` bytes.
         let buf = unsafe { std::slice::from_raw_parts_mut(outbuf as *mut u8, maxread.max(0) as usize) };
-        top.stream.read(buf, &interrupt_pending).map_err(|e| (e, top.account.clone(), top.registered))
-    });
-    match outcome {
-        Ok(n) => n as c_int,
-        Err((e, account, registered)) => storage_error(&account, registered, e),
-    }
+        top.read(buf) as c_int
+    })
 }
 
 fn pstr(s: &str) -> *mut std::ffi::c_char {

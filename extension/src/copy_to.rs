@@ -15,7 +15,8 @@ use pgrx::pg_sys;
 use storage::Compression;
 
 use crate::access::Access;
-use crate::copy_hook::{copy_format, resolve, split_options};
+use crate::copy_hook::{copy_format, parquet_options, resolve, split_options};
+use crate::formats::Format;
 use crate::copy_source::string_option;
 use crate::errors::invalid_parameter;
 use crate::export::Export;
@@ -83,7 +84,12 @@ pub unsafe fn copy_to_blob(
             let blob = resolve(&CStr::from_ptr((*stmt).filename).to_string_lossy());
             let access = Access::open(&blob.account);
             let options = split_options((*stmt).options);
-            let (format, copy_format_name) = copy_format(options.format.as_deref(), &blob.path, "TO");
+            let format = copy_format(options.format.as_deref(), &blob.path, "TO");
+            if format == Format::Parquet {
+                let parquet = parquet_options(&options);
+                return crate::parquet_io::copy_to::copy_to_parquet(pstmt, stmt, query_string, query_env, &blob, &access, parquet);
+            }
+            let copy_format_name = format.copy_format().expect("copy_format gives COPY's formats and parquet");
             let compression = Compression::parse(options.compression.as_deref().unwrap_or("auto"), &blob.path).unwrap_or_else(|e| invalid_parameter(e));
 
             // The same statement, to standard output.
@@ -123,7 +129,18 @@ unsafe fn as_query_when_not_a_table(copy: *mut pg_sys::CopyStmt) {
             return; // COPY says that it does not exist
         }
         let kind = pg_sys::get_rel_relkind(relid) as u8;
-        if ![pg_sys::RELKIND_VIEW, pg_sys::RELKIND_MATVIEW, pg_sys::RELKIND_FOREIGN_TABLE, pg_sys::RELKIND_PARTITIONED_TABLE].contains(&kind) {
+        if [pg_sys::RELKIND_VIEW, pg_sys::RELKIND_MATVIEW, pg_sys::RELKIND_FOREIGN_TABLE, pg_sys::RELKIND_PARTITIONED_TABLE].contains(&kind) {
+            as_query(copy);
+        }
+    }
+}
+
+/// `COPY relation [(columns)]` as `COPY (SELECT columns FROM relation)`; a COPY of a query
+/// stays as it is.
+pub unsafe fn as_query(copy: *mut pg_sys::CopyStmt) {
+    unsafe {
+        let relation = (*copy).relation;
+        if relation.is_null() {
             return;
         }
         let mut targets: *mut pg_sys::List = std::ptr::null_mut();

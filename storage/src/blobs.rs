@@ -63,6 +63,19 @@ impl BlobStore {
         self.op.read(path).await.map(|b| b.to_vec()).map_err(|e| self.error(e))
     }
 
+    /// The size of a blob; fails when it is missing.
+    pub async fn size(&self, path: &str) -> Result<u64> {
+        crate::names::validate_blob_name(path)?;
+        self.op.stat(path).await.map(|m| m.content_length()).map_err(|e| self.error(e))
+    }
+
+    /// Bytes `range` of a blob, fetched in concurrent ranged reads.
+    pub async fn read_range(&self, path: &str, range: std::ops::Range<u64>) -> Result<bytes::Bytes> {
+        const CHUNK: usize = 4 << 20;
+        let reader = self.op.reader_with(path).chunk(CHUNK).concurrent(4).await.map_err(|e| self.error(e))?;
+        reader.read(range).await.map(|b| b.to_bytes()).map_err(|e| self.error(e))
+    }
+
     /// OpenDAL's byte streams report its errors inside io::Error.
     pub(crate) fn io_error(&self, e: std::io::Error) -> Error {
         let text = e.to_string();

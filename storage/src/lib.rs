@@ -8,6 +8,7 @@ pub mod compression;
 pub mod error;
 pub mod list;
 pub mod names;
+pub mod pattern;
 pub mod rest;
 pub mod runtime;
 pub mod stream;

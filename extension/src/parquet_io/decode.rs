@@ -1,0 +1,264 @@
+//! A parquet blob as the byte stream of PostgreSQL's binary COPY format, for COPY's parser:
+//! one row group loaded at a time (one ranged read), decoded into Arrow batches, each batch
+//! written as COPY rows for the columns being filled.
+
+use std::collections::BTreeSet;
+
+use arrow_array::RecordBatch;
+use parquet::arrow::arrow_reader::{ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReader, ParquetRecordBatchReaderBuilder};
+use parquet::arrow::ProjectionMask;
+use pgrx::pg_sys;
+use pgrx::PgSqlErrorCode;
+
+use super::blob_file::BlobFile;
+use super::from_arrow::{client_transcoding, Values};
+use super::types::{attribute_name, resolve, PgType};
+use super::{MatchBy, ParquetOptions};
+use crate::access::Access;
+use crate::copy_source::ByteSource;
+use crate::errors::{raise, storage_error};
+
+/// Rows decoded at a time.
+const BATCH_ROWS: usize = 8192;
+/// Signature, flags and header extension length of COPY's binary format.
+const BINARY_HEADER: &[u8] = b"PGCOPY\n\xff\r\n\0\0\0\0\0\0\0\0\0";
+
+/// A column to fill.
+pub struct Target {
+    pub name: String,
+    pub ty: PgType,
+}
+
+/// The columns at 0-based `indexes` of `desc`; an unmapped type is an error naming it.
+pub unsafe fn targets(desc: pg_sys::TupleDesc, indexes: &[usize]) -> Vec<Target> {
+    indexes
+        .iter()
+        .map(|&i| {
+            let attr = unsafe { &*(*desc).attrs.as_ptr().add(i) };
+            let name = attribute_name(attr);
+            let ty = resolve(attr.atttypid, attr.atttypmod, &name).unwrap_or_else(|e| raise(PgSqlErrorCode::ERRCODE_FEATURE_NOT_SUPPORTED, e, None, None));
+            Target { name, ty }
+        })
+        .collect()
+}
+
+pub struct ParquetSource {
+    file: BlobFile,
+    metadata: ArrowReaderMetadata,
+    path: String,
+    account: String,
+    registered: bool,
+    targets: Vec<Target>,
+    /// For each target, its column in the batches read (which hold the selected columns in
+    /// file order).
+    positions: Vec<usize>,
+    projection: ProjectionMask,
+    roots: BTreeSet<usize>,
+    next_group: usize,
+    group: usize,
+    reader: Option<ParquetRecordBatchReader>,
+    transcode: Option<i32>,
+    out: Vec<u8>,
+    pos: usize,
+    started: bool,
+    ended: bool,
+    /// Memory of one batch's conversions.
+    scratch: pg_sys::MemoryContext,
+}
+
+fn not_parquet(path: &str, e: impl std::fmt::Display) -> ! {
+    raise(
+        PgSqlErrorCode::ERRCODE_DATA_CORRUPTED,
+        format!("\"{path}\" is not a readable parquet file: {e}"),
+        None,
+        Some("A truncated blob, or one in another format, cannot be read as parquet; check the decoder or FORMAT.".into()),
+    )
+}
+
+impl ParquetSource {
+    /// Opens the blob, reads its footer and matches its columns to `targets`; every
+    /// mismatch fails here, before a row is read.
+    pub fn open(access: &Access, container: &str, path: &str, targets: Vec<Target>, options: &ParquetOptions) -> ParquetSource {
+        let file = BlobFile::open(access.store(container), path).unwrap_or_else(|e| access.fail(e));
+        let metadata = ArrowReaderMetadata::load(&file, ArrowReaderOptions::new()).unwrap_or_else(|e| match file.take_failure() {
+            Some(failure) => access.fail(failure),
+            None => not_parquet(path, e),
+        });
+        let fields = metadata.schema().fields();
+        let names: Vec<&str> = fields.iter().map(|f| f.name().as_str()).collect();
+        let sources: Vec<usize> = match options.match_by {
+            MatchBy::Position => {
+                if fields.len() != targets.len() {
+                    let wanted: Vec<&str> = targets.iter().map(|t| t.name.as_str()).collect();
+                    raise(
+                        PgSqlErrorCode::ERRCODE_DATATYPE_MISMATCH,
+                        format!("\"{path}\" has {} columns ({}), but {} are to be filled ({})", fields.len(), names.join(", "), targets.len(), wanted.join(", ")),
+                        None,
+                        Some("Columns are matched by position; list the columns to fill, or match by name with options_parquet(match_by => 'name').".into()),
+                    );
+                }
+                (0..targets.len()).collect()
+            }
+            MatchBy::Name => targets
+                .iter()
+                .map(|t| {
+                    names.iter().position(|n| *n == t.name).or_else(|| names.iter().position(|n| n.eq_ignore_ascii_case(&t.name))).unwrap_or_else(|| {
+                        raise(
+                            PgSqlErrorCode::ERRCODE_UNDEFINED_COLUMN,
+                            format!("column \"{}\" is not in \"{path}\", which has the columns {}", t.name, names.join(", ")),
+                            None,
+                            None,
+                        )
+                    })
+                })
+                .collect(),
+        };
+        let roots: BTreeSet<usize> = sources.iter().copied().collect();
+        let positions = sources.iter().map(|s| roots.range(..s).count()).collect();
+        let projection = ProjectionMask::roots(metadata.parquet_schema(), roots.iter().copied());
+        let scratch = unsafe { pg_sys::AllocSetContextCreateInternal(pg_sys::CurrentMemoryContext, c"parquet batch".as_ptr(), 0, 8 * 1024, 8 * 1024 * 1024) };
+        ParquetSource {
+            file,
+            metadata,
+            path: path.to_string(),
+            account: access.account.name.clone(),
+            registered: access.registered,
+            targets,
+            positions,
+            projection,
+            roots,
+            next_group: 0,
+            group: 0,
+            reader: None,
+            transcode: client_transcoding(),
+            out: Vec::new(),
+            pos: 0,
+            started: false,
+            ended: false,
+            scratch,
+        }
+    }
+
+    fn fail(&self, e: impl std::fmt::Display) -> ! {
+        match self.file.take_failure() {
+            Some(failure) => storage_error(&self.account, self.registered, failure),
+            None => raise(
+                PgSqlErrorCode::ERRCODE_DATA_CORRUPTED,
+                format!("could not read row group {} of {} of \"{}\": {e}", self.group + 1, self.metadata.metadata().num_row_groups(), self.path),
+                None,
+                None,
+            ),
+        }
+    }
+
+    /// Decodes the next batch into `out`; false at the end of the file.
+    fn refill(&mut self) -> bool {
+        loop {
+            if let Some(reader) = self.reader.as_mut() {
+                match reader.next() {
+                    Some(Ok(batch)) => {
+                        unsafe { self.encode(&batch) };
+                        return true;
+                    }
+                    Some(Err(e)) => self.fail(e),
+                    None => self.reader = None,
+                }
+            }
+            let groups = self.metadata.metadata().row_groups();
+            if self.next_group >= groups.len() {
+                return false;
+            }
+            self.group = self.next_group;
+            self.next_group += 1;
+            // The selected column chunks of the row group, in one read.
+            let schema = self.metadata.parquet_schema();
+            let (mut start, mut end) = (u64::MAX, 0u64);
+            for (leaf, column) in groups[self.group].columns().iter().enumerate() {
+                if self.roots.contains(&schema.get_column_root_idx(leaf)) {
+                    let (offset, length) = column.byte_range();
+                    start = start.min(offset);
+                    end = end.max(offset + length);
+                }
+            }
+            if start < end {
+                self.file.load(start..end.min(self.file.size())).unwrap_or_else(|e| storage_error(&self.account, self.registered, e));
+            }
+            let reader = ParquetRecordBatchReaderBuilder::new_with_metadata(self.file.clone(), self.metadata.clone())
+                .with_projection(self.projection.clone())
+                .with_row_groups(vec![self.group])
+                .with_batch_size(BATCH_ROWS)
+                .build()
+                .unwrap_or_else(|e| self.fail(e));
+            self.reader = Some(reader);
+        }
+    }
+
+    unsafe fn encode(&mut self, batch: &RecordBatch) {
+        unsafe {
+            pg_sys::MemoryContextReset(self.scratch);
+            let old = pg_sys::MemoryContextSwitchTo(self.scratch);
+            let mut columns = Vec::with_capacity(self.targets.len());
+            for (target, &position) in self.targets.iter().zip(&self.positions) {
+                let values = Values::prepare(&target.ty, batch.column(position), self.transcode).unwrap_or_else(|e| {
+                    raise(
+                        PgSqlErrorCode::ERRCODE_DATATYPE_MISMATCH,
+                        format!(
+                            "column \"{}\" of \"{}\", row group {} of {}: {e}",
+                            target.name,
+                            self.path,
+                            self.group + 1,
+                            self.metadata.metadata().num_row_groups()
+                        ),
+                        None,
+                        None,
+                    )
+                });
+                columns.push(values);
+            }
+            let count = (columns.len() as i16).to_be_bytes();
+            for row in 0..batch.num_rows() {
+                self.out.extend_from_slice(&count);
+                for values in &columns {
+                    values.write(row, &mut self.out);
+                }
+            }
+            drop(columns);
+            pg_sys::MemoryContextSwitchTo(old);
+        }
+    }
+}
+
+impl ByteSource for ParquetSource {
+    fn read(&mut self, buf: &mut [u8]) -> usize {
+        while self.pos == self.out.len() {
+            self.out.clear();
+            self.pos = 0;
+            if !self.started {
+                self.started = true;
+                self.out.extend_from_slice(BINARY_HEADER);
+            } else if !self.refill() {
+                if self.ended {
+                    return 0;
+                }
+                self.ended = true;
+                self.out.extend_from_slice(&(-1i16).to_be_bytes());
+            }
+        }
+        let n = buf.len().min(self.out.len() - self.pos);
+        buf[..n].copy_from_slice(&self.out[self.pos..self.pos + n]);
+        self.pos += n;
+        n
+    }
+}
+
+impl Drop for ParquetSource {
+    fn drop(&mut self) {
+        unsafe {
+            // An error inside `encode` leaves the scratch context current.
+            if pg_sys::CurrentMemoryContext == self.scratch {
+                pg_sys::CurrentMemoryContext = (*self.scratch).parent;
+            }
+            pg_sys::MemoryContextDelete(self.scratch);
+        }
+    }
+}

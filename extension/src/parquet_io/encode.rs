@@ -1,0 +1,158 @@
+//! Rows into a parquet blob: collectors gather a batch of rows as Arrow arrays, arrow-rs
+//! encodes batches into the row group in progress and writes each finished row group into
+//! the block upload, so what is held is one row group, not the file.
+
+use std::io::Write;
+use std::sync::Arc;
+
+use arrow_array::RecordBatch;
+use arrow_schema::{Field, Schema, SchemaRef};
+use parquet::arrow::ArrowWriter;
+use parquet::file::properties::WriterProperties;
+use pgrx::pg_sys::{self, Datum};
+use pgrx::PgSqlErrorCode;
+
+use super::to_arrow::Collector;
+use super::types::{attribute_name, live_attributes, resolve};
+use super::ParquetOptions;
+use crate::errors::raise;
+use crate::export::Export;
+
+/// A row group is also cut when its encoded size passes this, so that wide rows keep the
+/// memory held bounded too.
+const MAX_ROW_GROUP_BYTES: usize = 128 << 20;
+/// Rows collected before they are handed to the writer.
+const BATCH_ROWS: usize = 8192;
+
+/// The upload as the writer's output.
+struct Sink(Export);
+
+impl Write for Sink {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        // Upload failures are raised as PostgreSQL errors right here.
+        self.0.write(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+pub struct ParquetEncoder {
+    writer: ArrowWriter<Sink>,
+    schema: SchemaRef,
+    /// Index in the row type of each column written.
+    columns: Vec<usize>,
+    collectors: Vec<Collector>,
+    rows: usize,
+    /// Memory of one row's conversions, released after it.
+    row_context: pg_sys::MemoryContext,
+    desc: pg_sys::TupleDesc,
+    values: Vec<Datum>,
+    nulls: Vec<bool>,
+}
+
+fn failed(e: impl std::fmt::Display) -> ! {
+    raise(PgSqlErrorCode::ERRCODE_INTERNAL_ERROR, format!("could not write parquet: {e}"), None, None)
+}
+
+impl ParquetEncoder {
+    /// An encoder of rows shaped like `desc` into `export`. Every column's type is checked
+    /// here, so that an unmapped one fails before anything is uploaded. Lives in the current
+    /// memory context.
+    pub unsafe fn new(desc: pg_sys::TupleDesc, options: &ParquetOptions, export: Export) -> ParquetEncoder {
+        unsafe {
+            let desc = pg_sys::CreateTupleDescCopy(desc);
+            let mut columns = Vec::new();
+            let mut fields = Vec::new();
+            let mut collectors = Vec::new();
+            for (i, attr) in (0..(*desc).natts as usize).map(|i| (i, &*(*desc).attrs.as_ptr().add(i))) {
+                if attr.attisdropped {
+                    continue;
+                }
+                let name = attribute_name(attr);
+                let ty = resolve(attr.atttypid, attr.atttypmod, &name).unwrap_or_else(|e| raise(PgSqlErrorCode::ERRCODE_FEATURE_NOT_SUPPORTED, e, None, None));
+                fields.push(Field::new(&name, ty.arrow_type(), !attr.attnotnull));
+                collectors.push(Collector::new(&ty, &name));
+                columns.push(i);
+            }
+            debug_assert_eq!(columns.len(), live_attributes(desc).count());
+            let schema = Arc::new(Schema::new(fields));
+            let properties = WriterProperties::builder()
+                .set_compression(options.codec)
+                .set_max_row_group_row_count(Some(options.row_group_size))
+                .set_max_row_group_bytes(Some(MAX_ROW_GROUP_BYTES))
+                .set_created_by(format!("azure_storage {}", env!("CARGO_PKG_VERSION")))
+                .build();
+            let writer = ArrowWriter::try_new(Sink(export), schema.clone(), Some(properties)).unwrap_or_else(|e| failed(e));
+            let natts = (*desc).natts as usize;
+            ParquetEncoder {
+                writer,
+                schema,
+                columns,
+                collectors,
+                rows: 0,
+                row_context: pg_sys::AllocSetContextCreateInternal(pg_sys::CurrentMemoryContext, c"parquet row".as_ptr(), 0, 8 * 1024, 8 * 1024 * 1024),
+                desc,
+                values: vec![Datum::from(0); natts],
+                nulls: vec![true; natts],
+            }
+        }
+    }
+
+    /// Appends a row given as a composite datum of the encoder's row type (blob_put).
+    pub unsafe fn push_record(&mut self, record: Datum) {
+        unsafe {
+            pg_sys::MemoryContextReset(self.row_context);
+            let old = pg_sys::MemoryContextSwitchTo(self.row_context);
+            let header = pg_sys::pg_detoast_datum(record.cast_mut_ptr()) as pg_sys::HeapTupleHeader;
+            let mut tuple: pg_sys::HeapTupleData = std::mem::zeroed();
+            tuple.t_len = pgrx::varlena::varsize(header as *const pg_sys::varlena) as u32;
+            tuple.t_data = header;
+            pg_sys::heap_deform_tuple(&mut tuple, self.desc, self.values.as_mut_ptr(), self.nulls.as_mut_ptr());
+            for (collector, &i) in self.collectors.iter_mut().zip(&self.columns) {
+                collector.push(self.values[i], self.nulls[i]);
+            }
+            pg_sys::MemoryContextSwitchTo(old);
+            self.row_done();
+        }
+    }
+
+    /// Appends a row given as the values of every attribute of the row type (COPY TO).
+    pub unsafe fn push_values(&mut self, values: &[Datum], nulls: &[bool]) {
+        unsafe {
+            pg_sys::MemoryContextReset(self.row_context);
+            let old = pg_sys::MemoryContextSwitchTo(self.row_context);
+            for (collector, &i) in self.collectors.iter_mut().zip(&self.columns) {
+                collector.push(values[i], nulls[i]);
+            }
+            pg_sys::MemoryContextSwitchTo(old);
+            self.row_done();
+        }
+    }
+
+    fn row_done(&mut self) {
+        self.rows += 1;
+        if self.rows == BATCH_ROWS {
+            self.write_batch();
+        }
+    }
+
+    fn write_batch(&mut self) {
+        if self.rows == 0 {
+            return;
+        }
+        let columns = self.collectors.iter_mut().map(|c| c.finish()).collect();
+        let batch = RecordBatch::try_new(self.schema.clone(), columns).unwrap_or_else(|e| failed(e));
+        self.rows = 0;
+        self.writer.write(&batch).unwrap_or_else(|e| failed(e));
+    }
+
+    /// Writes what is left and the footer; the blob is then complete but not yet visible.
+    pub fn finish(mut self) -> Export {
+        self.write_batch();
+        unsafe { pg_sys::MemoryContextDelete(self.row_context) };
+        self.writer.into_inner().unwrap_or_else(|e| failed(e)).0
+    }
+}
