@@ -131,3 +131,6 @@ row "\`blob_put(..., 'put.csv', e) FROM ev e\`" blob_put_csv "$(ratio native_to_
 row "\`blob_put(..., 'put.csv.gz', e)\`" blob_put_gzip "$(ratio native_to_csv blob_put_gzip) ($(ratio native_to_gzip blob_put_gzip) of native gzip)"
 row "\`blob_put(..., 'put.csv.zst', e)\`" blob_put_zstd "$(ratio native_to_csv blob_put_zstd) ($(ratio native_to_zstd blob_put_zstd) of native zstd)"
 row "native COPY to a file, then upload" copy_then_upload "$(ratio native_to_csv copy_then_upload)"
+
+# Parquet export and import, and many small blobs against one, on the same table.
+source "$(dirname "$0")/parquet_bench.sh"

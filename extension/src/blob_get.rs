@@ -1,7 +1,7 @@
 //! blob_get: the rows of a blob (or of every blob a pattern matches), parsed by PostgreSQL's
 //! COPY machinery (csv, tsv, binary, and parquet turned into binary COPY rows) or taken whole
-//! as one value (text, json, xml). Rows go to a tuplestore, which
-//! spills to disk past work_mem, while the blob streams in.
+//! as one value (text, json, xml). Rows go to a tuplestore, which spills to disk past
+//! work_mem, while the blob streams in.
 
 use pgrx::fcinfo::pg_getarg;
 use pgrx::pg_sys;
@@ -10,7 +10,7 @@ use storage::Compression;
 
 use crate::access::Access;
 use crate::copy_source::{content_encoding, copy_error_context, copy_options, stub_relation, ActiveSource};
-use crate::error_context::keep_context;
+use crate::error_context::{blob_context, keep_context};
 use crate::blob_set;
 use crate::errors::{interrupt_pending, invalid_name, invalid_parameter, raise};
 use crate::parquet_io::decode::{targets, ParquetSource};
@@ -104,17 +104,20 @@ unsafe fn blob_get(fcinfo: pg_sys::FunctionCallInfo, first_option: usize) -> pg_
         (*rsinfo).setResult = store_rows;
         (*rsinfo).setDesc = result_desc;
 
-        for path in blob_set::expand(&access, &container, &path) {
+        let paths = blob_set::expand(&access, &container, &path);
+        let several = paths.len() > 1;
+        for path in paths {
+            let name = several.then_some(path.as_str());
             match plan(&decoder, &compression, &path, options.as_ref(), ncolumns) {
                 Plan::Copy { format, compression } => {
                     let _source = ActiveSource::stream(access.stream(&container, &path, compression), &account, access.registered);
-                    parse_with_copy(result_desc, copy_options(format, options.as_ref()), &path, store_rows);
+                    parse_with_copy(result_desc, copy_options(format, options.as_ref()), &path, name, store_rows);
                 }
                 Plan::Parquet(parquet) => {
                     let indexes: Vec<usize> = (0..(*result_desc).natts as usize).filter(|i| !(*(*result_desc).attrs.as_ptr().add(*i)).attisdropped).collect();
                     let source = ParquetSource::open(&access, &container, &path, targets(result_desc, &indexes), &parquet);
                     let _source = ActiveSource::push(Box::new(source));
-                    parse_with_copy(result_desc, copy_options("binary", None), &path, store_rows);
+                    parse_with_copy(result_desc, copy_options("binary", None), &path, name, store_rows);
                 }
                 Plan::Whole { compression } => {
                     let mut stream = access.stream(&container, &path, compression);
@@ -161,10 +164,12 @@ unsafe fn live_columns(tupdesc: pg_sys::TupleDesc) -> usize {
     unsafe { (0..(*tupdesc).natts as usize).filter(|i| !(*(*tupdesc).attrs.as_ptr().add(*i)).attisdropped).count() }
 }
 
-/// Runs COPY's parser over the active source, one row at a time into `rows`.
-unsafe fn parse_with_copy(tupdesc: pg_sys::TupleDesc, options: *mut pg_sys::List, path: &str, rows: *mut pg_sys::Tuplestorestate) {
+/// Runs COPY's parser over the active source, one row at a time into `rows`. `blob` names
+/// the blob in error context when a statement reads several.
+unsafe fn parse_with_copy(tupdesc: pg_sys::TupleDesc, options: *mut pg_sys::List, path: &str, blob: Option<&str>, rows: *mut pg_sys::Tuplestorestate) {
     unsafe {
         let _keep = keep_context();
+        let _blob = blob.map(blob_context);
         let rel = stub_relation(tupdesc, path);
         let cstate = pg_sys::BeginCopyFrom(std::ptr::null_mut(), rel, std::ptr::null_mut(), std::ptr::null(), false, Some(crate::copy_source::read_blob), std::ptr::null_mut(), options);
         let _context = copy_error_context(cstate);

@@ -13,7 +13,7 @@ use storage::Compression;
 use crate::access::Access;
 use crate::catalog;
 use crate::copy_source::{string_option, ActiveSource};
-use crate::error_context::keep_context;
+use crate::error_context::{blob_context, keep_context};
 use crate::blob_set;
 use crate::errors::{invalid_parameter, raise};
 use crate::parquet_io::decode::{targets, ParquetSource};
@@ -191,7 +191,9 @@ unsafe fn copy_from_blob(stmt: *mut pg_sys::CopyStmt, query_string: *const c_cha
         let where_clause = check_target(pstate, stmt, rel, lockmode);
 
         let mut processed = 0;
-        for path in blob_set::expand(&access, &blob.container, &blob.path) {
+        let paths = blob_set::expand(&access, &blob.container, &blob.path);
+        let several = paths.len() > 1;
+        for path in paths {
             let (copy_options, source) = match source_options(&options, &path) {
                 SourceOptions::Parquet(parquet) => {
                     let attnums = pg_sys::CopyGetAttnums((*rel).rd_att, rel, (*stmt).attlist);
@@ -214,6 +216,7 @@ unsafe fn copy_from_blob(stmt: *mut pg_sys::CopyStmt, query_string: *const c_cha
             let cstate = pg_sys::BeginCopyFrom(pstate, rel, where_clause, std::ptr::null(), false, Some(crate::copy_source::read_blob), (*stmt).attlist, copy_options);
             processed += {
                 let _keep = keep_context();
+                let _blob = several.then(|| blob_context(&path));
                 pg_sys::CopyFrom(cstate)
             };
             pg_sys::EndCopyFrom(cstate);

@@ -54,6 +54,23 @@ pub fn keep_context() -> ContextCallback {
     ContextCallback::push(remember, std::ptr::null_mut())
 }
 
+unsafe extern "C" {
+    /// elog.h's errcontext() without the text domain (a variadic pgrx does not bind).
+    fn errcontext_msg(fmt: *const std::ffi::c_char, ...) -> std::ffi::c_int;
+}
+
+/// Adds `blob "<name>"` to the context of errors raised while it lives, for statements that
+/// read several blobs. Push it after `keep_context`.
+pub fn blob_context(name: &str) -> ContextCallback {
+    let line = std::ffi::CString::new(format!("blob \"{name}\"")).unwrap_or_default();
+    let arg = unsafe { pg_sys::pstrdup(line.as_ptr()) };
+    ContextCallback::push(add_blob_line, arg as *mut c_void)
+}
+
+unsafe extern "C-unwind" fn add_blob_line(arg: *mut c_void) {
+    unsafe { errcontext_msg(c"%s".as_ptr(), arg as *const std::ffi::c_char) };
+}
+
 fn text(ptr: *const std::ffi::c_char) -> Option<String> {
     (!ptr.is_null()).then(|| unsafe { CStr::from_ptr(ptr) }.to_string_lossy().into_owned())
 }

@@ -16,7 +16,7 @@ use arrow_array::{
     Int64Array, IntervalMonthDayNanoArray, ListArray, StringArray, StructArray, Time64MicrosecondArray, TimestampMicrosecondArray,
 };
 use arrow_cast::cast::{cast_with_options, CastOptions};
-use arrow_schema::{DataType, IntervalUnit};
+use arrow_schema::{DataType, IntervalUnit, TimeUnit};
 use pgrx::pg_sys::{self, Oid};
 
 use super::types::{Kind, PgType};
@@ -53,8 +53,59 @@ fn cast(array: &ArrayRef, to: &DataType, target: &PgType) -> Result<ArrayRef, St
     if array.data_type() == to {
         return Ok(array.clone());
     }
+    if !accepts(&target.kind, array.data_type()) {
+        return Err(format!("cannot read parquet values of type {} as {}", array.data_type(), target.name()));
+    }
     cast_with_options(array, to, &CastOptions { safe: false, ..Default::default() })
         .map_err(|e| format!("cannot read parquet values of type {} as {}: {e}", array.data_type(), target.name()))
+}
+
+/// Whether values of Arrow type `source` may fill a column of `kind`: the same kind of
+/// value in another width or unit, or text (read as COPY would read it). Arrow can cast more
+/// (integers to dates, say), which would load numbers no one meant as dates.
+fn accepts(kind: &Kind, source: &DataType) -> bool {
+    use DataType as D;
+    let source = undictionary(source);
+    let text = is_text(source);
+    let integer = source.is_integer();
+    let number = source.is_numeric();
+    text || match kind {
+        Kind::Bool => matches!(source, D::Boolean),
+        Kind::Int2 | Kind::Int4 | Kind::Int8 => integer,
+        Kind::Float4 | Kind::Float8 | Kind::Decimal { .. } | Kind::NumericText => number,
+        Kind::Text | Kind::Name => number || source.is_temporal() || matches!(source, D::Boolean),
+        Kind::Bytea => matches!(source, D::Binary | D::LargeBinary | D::BinaryView | D::FixedSizeBinary(_)),
+        Kind::Date => matches!(source, D::Date32 | D::Date64 | D::Timestamp(..)),
+        Kind::Time => matches!(source, D::Time32(_) | D::Time64(_)),
+        Kind::Timestamp | Kind::TimestampTz => matches!(source, D::Timestamp(..) | D::Date32 | D::Date64),
+        Kind::Interval => matches!(source, D::Interval(_) | D::Duration(_)),
+        Kind::Uuid => matches!(source, D::FixedSizeBinary(16)),
+        Kind::Json | Kind::Jsonb | Kind::Enum => false,
+        Kind::Array(_) => matches!(source, D::List(_) | D::LargeList(_) | D::FixedSizeList(..)),
+        Kind::Composite(_) => matches!(source, D::Struct(_)),
+    }
+}
+
+fn undictionary(source: &DataType) -> &DataType {
+    match source {
+        DataType::Dictionary(_, values) => values.as_ref(),
+        other => other,
+    }
+}
+
+fn is_text(source: &DataType) -> bool {
+    matches!(undictionary(source), DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View)
+}
+
+/// Timestamps of any unit as microseconds. A zone only says how to show an instant, and a
+/// timestamp without one is taken as UTC, so the zone is kept as it is (casting to another
+/// would need a zone database).
+fn microseconds(array: &ArrayRef, target: &PgType) -> Result<TimestampMicrosecondArray, String> {
+    let to = match array.data_type() {
+        DataType::Timestamp(_, zone) => DataType::Timestamp(TimeUnit::Microsecond, zone.clone()),
+        _ => DataType::Timestamp(TimeUnit::Microsecond, None),
+    };
+    Ok(cast(array, &to, target)?.as_primitive::<TimestampMicrosecondType>().clone())
 }
 
 /// The client encoding when text must be converted from UTF-8 to it.
@@ -69,6 +120,11 @@ impl Values {
     pub unsafe fn prepare(target: &PgType, array: &ArrayRef, transcode: Option<i32>) -> Result<Values, String> {
         let utf8 = || cast(array, &DataType::Utf8, target).map(|a| a.as_string::<i32>().clone());
         let text = |prefix| utf8().map(|array| Values::Text { array, prefix, transcode });
+        let scalar = !matches!(target.kind, Kind::Text | Kind::Name | Kind::Json | Kind::Jsonb | Kind::Enum | Kind::Array(_) | Kind::Composite(_));
+        if scalar && is_text(array.data_type()) {
+            // Text is read as COPY reads it: by the type's input function.
+            return Ok(unsafe { Values::input(target, utf8()?) });
+        }
         Ok(match &target.kind {
             Kind::Bool => Values::Bool(cast(array, &DataType::Boolean, target)?.as_boolean().clone()),
             Kind::Int2 => Values::Int2(cast(array, &DataType::Int16, target)?.as_primitive::<Int16Type>().clone()),
@@ -81,23 +137,12 @@ impl Values {
             Kind::Jsonb => text(Some(1))?,
             Kind::Bytea => Values::Bytes(cast(array, &DataType::Binary, target)?.as_binary::<i32>().clone()),
             Kind::Date => Values::Date(cast(array, &DataType::Date32, target)?.as_primitive::<Date32Type>().clone()),
-            Kind::Time | Kind::Timestamp | Kind::TimestampTz if matches!(array.data_type(), DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View) => unsafe {
-                Values::input(target, utf8()?)
-            },
             Kind::Time => Values::Time(cast(array, &target.arrow_type(), target)?.as_primitive::<Time64MicrosecondType>().clone()),
-            Kind::Timestamp | Kind::TimestampTz => {
-                Values::Timestamp(cast(array, &target.arrow_type(), target)?.as_primitive::<TimestampMicrosecondType>().clone())
-            }
-            Kind::Interval => match array.data_type() {
-                DataType::Interval(_) | DataType::Duration(_) => Values::Interval(
-                    cast(array, &DataType::Interval(IntervalUnit::MonthDayNano), target)?.as_primitive::<IntervalMonthDayNanoType>().clone(),
-                ),
-                _ => unsafe { Values::input(target, utf8()?) },
-            },
-            Kind::Uuid => match array.data_type() {
-                DataType::FixedSizeBinary(16) => Values::Uuid(array.as_fixed_size_binary().clone()),
-                _ => unsafe { Values::input(target, utf8()?) },
-            },
+            Kind::Timestamp | Kind::TimestampTz => Values::Timestamp(microseconds(array, target)?),
+            Kind::Interval => Values::Interval(
+                cast(array, &DataType::Interval(IntervalUnit::MonthDayNano), target)?.as_primitive::<IntervalMonthDayNanoType>().clone(),
+            ),
+            Kind::Uuid => Values::Uuid(cast(array, &DataType::FixedSizeBinary(16), target)?.as_fixed_size_binary().clone()),
             Kind::Array(element) => {
                 let list = match array.data_type() {
                     DataType::List(_) => array.as_list::<i32>().clone(),

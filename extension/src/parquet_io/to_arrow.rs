@@ -186,7 +186,14 @@ impl Collector {
                 Collector::Bytea(b) => b.append_value(varlena_bytes(datum)),
                 Collector::Date(b) => b.append_value(from_pg_date(datum.value() as i32)),
                 Collector::Time(b) => b.append_value(datum.value() as i64),
-                Collector::Timestamp(b, _) => b.append_value(from_pg_timestamp(datum.value() as i64)),
+                Collector::Timestamp(b, _) => b.append_value(from_pg_timestamp(datum.value() as i64).unwrap_or_else(|| {
+                    raise(
+                        PgSqlErrorCode::ERRCODE_DATETIME_FIELD_OVERFLOW,
+                        "a timestamp after 294247-01-10 04:00:54 UTC is out of range for parquet, which counts microseconds from 1970 in 64 bits",
+                        None,
+                        None,
+                    )
+                })),
                 Collector::Uuid(b) => b.append_value(std::slice::from_raw_parts(datum.cast_mut_ptr::<u8>(), 16)).expect("a uuid has 16 bytes"),
                 Collector::List { offsets, validity, element, layout, column, .. } => {
                     let array = pg_sys::pg_detoast_datum(datum.cast_mut_ptr()) as *mut pg_sys::ArrayType;
@@ -283,8 +290,9 @@ fn from_pg_date(days: i32) -> i32 {
     if days == i32::MIN || days == i32::MAX { days } else { days.saturating_add(EPOCH_DAYS) }
 }
 
-fn from_pg_timestamp(micros: i64) -> i64 {
-    if micros == i64::MIN || micros == i64::MAX { micros } else { micros.saturating_add(EPOCH_MICROS) }
+/// Microseconds since 2000 to microseconds since 1970; None past the last that 64 bits hold.
+fn from_pg_timestamp(micros: i64) -> Option<i64> {
+    if micros == i64::MIN || micros == i64::MAX { Some(micros) } else { micros.checked_add(EPOCH_MICROS).filter(|m| *m != i64::MAX) }
 }
 
 /// ISO 8601 with PostgreSQL's per-field signs (`P1Y-2M3DT4H5M6.5S`), which interval_in reads
