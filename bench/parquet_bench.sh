@@ -91,6 +91,12 @@ expect_rows ev3 "$SMALL" "COPY FROM small/many/*.csv"
 run small_many_get "SELECT count(*) FROM azure_storage.blob_get('$AZURITE_ACCOUNT', 'bench', 'small/many/*.csv', NULL::ev)" "$keep"
 run small_one_get "SELECT count(*) FROM azure_storage.blob_get('$AZURITE_ACCOUNT', 'bench', 'small/one.csv', NULL::ev)" "$keep"
 sql "DROP TABLE ev_small, ev3"
+# Azurite's own floor for as many blobs: one GET each, one after another, on one connection.
+sql "SELECT path FROM azure_storage.blob_list('$AZURITE_ACCOUNT', 'bench', 'small/many/')" \
+  | awk -v e="$AZURITE_ENDPOINT/bench/" '{ print "url = \"" e $0 "\"\noutput = /dev/null" }' > "$dir/many.curl"
+start=$(date +%s.%N)
+curl -sf -K "$dir/many.curl"
+t[small_many_curl]=$(awk -v s="$start" -v e="$(date +%s.%N)" 'BEGIN { printf "%.2f", e - s }'); m[small_many_curl]=0
 
 rrow() { printf '| %s | %s s | %s | %s | %s | %s MB |\n' "$1" "${t[$2]}" "$(krows "$2" "$ROWS")" "$3" "$4" "${m[$2]}"; }
 erow() { rrow "$1" "$2" "$3" "$(mb "${size[$2]}") MB"; }
@@ -133,5 +139,6 @@ echo "|---|---|---|---|---|---|"
 srow "native \`COPY FROM '/local/small.csv'\`" small_native "1.00x" "-"
 srow "\`COPY FROM '<blob url>/small/one.csv'\`" small_one "$(ratio small_native small_one)" "1.00x"
 srow "\`COPY FROM '<blob url>/small/many/*.csv'\` ($BLOBS blobs)" small_many "$(ratio small_native small_many)" "$(ratio small_one small_many)"
+srow "curl: the $BLOBS blobs downloaded one after another (no load)" small_many_curl "-" "-"
 srow "\`SELECT count(*) FROM blob_get(small/one.csv)\`" small_one_get "$(ratio small_native small_one_get)" "-"
 srow "\`SELECT count(*) FROM blob_get(small/many/*.csv)\`" small_many_get "$(ratio small_native small_many_get)" "$(ratio small_one_get small_many_get)"

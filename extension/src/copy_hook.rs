@@ -194,26 +194,25 @@ unsafe fn copy_from_blob(stmt: *mut pg_sys::CopyStmt, query_string: *const c_cha
         let paths = blob_set::expand(&access, &blob.container, &blob.path);
         let several = paths.len() > 1;
         for path in paths {
-            let (copy_options, source) = match source_options(&options, &path) {
+            let (copy_options, source, size) = match source_options(&options, &path) {
                 SourceOptions::Parquet(parquet) => {
                     let attnums = pg_sys::CopyGetAttnums((*rel).rd_att, rel, (*stmt).attlist);
                     let indexes: Vec<usize> = (0..(*attnums).length as usize).map(|i| (*(*attnums).elements.add(i)).int_value as usize - 1).collect();
                     let source = ParquetSource::open(&access, &blob.container, &path, targets((*rel).rd_att, &indexes), &parquet);
-                    (pg_sys::lappend(std::ptr::null_mut(), string_option("format", "binary") as *mut std::ffi::c_void), ActiveSource::push(Box::new(source)))
+                    (pg_sys::lappend(std::ptr::null_mut(), string_option("format", "binary") as *mut std::ffi::c_void), ActiveSource::push(Box::new(source)), None)
                 }
                 SourceOptions::Copy { format, compression } => {
                     let stream = access.stream(&blob.container, &path, compression);
                     // COPY counts the bytes it reads; the total is known when they are the blob's own.
                     let size = (compression == Compression::None).then_some(stream.size);
                     let list = pg_sys::lcons(string_option("format", format) as *mut std::ffi::c_void, pg_sys::list_copy(options.rest));
-                    let source = ActiveSource::stream(stream, &blob.account, access.registered);
-                    if let Some(size) = size {
-                        pg_sys::pgstat_progress_update_param(pg_sys::PROGRESS_COPY_BYTES_TOTAL as i32, size as i64);
-                    }
-                    (list, source)
+                    (list, ActiveSource::stream(stream, &blob.account, access.registered), size)
                 }
             };
             let cstate = pg_sys::BeginCopyFrom(pstate, rel, where_clause, std::ptr::null(), false, Some(crate::copy_source::read_blob), (*stmt).attlist, copy_options);
+            if let Some(size) = size {
+                pg_sys::pgstat_progress_update_param(pg_sys::PROGRESS_COPY_BYTES_TOTAL as i32, size as i64);
+            }
             processed += {
                 let _keep = keep_context();
                 let _blob = several.then(|| blob_context(&path));

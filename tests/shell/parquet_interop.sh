@@ -12,7 +12,7 @@ base="https://$AZURITE_ACCOUNT.blob.core.windows.net/$CONTAINER"
 export PGTZ=UTC PGDATESTYLE=ISO PGCLIENTENCODING=UTF8
 fail() { echo "parquet_interop: FAILED $*" >&2; exit 1; }
 ok() { echo "parquet_interop: ok $*"; }
-work=$(mktemp -d /tmp/parquet-interop.XXXXXX)
+work=$(mktemp -d /tmp/parquet-interop.XXXXXX)   # KEEP=1 keeps it, to look at the files
 cleanup() {
   local rc=$?
   psql -X -q -d postgres -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)" >/dev/null 2>&1 || true

@@ -10,6 +10,7 @@ CREATE TABLE IF NOT EXISTS sample_data (
     sample_integer INTEGER,
     sample_timestamp TIMESTAMP
 );
+TRUNCATE TABLE sample_data;
 COPY sample_data FROM 'https://devstoreaccount1.blob.core.windows.net/import/storage_extension_sample.csv' WITH (HEADERS);
 COPY sample_data TO 'https://devstoreaccount1.blob.core.windows.net/import/storage_extension_sample.parquet';
 COPY sample_data TO 'https://devstoreaccount1.blob.core.windows.net/import/parquet_without_extension' WITH (FORMAT 'parquet');
