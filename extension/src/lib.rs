@@ -23,6 +23,7 @@ mod log_redaction;
 mod native_errors;
 mod parquet_io;
 mod pending;
+mod records;
 mod roles;
 mod row_encoder;
 

@@ -161,11 +161,7 @@ impl RowEncoder {
         unsafe {
             pg_sys::MemoryContextReset(self.row_context);
             let old = pg_sys::MemoryContextSwitchTo(self.row_context);
-            let header = pg_sys::pg_detoast_datum(record.cast_mut_ptr()) as pg_sys::HeapTupleHeader;
-            let mut tuple: pg_sys::HeapTupleData = std::mem::zeroed();
-            tuple.t_len = pgrx::varlena::varsize(header as *const pg_sys::varlena) as u32;
-            tuple.t_data = header;
-            pg_sys::heap_deform_tuple(&mut tuple, self.tupdesc, self.values.as_mut_ptr(), self.nulls.as_mut_ptr());
+            crate::records::deform(record, self.tupdesc, &mut self.values, &mut self.nulls);
             match self.layout {
                 Layout::Binary => self.binary_row(out),
                 Layout::Whole => self.whole_value(out),

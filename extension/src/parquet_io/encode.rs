@@ -63,7 +63,6 @@ impl ParquetEncoder {
     /// memory context.
     pub unsafe fn new(desc: pg_sys::TupleDesc, options: &ParquetOptions, export: Export) -> ParquetEncoder {
         unsafe {
-            let desc = pg_sys::CreateTupleDescCopy(desc);
             let mut columns = Vec::new();
             let mut fields = Vec::new();
             let mut collectors = Vec::new();
@@ -78,6 +77,8 @@ impl ParquetEncoder {
                 columns.push(i);
             }
             debug_assert_eq!(columns.len(), live_attributes(desc).count());
+            // After the fields: a copy loses NOT NULL, which makes a field required.
+            let desc = pg_sys::CreateTupleDescCopy(desc);
             let schema = Arc::new(Schema::new(fields));
             let properties = WriterProperties::builder()
                 .set_compression(options.codec)
@@ -106,11 +107,7 @@ impl ParquetEncoder {
         unsafe {
             pg_sys::MemoryContextReset(self.row_context);
             let old = pg_sys::MemoryContextSwitchTo(self.row_context);
-            let header = pg_sys::pg_detoast_datum(record.cast_mut_ptr()) as pg_sys::HeapTupleHeader;
-            let mut tuple: pg_sys::HeapTupleData = std::mem::zeroed();
-            tuple.t_len = pgrx::varlena::varsize(header as *const pg_sys::varlena) as u32;
-            tuple.t_data = header;
-            pg_sys::heap_deform_tuple(&mut tuple, self.desc, self.values.as_mut_ptr(), self.nulls.as_mut_ptr());
+            crate::records::deform(record, self.desc, &mut self.values, &mut self.nulls);
             for (collector, &i) in self.collectors.iter_mut().zip(&self.columns) {
                 collector.push(self.values[i], self.nulls[i]);
             }

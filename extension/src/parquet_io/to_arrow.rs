@@ -214,11 +214,7 @@ impl Collector {
                     validity.append_non_null();
                 }
                 Collector::Struct { validity, children, desc, values, nulls, .. } => {
-                    let header = pg_sys::pg_detoast_datum(datum.cast_mut_ptr()) as pg_sys::HeapTupleHeader;
-                    let mut tuple: pg_sys::HeapTupleData = std::mem::zeroed();
-                    tuple.t_len = pgrx::varlena::varsize(header as *const pg_sys::varlena) as u32;
-                    tuple.t_data = header;
-                    pg_sys::heap_deform_tuple(&mut tuple, *desc, values.as_mut_ptr(), nulls.as_mut_ptr());
+                    crate::records::deform(datum, *desc, values, nulls);
                     let live = (0..(**desc).natts as usize).filter(|i| !(*(**desc).attrs.as_ptr().add(*i)).attisdropped);
                     for (child, i) in children.iter_mut().zip(live) {
                         child.push(values[i], nulls[i]);
