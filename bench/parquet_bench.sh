@@ -9,6 +9,7 @@
 [ -n "${BASH_VERSION:-}" ] && declare -p t >/dev/null 2>&1 && declare -F run >/dev/null \
   || { echo "parquet_bench.sh: run bench/bench.sh, which sources this file" >&2; exit 1; }
 
+pq_start=$SECONDS
 sql() { psql -X -q -At -v ON_ERROR_STOP=1 -c "$1"; }
 blob_bytes() {
   local bytes
@@ -142,3 +143,5 @@ srow "\`COPY FROM '<blob url>/small/many/*.csv'\` ($BLOBS blobs)" small_many "$(
 srow "curl: the $BLOBS blobs downloaded one after another (no load)" small_many_curl "-" "-"
 srow "\`SELECT count(*) FROM blob_get(small/one.csv)\`" small_one_get "$(ratio small_native small_one_get)" "-"
 srow "\`SELECT count(*) FROM blob_get(small/many/*.csv)\`" small_many_get "$(ratio small_native small_many_get)" "$(ratio small_one_get small_many_get)"
+echo
+echo "(parquet and many-blob part: $(( SECONDS - pq_start )) s)"
