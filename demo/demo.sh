@@ -52,6 +52,16 @@ SELECT azure_storage.blob_put('$AZURITE_ACCOUNT', 'demo', 'export/recent.csv', e
   FROM (SELECT id, name FROM employees WHERE joined >= '2024-02-01') e;
 SELECT path, bytes, content_type, content_encoding FROM azure_storage.blob_list('$AZURITE_ACCOUNT', 'demo', 'export/');
 SELECT * FROM azure_storage.blob_get('$AZURITE_ACCOUNT', 'demo', 'export/recent.csv') AS e(id int, name text);
+
+-- Parquet, both ways, partitioned by month; then every partition loaded in one statement.
+COPY (SELECT * FROM employees WHERE joined < '2024-02-01')
+  TO 'https://$AZURITE_ACCOUNT.blob.core.windows.net/demo/lake/month=2024-01/part-0.parquet' WITH (compression 'zstd');
+COPY (SELECT * FROM employees WHERE joined >= '2024-02-01')
+  TO 'https://$AZURITE_ACCOUNT.blob.core.windows.net/demo/lake/month=2024-02/part-0.parquet';
+SELECT * FROM azure_storage.blob_get('$AZURITE_ACCOUNT', 'demo', 'lake/month=2024-02/part-0.parquet', NULL::employees) ORDER BY id;
+CREATE TABLE employees_lake (LIKE employees);
+COPY employees_lake FROM 'https://$AZURITE_ACCOUNT.blob.core.windows.net/demo/lake/month=*/*.parquet';
+SELECT count(*) AS rows_from_every_partition FROM employees_lake;
 SQL
 echo
 echo "== pgvault: back up the whole server into a vault, list, restore as files, restore into the server"
