@@ -71,6 +71,12 @@ unsafe extern "C-unwind" fn add_blob_line(arg: *mut c_void) {
     unsafe { errcontext_msg(c"%s".as_ptr(), arg as *const std::ffi::c_char) };
 }
 
+/// Adds `line` to the context of the error being raised; for context callbacks.
+pub fn add_context_line(line: &str) {
+    let line = std::ffi::CString::new(line.replace('\0', "")).unwrap_or_default();
+    unsafe { errcontext_msg(c"%s".as_ptr(), line.as_ptr()) };
+}
+
 fn text(ptr: *const std::ffi::c_char) -> Option<String> {
     (!ptr.is_null()).then(|| unsafe { CStr::from_ptr(ptr) }.to_string_lossy().into_owned())
 }
@@ -84,7 +90,15 @@ unsafe extern "C-unwind" fn remember(_arg: *mut c_void) {
         pg_sys::MemoryContextSwitchTo(old);
         if (*edata).elevel >= pg_sys::PGERROR as i32 {
             if let (Some(message), Some(context)) = (text((*edata).message), text((*edata).context)) {
-                PENDING.with(|p| *p.borrow_mut() = Some((message, context)));
+                PENDING.with(|p| {
+                    let mut pending = p.borrow_mut();
+                    // The same error re-raised further out has lost the lines of callbacks
+                    // that were popped on the way; keep the fuller record.
+                    let fuller_kept = matches!(&*pending, Some((m, c)) if *m == message && c.ends_with(&context));
+                    if !fuller_kept {
+                        *pending = Some((message, context));
+                    }
+                })
             }
         }
         pg_sys::FreeErrorData(edata);

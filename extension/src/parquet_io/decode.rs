@@ -16,6 +16,7 @@ use super::types::{attribute_name, resolve, PgType};
 use super::{MatchBy, ParquetOptions};
 use crate::access::Access;
 use crate::copy_source::ByteSource;
+use crate::error_context::{add_context_line, ContextCallback};
 use crate::errors::{raise, storage_error};
 
 /// Rows decoded at a time.
@@ -42,6 +43,21 @@ pub unsafe fn targets(desc: pg_sys::TupleDesc, indexes: &[usize]) -> Vec<Target>
         .collect()
 }
 
+/// Where decoding is, for the context of errors raised meanwhile (a value an input function
+/// refuses): COPY's own line number counts rows COPY has parsed, not the row being decoded.
+struct Position {
+    path: String,
+    group: usize,
+    groups: usize,
+    /// Row of the file, from 1.
+    row: usize,
+}
+
+unsafe extern "C-unwind" fn position_context(arg: *mut std::ffi::c_void) {
+    let p = unsafe { &*(arg as *const Position) };
+    add_context_line(&format!("parquet blob \"{}\", row {} (row group {} of {})", p.path, p.row, p.group + 1, p.groups));
+}
+
 pub struct ParquetSource {
     file: BlobFile,
     metadata: ArrowReaderMetadata,
@@ -56,6 +72,9 @@ pub struct ParquetSource {
     roots: BTreeSet<usize>,
     next_group: usize,
     group: usize,
+    /// Rows of the file before the next batch.
+    rows_before: usize,
+    position: Box<Position>,
     reader: Option<ParquetRecordBatchReader>,
     transcode: Option<i32>,
     out: Vec<u8>,
@@ -116,6 +135,7 @@ impl ParquetSource {
         let roots: BTreeSet<usize> = sources.iter().copied().collect();
         let positions = sources.iter().map(|s| roots.range(..s).count()).collect();
         let projection = ProjectionMask::roots(metadata.parquet_schema(), roots.iter().copied());
+        let groups = metadata.metadata().num_row_groups();
         let scratch = unsafe { pg_sys::AllocSetContextCreateInternal(pg_sys::CurrentMemoryContext, c"parquet batch".as_ptr(), 0, 8 * 1024, 8 * 1024 * 1024) };
         ParquetSource {
             file,
@@ -129,6 +149,8 @@ impl ParquetSource {
             roots,
             next_group: 0,
             group: 0,
+            rows_before: 0,
+            position: Box::new(Position { path: path.to_string(), group: 0, groups, row: 0 }),
             reader: None,
             transcode: client_transcoding(),
             out: Vec::new(),
@@ -216,12 +238,16 @@ impl ParquetSource {
                 columns.push(values);
             }
             let count = (columns.len() as i16).to_be_bytes();
+            self.position.group = self.group;
+            let _context = ContextCallback::push(position_context, self.position.as_mut() as *mut Position as *mut std::ffi::c_void);
             for row in 0..batch.num_rows() {
+                self.position.row = self.rows_before + row + 1;
                 self.out.extend_from_slice(&count);
                 for values in &columns {
                     values.write(row, &mut self.out);
                 }
             }
+            self.rows_before += batch.num_rows();
             drop(columns);
             pg_sys::MemoryContextSwitchTo(old);
         }
