@@ -45,9 +45,10 @@ impl Access {
         BlobStore::new(&self.account, container, guc::request_timeout()).unwrap_or_else(|e| self.fail(e))
     }
 
-    /// A blob's decompressed bytes, streaming; fails here when the blob is missing.
-    pub fn stream(&self, container: &str, path: &str, compression: Compression) -> BlobStream {
-        self.store(container).stream(path, compression, &crate::errors::interrupt_pending).unwrap_or_else(|e| self.fail(e))
+    /// A blob's decompressed bytes, streaming; fails here when the blob is missing. `size`,
+    /// when a listing gave it, saves asking for it.
+    pub fn stream(&self, container: &str, path: &str, size: Option<u64>, compression: Compression) -> BlobStream {
+        self.store(container).stream_sized(path, size, compression, &crate::errors::interrupt_pending).unwrap_or_else(|e| self.fail(e))
     }
 
     /// A writer of a new version of a blob, which appears only when committed.

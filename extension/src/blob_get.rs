@@ -104,28 +104,32 @@ unsafe fn blob_get(fcinfo: pg_sys::FunctionCallInfo, first_option: usize) -> pg_
         (*rsinfo).setResult = store_rows;
         (*rsinfo).setDesc = result_desc;
 
-        let paths = blob_set::expand(&access, &container, &path);
-        let several = paths.len() > 1;
-        for path in paths {
+        let blobs = blob_set::expand(&access, &container, &path);
+        let several = blobs.len() > 1;
+        let open = |b: &blob_set::Blob| match plan(&decoder, &compression, &b.path, options.as_ref(), ncolumns) {
+            Plan::Copy { compression, .. } | Plan::Whole { compression } => Some(access.stream(&container, &b.path, b.size, compression)),
+            Plan::Parquet(_) => None,
+        };
+        blob_set::for_each_prefetched(blobs, open, |blob_set::Blob { path, size }, stream| {
             let name = several.then_some(path.as_str());
-            match plan(&decoder, &compression, &path, options.as_ref(), ncolumns) {
-                Plan::Copy { format, compression } => {
-                    let _source = ActiveSource::stream(access.stream(&container, &path, compression), &account, access.registered);
+            match (plan(&decoder, &compression, &path, options.as_ref(), ncolumns), stream) {
+                (Plan::Copy { format, .. }, Some(stream)) => {
+                    let _source = ActiveSource::stream(stream, &account, access.registered);
                     parse_with_copy(result_desc, copy_options(format, options.as_ref()), &path, name, store_rows);
                 }
-                Plan::Parquet(parquet) => {
-                    let indexes: Vec<usize> = (0..(*result_desc).natts as usize).filter(|i| !(*(*result_desc).attrs.as_ptr().add(*i)).attisdropped).collect();
-                    let source = ParquetSource::open(&access, &container, &path, targets(result_desc, &indexes), &parquet);
-                    let _source = ActiveSource::push(Box::new(source));
-                    parse_with_copy(result_desc, copy_options("binary", None), &path, name, store_rows);
-                }
-                Plan::Whole { compression } => {
-                    let mut stream = access.stream(&container, &path, compression);
+                (Plan::Whole { .. }, Some(mut stream)) => {
                     let bytes = stream.read_to_end(MAX_VALUE, &interrupt_pending).unwrap_or_else(|e| access.fail(e));
                     whole_value(result_desc, &bytes, options.as_ref(), store_rows);
                 }
+                (Plan::Parquet(parquet), _) => {
+                    let indexes: Vec<usize> = (0..(*result_desc).natts as usize).filter(|i| !(*(*result_desc).attrs.as_ptr().add(*i)).attisdropped).collect();
+                    let source = ParquetSource::open(&access, &container, &path, size, targets(result_desc, &indexes), &parquet);
+                    let _source = ActiveSource::push(Box::new(source));
+                    parse_with_copy(result_desc, copy_options("binary", None), &path, name, store_rows);
+                }
+                (_, None) => unreachable!("COPY formats and whole values are opened by `open`"),
             }
-        }
+        });
         pg_sys::Datum::from(0)
     }
 }

@@ -2,26 +2,34 @@
 //! path has wildcards (storage::pattern) and no blob has exactly that name, every blob of
 //! the container that matches, in name order.
 
+use std::collections::VecDeque;
+
 use pgrx::PgSqlErrorCode;
-use storage::pattern;
+use storage::{pattern, BlobStream};
 
 use crate::access::Access;
 use crate::blob_list::Pages;
 use crate::errors::raise;
 
-pub fn expand(access: &Access, container: &str, path: &str) -> Vec<String> {
+/// A blob to read, with its size when a listing gave it.
+pub struct Blob {
+    pub path: String,
+    pub size: Option<u64>,
+}
+
+pub fn expand(access: &Access, container: &str, path: &str) -> Vec<Blob> {
     if !pattern::is_pattern(path) {
-        return vec![path.to_string()];
+        return vec![Blob { path: path.to_string(), size: None }];
     }
     // A blob whose name has a wildcard in it is still read by its name.
     match storage::runtime::block_on(access.store(container).size(path), &crate::errors::interrupt_pending) {
-        Ok(_) => return vec![path.to_string()],
+        Ok(size) => return vec![Blob { path: path.to_string(), size: Some(size) }],
         Err(storage::Error::BlobNotFound) => {}
         Err(e) => access.fail(e),
     }
-    let names: Vec<String> = Pages::new(access, container, pattern::literal_prefix(path))
-        .map(|entry| entry.path)
-        .filter(|name| pattern::matches(path, name))
+    let names: Vec<Blob> = Pages::new(access, container, pattern::literal_prefix(path))
+        .filter(|entry| pattern::matches(path, &entry.path))
+        .map(|entry| Blob { size: u64::try_from(entry.bytes).ok(), path: entry.path })
         .collect();
     if names.is_empty() {
         raise(
@@ -32,4 +40,27 @@ pub fn expand(access: &Access, container: &str, path: &str) -> Vec<String> {
         );
     }
     names
+}
+
+/// Streams opened ahead while the blobs ahead are small: their downloads overlap each other
+/// and the parsing, so that many small blobs cost little more than one of their total size.
+const AHEAD_BLOBS: usize = 8;
+const AHEAD_BYTES: u64 = 16 << 20;
+
+/// Runs `each` over `blobs` in order, with the stream `open` gives for a blob (None: `each`
+/// reads it its own way). The next blob is always opened before `each` runs on the current
+/// one, and up to AHEAD_BLOBS while together they hold less than AHEAD_BYTES.
+pub fn for_each_prefetched(blobs: Vec<Blob>, open: impl Fn(&Blob) -> Option<BlobStream>, mut each: impl FnMut(Blob, Option<BlobStream>)) {
+    let mut opened: VecDeque<(Blob, Option<BlobStream>)> = VecDeque::new();
+    let mut rest = blobs.into_iter();
+    loop {
+        // A blob of unknown size counts as large.
+        while opened.len() < 2 || (opened.len() < AHEAD_BLOBS && opened.iter().map(|(b, _)| b.size.unwrap_or(AHEAD_BYTES)).sum::<u64>() < AHEAD_BYTES) {
+            let Some(blob) = rest.next() else { break };
+            let stream = open(&blob);
+            opened.push_back((blob, stream));
+        }
+        let Some((blob, stream)) = opened.pop_front() else { return };
+        each(blob, stream);
+    }
 }

@@ -191,23 +191,27 @@ unsafe fn copy_from_blob(stmt: *mut pg_sys::CopyStmt, query_string: *const c_cha
         let where_clause = check_target(pstate, stmt, rel, lockmode);
 
         let mut processed = 0;
-        let paths = blob_set::expand(&access, &blob.container, &blob.path);
-        let several = paths.len() > 1;
-        for path in paths {
-            let (copy_options, source, size) = match source_options(&options, &path) {
-                SourceOptions::Parquet(parquet) => {
-                    let attnums = pg_sys::CopyGetAttnums((*rel).rd_att, rel, (*stmt).attlist);
-                    let indexes: Vec<usize> = (0..(*attnums).length as usize).map(|i| (*(*attnums).elements.add(i)).int_value as usize - 1).collect();
-                    let source = ParquetSource::open(&access, &blob.container, &path, targets((*rel).rd_att, &indexes), &parquet);
-                    (pg_sys::lappend(std::ptr::null_mut(), string_option("format", "binary") as *mut std::ffi::c_void), ActiveSource::push(Box::new(source)), None)
-                }
-                SourceOptions::Copy { format, compression } => {
-                    let stream = access.stream(&blob.container, &path, compression);
+        let blobs = blob_set::expand(&access, &blob.container, &blob.path);
+        let several = blobs.len() > 1;
+        let open = |b: &blob_set::Blob| match source_options(&options, &b.path) {
+            SourceOptions::Copy { compression, .. } => Some(access.stream(&blob.container, &b.path, b.size, compression)),
+            SourceOptions::Parquet(_) => None,
+        };
+        blob_set::for_each_prefetched(blobs, open, |blob_set::Blob { path, size }, stream| {
+            let (copy_options, source, size) = match (source_options(&options, &path), stream) {
+                (SourceOptions::Copy { format, compression }, Some(stream)) => {
                     // COPY counts the bytes it reads; the total is known when they are the blob's own.
                     let size = (compression == Compression::None).then_some(stream.size);
                     let list = pg_sys::lcons(string_option("format", format) as *mut std::ffi::c_void, pg_sys::list_copy(options.rest));
                     (list, ActiveSource::stream(stream, &blob.account, access.registered), size)
                 }
+                (SourceOptions::Parquet(parquet), _) => {
+                    let attnums = pg_sys::CopyGetAttnums((*rel).rd_att, rel, (*stmt).attlist);
+                    let indexes: Vec<usize> = (0..(*attnums).length as usize).map(|i| (*(*attnums).elements.add(i)).int_value as usize - 1).collect();
+                    let source = ParquetSource::open(&access, &blob.container, &path, size, targets((*rel).rd_att, &indexes), &parquet);
+                    (pg_sys::lappend(std::ptr::null_mut(), string_option("format", "binary") as *mut std::ffi::c_void), ActiveSource::push(Box::new(source)), None)
+                }
+                (SourceOptions::Copy { .. }, None) => unreachable!("COPY formats are opened by `open`"),
             };
             let cstate = pg_sys::BeginCopyFrom(pstate, rel, where_clause, std::ptr::null(), false, Some(crate::copy_source::read_blob), (*stmt).attlist, copy_options);
             if let Some(size) = size {
@@ -220,7 +224,7 @@ unsafe fn copy_from_blob(stmt: *mut pg_sys::CopyStmt, query_string: *const c_cha
             };
             pg_sys::EndCopyFrom(cstate);
             drop(source);
-        }
+        });
         pg_sys::table_close(rel, pg_sys::NoLock as i32);
         pg_sys::free_parsestate(pstate);
         processed

@@ -33,7 +33,7 @@ impl BlobStore {
             Credential::Anonymous => builder.skip_signature(),
         };
         let op = Operator::new(builder).map_err(|e| Error::InvalidResponse(e.to_string()))?;
-        let http = reqwest::Client::builder()
+        let http = crate::tls::client_builder()?
             .connect_timeout(timeout)
             .build()
             .map_err(|e| Error::Connect { endpoint: redact_url(&account.endpoint), cause: e.to_string() })?;

@@ -12,6 +12,7 @@ pub mod pattern;
 pub mod rest;
 pub mod runtime;
 pub mod stream;
+pub mod tls;
 pub mod upload;
 pub mod url;
 

@@ -42,7 +42,7 @@ pub struct Response {
 impl RestClient {
     /// `timeout` bounds each request: connecting and the whole answer.
     pub fn new(account: &Account, timeout: Duration) -> Result<Self> {
-        let http = reqwest::Client::builder()
+        let http = crate::tls::client_builder()?
             // Below the emulator's 5 s keep-alive, so that an idle pooled connection is not
             // reused just as the server closes it.
             .pool_idle_timeout(Duration::from_secs(4))

@@ -46,8 +46,16 @@ impl BlobStore {
     /// Opens `path` for streaming. The blob's existence is checked before this returns, so a
     /// missing blob fails before any byte is consumed.
     pub fn stream(&self, path: &str, compression: Compression, cancelled: &dyn Fn() -> bool) -> Result<BlobStream> {
+        self.stream_sized(path, None, compression, cancelled)
+    }
+
+    /// `stream`, for a blob whose size is known (from a listing), which saves a request.
+    pub fn stream_sized(&self, path: &str, size: Option<u64>, compression: Compression, cancelled: &dyn Fn() -> bool) -> Result<BlobStream> {
         crate::names::validate_blob_name(path)?;
-        let size = runtime::block_on(async { self.op.stat(path).await.map_err(|e| self.error(e)) }, cancelled)?.content_length();
+        let size = match size {
+            Some(size) => size,
+            None => runtime::block_on(self.size(path), cancelled)?,
+        };
         let (tx, rx) = sync_channel(QUEUE);
         let stop = Arc::new(AtomicBool::new(false));
         let producer = Producer { store: self.reopen()?, path: path.to_string(), size, compression, tx, stop: stop.clone() };

@@ -31,9 +31,12 @@ struct Inner {
 }
 
 impl BlobFile {
-    /// Opens the blob and loads the end of it, where the footer is.
-    pub fn open(store: BlobStore, path: &str) -> storage::Result<BlobFile> {
-        let size = storage::runtime::block_on(store.size(path), &interrupt_pending)?;
+    /// Opens the blob and loads the end of it, where the footer is; `size` when known.
+    pub fn open(store: BlobStore, path: &str, size: Option<u64>) -> storage::Result<BlobFile> {
+        let size = match size {
+            Some(size) => size,
+            None => storage::runtime::block_on(store.size(path), &interrupt_pending)?,
+        };
         let file = BlobFile {
             inner: Arc::new(Inner { store, path: path.to_string(), size, loaded: Mutex::new((0, Bytes::new())), failure: Mutex::new(None) }),
         };

@@ -95,10 +95,10 @@ fn not_parquet(path: &str, e: impl std::fmt::Display) -> ! {
 }
 
 impl ParquetSource {
-    /// Opens the blob, reads its footer and matches its columns to `targets`; every
+    /// Opens the blob (`size` when a listing gave it), reads its footer and matches its columns to `targets`; every
     /// mismatch fails here, before a row is read.
-    pub fn open(access: &Access, container: &str, path: &str, targets: Vec<Target>, options: &ParquetOptions) -> ParquetSource {
-        let file = BlobFile::open(access.store(container), path).unwrap_or_else(|e| access.fail(e));
+    pub fn open(access: &Access, container: &str, path: &str, size: Option<u64>, targets: Vec<Target>, options: &ParquetOptions) -> ParquetSource {
+        let file = BlobFile::open(access.store(container), path, size).unwrap_or_else(|e| access.fail(e));
         let metadata = ArrowReaderMetadata::load(&file, ArrowReaderOptions::new()).unwrap_or_else(|e| match file.take_failure() {
             Some(failure) => access.fail(failure),
             None => not_parquet(path, e),
