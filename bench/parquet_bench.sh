@@ -60,6 +60,15 @@ for name in out.parquet ev.csv; do
 done
 sql "DROP TABLE ev2"
 
+# Memory follows the row group, not the file: half the rows with the default row group
+# (122,880 rows), and all of them in row groups of 20,000 and of 1,000,000 rows.
+run pq_half "COPY (SELECT * FROM ev WHERE id % 2 = 0) TO '$url/half.parquet'" "$keep"
+run pq_rg_small "COPY ev TO '$url/rg-small.parquet' WITH (row_group_size 20000)" "$keep"
+run pq_rg_large "COPY ev TO '$url/rg-large.parquet' WITH (row_group_size 1000000)" "$keep"
+run pq_read_half "$(count_of half.parquet)" "$keep"
+run pq_read_small "$(count_of rg-small.parquet)" "$keep"
+run pq_read_large "$(count_of rg-large.parquet)" "$keep"
+
 # Many small blobs against one: the first SMALL rows of ev, in BLOBS csv blobs of about the
 # same size (rows id % BLOBS = k) and in one blob.
 SMALL=$(( ROWS < ${BENCH_SMALL_ROWS:-200000} ? ROWS : ${BENCH_SMALL_ROWS:-200000} ))
@@ -130,6 +139,16 @@ rrow "\`INSERT ... SELECT FROM blob_get(ev.csv)\`" blob_get_csv "$(ratio native_
 rrow "\`INSERT ... SELECT FROM blob_get(out.parquet)\`" blob_get_parquet "$(ratio native_csv blob_get_parquet)" "$(ratio blob_get_csv blob_get_parquet)"
 rrow "\`SELECT count(*) FROM blob_get(ev.csv)\`" count_csv "$(ratio native_csv count_csv)" "1.00x"
 rrow "\`SELECT count(*) FROM blob_get(out.parquet)\`" count_parquet "$(ratio native_csv count_parquet)" "$(ratio count_csv count_parquet)"
+
+echo
+echo "Peak backend memory growth against file size and row group size (parquet, snappy)"
+echo
+echo "| rows in the file | rows per row group | COPY TO | SELECT count(*) FROM blob_get |"
+echo "|---|---|---|---|"
+printf '| %s | 122,880 | %s MB | %s MB |\n' "$(( ROWS / 2 ))" "${m[pq_half]}" "${m[pq_read_half]}"
+printf '| %s | 122,880 | %s MB | %s MB |\n' "$ROWS" "${m[copy_to_parquet]}" "${m[count_parquet]}"
+printf '| %s | 20,000 | %s MB | %s MB |\n' "$ROWS" "${m[pq_rg_small]}" "${m[pq_read_small]}"
+printf '| %s | 1,000,000 | %s MB | %s MB |\n' "$ROWS" "${m[pq_rg_large]}" "${m[pq_read_large]}"
 
 srow() { printf '| %s | %s s | %s | %s | %s | %s MB |\n' "$1" "${t[$2]}" "$(krows "$2" "$SMALL")" "$3" "$4" "${m[$2]}"; }
 echo
