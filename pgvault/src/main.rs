@@ -439,38 +439,36 @@ fn run_list(cli: &Cli, vault: &str, server: Option<&str>, from: Option<&str>, to
     let from = from.map(points::parse_time).transpose()?;
     let to = to.map(points::parse_time).transpose()?;
     let found = points::list(&vault, server, from, to, cli.timeout())?;
-    if cli.json {
-        println!("{}", serde_json::to_string_pretty(&found).expect("points serialize"));
-        return Ok(());
-    }
-    if found.is_empty() {
-        println!("no complete restore point");
-        return Ok(());
-    }
-    println!("{:<20} {:<18} {:<21} {:>9} {:>14}", "server", "point", "started (UTC)", "databases", "bytes");
-    for p in found {
-        println!("{:<20} {:<18} {:<21} {:>9} {:>14}", p.server, p.point, p.started_at.format("%Y-%m-%d %H:%M:%S"), p.databases, p.bytes);
-    }
+    let header = format!("{:<20} {:<18} {:<21} {:>9} {:>14}", "server", "point", "started (UTC)", "databases", "bytes");
+    print_rows(cli.json, &found, "no complete restore point", &header, |p| {
+        format!("{:<20} {:<18} {:<21} {:>9} {:>14}", p.server, p.point, p.started_at.format("%Y-%m-%d %H:%M:%S"), p.databases, p.bytes)
+    });
     Ok(())
+}
+
+/// Rows as JSON with --json, else a line saying there are none, or a header and a line each.
+fn print_rows<T: serde::Serialize>(json: bool, rows: &[T], none: &str, header: &str, line: impl Fn(&T) -> String) {
+    if json {
+        println!("{}", serde_json::to_string_pretty(rows).expect("rows serialize"));
+    } else if rows.is_empty() {
+        println!("{none}");
+    } else {
+        println!("{header}");
+        for row in rows {
+            println!("{}", line(row));
+        }
+    }
 }
 
 fn run_jobs(cli: &Cli, vault: &str, last: usize) -> Result<(), String> {
     let vault = Vault::resolve(vault, &cli.storage)?;
     let mut found = jobs::list(&vault, cli.timeout())?;
     found.truncate(last);
-    if cli.json {
-        println!("{}", serde_json::to_string_pretty(&found).expect("jobs serialize"));
-        return Ok(());
-    }
-    if found.is_empty() {
-        println!("no job recorded");
-        return Ok(());
-    }
-    println!("{:<14} {:<12} {:<20} {:<18} {:<21} {:>8} {:>14}  error", "kind", "status", "server", "point", "started (UTC)", "seconds", "bytes");
-    for j in found {
+    let header = format!("{:<14} {:<12} {:<20} {:<18} {:<21} {:>8} {:>14}  error", "kind", "status", "server", "point", "started (UTC)", "seconds", "bytes");
+    print_rows(cli.json, &found, "no job recorded", &header, |j| {
         let seconds = j.finished_at.map(|f| (f - j.started_at).num_seconds().to_string()).unwrap_or_default();
         let error = j.error.as_deref().and_then(|e| e.lines().next()).unwrap_or("");
-        println!(
+        format!(
             "{:<14} {:<12} {:<20} {:<18} {:<21} {seconds:>8} {:>14}  {error}",
             j.kind,
             j.status,
@@ -478,8 +476,8 @@ fn run_jobs(cli: &Cli, vault: &str, last: usize) -> Result<(), String> {
             j.point.as_deref().unwrap_or("-"),
             j.started_at.format("%Y-%m-%d %H:%M:%S"),
             j.bytes
-        );
-    }
+        )
+    });
     Ok(())
 }
 

@@ -170,6 +170,7 @@ fn restore_database(source: &Source, file: &SourceFile, database: &str, pg: &Pos
         out.flush().map_err(|e| format!("spooling into {}: {e}", dir.display()))?;
         drop(out);
         let custom = is_custom_archive(spool.path())?;
+        prepare_target(pg, database, custom, options)?;
         let command = restore_command(pg, database, custom, options, Some(spool.path()))?;
         Running::start(command, Stdio::null(), Stdio::null())?.finish()?;
         bytes
@@ -177,7 +178,9 @@ fn restore_database(source: &Source, file: &SourceFile, database: &str, pg: &Pos
         let mut running: Option<Running> = None;
         let streamed = read_checked(source, file, cancelled, &mut |piece| {
             if running.is_none() {
-                let command = restore_command(pg, database, piece.starts_with(b"PGDMP"), options, None)?;
+                let custom = piece.starts_with(b"PGDMP");
+                prepare_target(pg, database, custom, options)?;
+                let command = restore_command(pg, database, custom, options, None)?;
                 running = Some(Running::start(command, Stdio::piped(), Stdio::null())?);
             }
             let program = running.as_mut().expect("started");
@@ -208,14 +211,21 @@ fn is_custom_archive(path: &Path) -> Result<bool, String> {
 /// pg_restore for a custom-format archive, psql for plain SQL; reading `file`, or standard
 /// input when there is none. For plain SQL with --create, the database is created here
 /// (pg_restore does that itself for an archive).
+/// A plain SQL file does not create its database: with --create it is made here (dropped
+/// first with --clean) before psql runs the file. pg_restore does this itself.
+fn prepare_target(pg: &Postgres, database: &str, custom: bool, options: &RestoreOptions) -> Result<(), String> {
+    if custom || !options.create {
+        return Ok(());
+    }
+    if options.clean {
+        pg.query(MAINTENANCE_DB, &format!("DROP DATABASE IF EXISTS {}", quote_ident(database)))?;
+    }
+    pg.query(MAINTENANCE_DB, &format!("CREATE DATABASE {}", quote_ident(database)))?;
+    Ok(())
+}
+
 fn restore_command(pg: &Postgres, database: &str, custom: bool, options: &RestoreOptions, file: Option<&Path>) -> Result<Command, String> {
     if !custom {
-        if options.create {
-            if options.clean {
-                pg.query(MAINTENANCE_DB, &format!("DROP DATABASE IF EXISTS {}", quote_ident(database)))?;
-            }
-            pg.query(MAINTENANCE_DB, &format!("CREATE DATABASE {}", quote_ident(database)))?;
-        }
         let mut command = psql(pg, database)?;
         if let Some(path) = file {
             command.arg("-f").arg(path);

@@ -5,13 +5,8 @@
 # credentials, a missing container) that leave no restore point, and validation that finds
 # an incomplete point, an altered file and a target that cannot be written.
 set -uo pipefail
-source "$(dirname "$0")/../../tools/env.sh"
-BIN="$ROOT/target/release"
-export AZURE_STORAGE_KEY="$AZURITE_KEY"
-storage=(--endpoint "http://127.0.0.1:$AZURITE_PORT/{account}" --pg-bin "$PG_BIN")
+source "$(dirname "$0")/../lib/pgvault.sh"
 vault="$AZURITE_ACCOUNT/vault"
-status=0
-fail() { echo "pgvault_backup: $*"; status=1; }
 work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
 
 "$BIN/blobctl" rmcontainer vault >/dev/null; "$BIN/blobctl" mkcontainer vault >/dev/null || exit 1

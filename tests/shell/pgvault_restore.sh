@@ -7,15 +7,10 @@
 # restore-as-files naming, an altered point refused before anything is restored, prune, and
 # an interrupted backup.
 set -uo pipefail
-source "$(dirname "$0")/../../tools/env.sh"
-BIN="$ROOT/target/release"
-export AZURE_STORAGE_KEY="$AZURITE_KEY"
-storage=(--endpoint "http://127.0.0.1:$AZURITE_PORT/{account}" --pg-bin "$PG_BIN")
+source "$(dirname "$0")/../lib/pgvault.sh"
 vault="$AZURITE_ACCOUNT/restorevault"
 target="postgresql://$PGUSER@$PGHOST:$PGPORT/postgres"
 dbs=(vr_one vr_two "vr three")
-status=0
-fail() { echo "pgvault_restore: $*"; status=1; }
 work=$(mktemp -d); space=$(mktemp -d)
 chown postgres "$space" 2>/dev/null
 trap 'rm -rf "$work" "$space"' EXIT

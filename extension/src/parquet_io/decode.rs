@@ -61,7 +61,6 @@ unsafe extern "C-unwind" fn position_context(arg: *mut std::ffi::c_void) {
 pub struct ParquetSource {
     file: BlobFile,
     metadata: ArrowReaderMetadata,
-    path: String,
     account: String,
     registered: bool,
     targets: Vec<Target>,
@@ -71,7 +70,6 @@ pub struct ParquetSource {
     projection: ProjectionMask,
     roots: BTreeSet<usize>,
     next_group: usize,
-    group: usize,
     /// Rows of the file before the next batch.
     rows_before: usize,
     position: Box<Position>,
@@ -95,8 +93,8 @@ fn not_parquet(path: &str, e: impl std::fmt::Display) -> ! {
 }
 
 impl ParquetSource {
-    /// Opens the blob (`size` when a listing gave it), reads its footer and matches its columns to `targets`; every
-    /// mismatch fails here, before a row is read.
+    /// Opens the blob (`size` when a listing gave it), reads its footer and matches its
+    /// columns to `targets`; every mismatch fails here, before a row is read.
     pub fn open(access: &Access, container: &str, path: &str, size: Option<u64>, targets: Vec<Target>, options: &ParquetOptions) -> ParquetSource {
         let file = BlobFile::open(access.store(container), path, size).unwrap_or_else(|e| access.fail(e));
         let metadata = ArrowReaderMetadata::load(&file, ArrowReaderOptions::new()).unwrap_or_else(|e| match file.take_failure() {
@@ -140,7 +138,6 @@ impl ParquetSource {
         ParquetSource {
             file,
             metadata,
-            path: path.to_string(),
             account: access.account.name.clone(),
             registered: access.registered,
             targets,
@@ -148,7 +145,6 @@ impl ParquetSource {
             projection,
             roots,
             next_group: 0,
-            group: 0,
             rows_before: 0,
             position: Box::new(Position { path: path.to_string(), group: 0, groups, row: 0 }),
             reader: None,
@@ -166,7 +162,7 @@ impl ParquetSource {
             Some(failure) => storage_error(&self.account, self.registered, failure),
             None => raise(
                 PgSqlErrorCode::ERRCODE_DATA_CORRUPTED,
-                format!("could not read row group {} of {} of \"{}\": {e}", self.group + 1, self.metadata.metadata().num_row_groups(), self.path),
+                format!("could not read row group {} of {} of \"{}\": {e}", self.position.group + 1, self.position.groups, self.position.path),
                 None,
                 None,
             ),
@@ -190,12 +186,12 @@ impl ParquetSource {
             if self.next_group >= groups.len() {
                 return false;
             }
-            self.group = self.next_group;
+            self.position.group = self.next_group;
             self.next_group += 1;
             // The selected column chunks of the row group, in one read.
             let schema = self.metadata.parquet_schema();
             let (mut start, mut end) = (u64::MAX, 0u64);
-            for (leaf, column) in groups[self.group].columns().iter().enumerate() {
+            for (leaf, column) in groups[self.position.group].columns().iter().enumerate() {
                 if self.roots.contains(&schema.get_column_root_idx(leaf)) {
                     let (offset, length) = column.byte_range();
                     start = start.min(offset);
@@ -207,7 +203,7 @@ impl ParquetSource {
             }
             let reader = ParquetRecordBatchReaderBuilder::new_with_metadata(self.file.clone(), self.metadata.clone())
                 .with_projection(self.projection.clone())
-                .with_row_groups(vec![self.group])
+                .with_row_groups(vec![self.position.group])
                 .with_batch_size(BATCH_ROWS)
                 .build()
                 .unwrap_or_else(|e| self.fail(e));
@@ -224,13 +220,7 @@ impl ParquetSource {
                 let values = Values::prepare(&target.ty, batch.column(position), self.transcode).unwrap_or_else(|e| {
                     raise(
                         PgSqlErrorCode::ERRCODE_DATATYPE_MISMATCH,
-                        format!(
-                            "column \"{}\" of \"{}\", row group {} of {}: {e}",
-                            target.name,
-                            self.path,
-                            self.group + 1,
-                            self.metadata.metadata().num_row_groups()
-                        ),
+                        format!("column \"{}\" of \"{}\", row group {} of {}: {e}", target.name, self.position.path, self.position.group + 1, self.position.groups),
                         None,
                         None,
                     )
@@ -238,7 +228,6 @@ impl ParquetSource {
                 columns.push(values);
             }
             let count = (columns.len() as i16).to_be_bytes();
-            self.position.group = self.group;
             let _context = ContextCallback::push(position_context, self.position.as_mut() as *mut Position as *mut std::ffi::c_void);
             for row in 0..batch.num_rows() {
                 self.position.row = self.rows_before + row + 1;
