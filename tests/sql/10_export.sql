@@ -72,6 +72,9 @@ SELECT content_type, bytes FROM exported('doc/a.xml');
 -- Zero rows: no blob at all.
 SELECT azure_storage.blob_put('devstoreaccount1', 'export', 'none.csv', t) FROM (SELECT 1 AS a WHERE false) t;
 SELECT blob_exists('none.csv') AS zero_rows_blob;
+-- A query that does not read blob_put's result still writes the blob.
+SELECT count(*) FROM (SELECT azure_storage.blob_put('devstoreaccount1', 'export', 'unread.csv', t) FROM (SELECT 1 AS a) t) s;
+SELECT blob_exists('unread.csv') AS written_though_unread;
 -- One blob per group.
 SELECT name, azure_storage.blob_put('devstoreaccount1', 'export', 'groups/' || event_type || '.csv', e)
 FROM (SELECT event_type AS name, * FROM events_native) e GROUP BY name ORDER BY name;

@@ -100,9 +100,9 @@ fn codec(name: &str, level: Option<i64>) -> Codec {
         "auto" | "snappy" => Codec::SNAPPY,
         "none" => Codec::UNCOMPRESSED,
         "lz4" => Codec::LZ4_RAW,
-        "gzip" => Codec::GZIP(level32.map_or(Ok(GzipLevel::default()), |l| GzipLevel::try_new(l as u32)).unwrap_or_else(|_| bad_level("0 to 10"))),
+        "gzip" => Codec::GZIP(level32.map_or(Ok(GzipLevel::default()), |l| GzipLevel::try_new(l as u32)).unwrap_or_else(|_| bad_level("0 to 9"))),
         "brotli" => Codec::BROTLI(level32.map_or(Ok(BrotliLevel::default()), |l| BrotliLevel::try_new(l as u32)).unwrap_or_else(|_| bad_level("0 to 11"))),
-        "zstd" => Codec::ZSTD(level32.map_or(Ok(ZstdLevel::default()), ZstdLevel::try_new).unwrap_or_else(|_| bad_level("1 to 22"))),
+        "zstd" => Codec::ZSTD(level32.map_or(Ok(ZstdLevel::default()), ZstdLevel::try_new).unwrap_or_else(|_| bad_level("-131072 to 22 (negative levels trade size for speed)"))),
         _ => invalid_parameter(format!("compression \"{name}\" is not available for parquet; accepted values are {CODECS}")),
     }
 }
