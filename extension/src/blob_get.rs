@@ -12,6 +12,7 @@ use crate::access::Access;
 use crate::copy_source::{content_encoding, copy_error_context, copy_options, stub_relation, ActiveSource};
 use crate::error_context::{blob_context, keep_context};
 use crate::blob_set;
+use crate::records::live_columns;
 use crate::errors::{interrupt_pending, invalid_name, invalid_parameter, raise};
 use crate::parquet_io::decode::{targets, ParquetSource};
 use crate::parquet_io::ParquetOptions;
@@ -88,7 +89,7 @@ unsafe fn blob_get(fcinfo: pg_sys::FunctionCallInfo, first_option: usize) -> pg_
         storage::names::validate_container_name(&container).unwrap_or_else(|e| invalid_name(e));
         storage::names::validate_blob_name(&path).unwrap_or_else(|e| invalid_name(e));
         let (rsinfo, tupdesc) = materialize_target(fcinfo);
-        let ncolumns = live_columns(tupdesc);
+        let ncolumns = live_columns(tupdesc).len();
         if !storage::pattern::is_pattern(&path) {
             plan(&decoder, &compression, &path, options.as_ref(), ncolumns);
         }
@@ -122,8 +123,7 @@ unsafe fn blob_get(fcinfo: pg_sys::FunctionCallInfo, first_option: usize) -> pg_
                     whole_value(result_desc, &bytes, options.as_ref(), store_rows);
                 }
                 (Plan::Parquet(parquet), _) => {
-                    let indexes: Vec<usize> = (0..(*result_desc).natts as usize).filter(|i| !(*(*result_desc).attrs.as_ptr().add(*i)).attisdropped).collect();
-                    let source = ParquetSource::open(&access, &container, &path, size, targets(result_desc, &indexes), &parquet);
+                    let source = ParquetSource::open(&access, &container, &path, size, targets(result_desc, &live_columns(result_desc)), &parquet);
                     let _source = ActiveSource::push(Box::new(source));
                     parse_with_copy(result_desc, copy_options("binary", None), &path, name, store_rows);
                 }
@@ -164,9 +164,6 @@ unsafe fn materialize_target(fcinfo: pg_sys::FunctionCallInfo) -> (*mut pg_sys::
     }
 }
 
-unsafe fn live_columns(tupdesc: pg_sys::TupleDesc) -> usize {
-    unsafe { (0..(*tupdesc).natts as usize).filter(|i| !(*(*tupdesc).attrs.as_ptr().add(*i)).attisdropped).count() }
-}
 
 /// Runs COPY's parser over the active source, one row at a time into `rows`. `blob` names
 /// the blob in error context when a statement reads several.
@@ -205,7 +202,7 @@ unsafe fn whole_value(tupdesc: pg_sys::TupleDesc, bytes: &[u8], options: Option<
         let natts = (*tupdesc).natts as usize;
         let mut values = vec![pg_sys::Datum::from(0); natts];
         let mut nulls = vec![true; natts];
-        let column = (0..natts).find(|i| !(*(*tupdesc).attrs.as_ptr().add(*i)).attisdropped).expect("one live column was checked");
+        let column = live_columns(tupdesc)[0];
         if !bytes.is_empty() {
             let encoding = content_encoding(options);
             if bytes.contains(&0) {

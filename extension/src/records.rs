@@ -2,6 +2,14 @@
 
 use pgrx::pg_sys;
 
+/// The indexes of the attributes of `desc` that are not dropped, in order.
+pub unsafe fn live_columns(desc: pg_sys::TupleDesc) -> Vec<usize> {
+    unsafe {
+        let attrs = std::slice::from_raw_parts((*desc).attrs.as_ptr(), (*desc).natts as usize);
+        (0..attrs.len()).filter(|&i| !attrs[i].attisdropped).collect()
+    }
+}
+
 /// Splits `record`, a composite datum of row type `desc`, into `values` and `nulls` (one
 /// slot per attribute of `desc`). Detoasting allocates in the current memory context.
 pub unsafe fn deform(record: pg_sys::Datum, desc: pg_sys::TupleDesc, values: &mut [pg_sys::Datum], nulls: &mut [bool]) {

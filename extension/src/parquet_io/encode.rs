@@ -13,7 +13,8 @@ use pgrx::pg_sys::{self, Datum};
 use pgrx::PgSqlErrorCode;
 
 use super::to_arrow::Collector;
-use super::types::{attribute_name, live_attributes, resolve};
+use super::decode::targets;
+use crate::records::live_columns;
 use super::ParquetOptions;
 use crate::errors::raise;
 use crate::export::Export;
@@ -63,20 +64,14 @@ impl ParquetEncoder {
     /// memory context.
     pub unsafe fn new(desc: pg_sys::TupleDesc, options: &ParquetOptions, export: Export) -> ParquetEncoder {
         unsafe {
-            let mut columns = Vec::new();
+            let columns = live_columns(desc);
             let mut fields = Vec::new();
             let mut collectors = Vec::new();
-            for (i, attr) in (0..(*desc).natts as usize).map(|i| (i, &*(*desc).attrs.as_ptr().add(i))) {
-                if attr.attisdropped {
-                    continue;
-                }
-                let name = attribute_name(attr);
-                let ty = resolve(attr.atttypid, attr.atttypmod, &name).unwrap_or_else(|e| raise(PgSqlErrorCode::ERRCODE_FEATURE_NOT_SUPPORTED, e, None, None));
-                fields.push(Field::new(&name, ty.arrow_type(), !attr.attnotnull));
-                collectors.push(Collector::new(&ty, &name));
-                columns.push(i);
+            for (target, &i) in targets(desc, &columns).iter().zip(&columns) {
+                let not_null = (*(*desc).attrs.as_ptr().add(i)).attnotnull;
+                fields.push(Field::new(&target.name, target.ty.arrow_type(), !not_null));
+                collectors.push(Collector::new(&target.ty, &target.name));
             }
-            debug_assert_eq!(columns.len(), live_attributes(desc).count());
             // After the fields: a copy loses NOT NULL, which makes a field required.
             let desc = pg_sys::CreateTupleDescCopy(desc);
             let schema = Arc::new(Schema::new(fields));

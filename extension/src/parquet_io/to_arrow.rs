@@ -38,7 +38,8 @@ pub enum Collector {
     Timestamp(TimestampMicrosecondBuilder, Option<Arc<str>>),
     Uuid(FixedSizeBinaryBuilder),
     List { field: Arc<Field>, offsets: Vec<i32>, validity: NullBufferBuilder, element: Box<Collector>, layout: ElementLayout, column: String },
-    Struct { fields: Fields, validity: NullBufferBuilder, children: Vec<Collector>, desc: pg_sys::TupleDesc, values: Vec<Datum>, nulls: Vec<bool> },
+    /// `live`: the attributes of `desc` the children collect, in order.
+    Struct { fields: Fields, validity: NullBufferBuilder, children: Vec<Collector>, desc: pg_sys::TupleDesc, live: Vec<usize>, values: Vec<Datum>, nulls: Vec<bool> },
 }
 
 /// A type's output function.
@@ -144,6 +145,7 @@ impl Collector {
                         fields: arrow_fields,
                         validity: NullBufferBuilder::new(0),
                         children: fields.iter().map(|(name, t)| Collector::new(t, &format!("{column}.{name}"))).collect(),
+                        live: crate::records::live_columns(desc),
                         desc,
                         values: vec![Datum::from(0); natts],
                         nulls: vec![true; natts],
@@ -213,10 +215,9 @@ impl Collector {
                     offsets.push(offsets.last().copied().unwrap_or(0) + count);
                     validity.append_non_null();
                 }
-                Collector::Struct { validity, children, desc, values, nulls, .. } => {
+                Collector::Struct { validity, children, desc, live, values, nulls, .. } => {
                     crate::records::deform(datum, *desc, values, nulls);
-                    let live = (0..(**desc).natts as usize).filter(|i| !(*(**desc).attrs.as_ptr().add(*i)).attisdropped);
-                    for (child, i) in children.iter_mut().zip(live) {
+                    for (child, &i) in children.iter_mut().zip(live.iter()) {
                         child.push(values[i], nulls[i]);
                     }
                     validity.append_non_null();

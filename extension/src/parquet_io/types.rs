@@ -115,7 +115,8 @@ unsafe fn fields(typid: Oid, column: &str) -> Result<Vec<(String, PgType)>, Stri
         let desc = pg_sys::lookup_rowtype_tupdesc(typid, -1);
         let mut out = Vec::new();
         let mut failure = None;
-        for attr in live_attributes(desc) {
+        for i in crate::records::live_columns(desc) {
+            let attr = &*(*desc).attrs.as_ptr().add(i);
             let name = attribute_name(attr);
             match resolve(attr.atttypid, attr.atttypmod, &format!("{column}.{name}")) {
                 Ok(t) => out.push((name, t)),
@@ -127,14 +128,6 @@ unsafe fn fields(typid: Oid, column: &str) -> Result<Vec<(String, PgType)>, Stri
         }
         pg_sys::DecrTupleDescRefCount(desc);
         failure.map_or(Ok(out), Err)
-    }
-}
-
-/// The attributes of a row type that are not dropped, in order.
-pub unsafe fn live_attributes<'a>(desc: pg_sys::TupleDesc) -> impl Iterator<Item = &'a pg_sys::FormData_pg_attribute> {
-    unsafe {
-        let attrs = std::slice::from_raw_parts((*desc).attrs.as_ptr(), (*desc).natts as usize);
-        attrs.iter().filter(|a| !a.attisdropped)
     }
 }
 
