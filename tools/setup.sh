@@ -7,8 +7,9 @@ cd "$(dirname "$0")/.."
 PG_MAJOR=15
 PG_CONFIG=/usr/lib/postgresql/$PG_MAJOR/bin/pg_config
 PGRX_VERSION=0.18.0
-# zstd: the benchmark compares with native COPY TO PROGRAM 'zstd'.
-DEBS=(postgresql-$PG_MAJOR postgresql-server-dev-$PG_MAJOR libclang-dev clang sudo curl zstd)
+# zstd: the benchmark compares with native COPY TO PROGRAM 'zstd'. openssl: the tests' TLS
+# certificates.
+DEBS=(postgresql-$PG_MAJOR postgresql-server-dev-$PG_MAJOR libclang-dev clang sudo curl zstd openssl ca-certificates)
 
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 

@@ -20,6 +20,10 @@ if ! port_open "$AZURITE_PORT"; then
   wait_port "$AZURITE_PORT" Azurite "$RUN_DIR/azurite.log"
 fi
 
+# A test certificate authority and a certificate for 127.0.0.1, for an emulator served over
+# HTTPS (the Entra ID tests). The server trusts them besides the system's authorities.
+bash "$ROOT/tools/test_tls.sh" "$RUN_DIR/tls"
+
 if ! port_open "$PGPORT"; then
   pg_dir=$(mktemp -d /tmp/azure-storage-pg.XXXXXX)
   chown postgres: "$pg_dir"
@@ -36,9 +40,13 @@ synchronous_commit = off
 logging_collector = off
 log_min_messages = warning
 log_min_error_statement = error
+# Token requests of managed identities go to a closed loopback port unless a test sets a
+# token server: nothing here may reach a cloud metadata service.
+azure_storage.identity_endpoint = 'http://127.0.0.1:1/metadata/identity/oauth2/token'
+azure_storage.authority_host = 'http://127.0.0.1:1'
 CONF
   # Rust backtraces would otherwise be appended to error details.
-  runuser -u postgres -- env -u RUST_BACKTRACE -u RUST_LIB_BACKTRACE "$PG_BIN/pg_ctl" -D "$pg_dir/data" -l "$pg_dir/server.log" -w -t 60 start >/dev/null
+  runuser -u postgres -- env -u RUST_BACKTRACE -u RUST_LIB_BACKTRACE SSL_CERT_FILE="$RUN_DIR/tls/bundle.pem" "$PG_BIN/pg_ctl" -D "$pg_dir/data" -l "$pg_dir/server.log" -w -t 60 start >/dev/null
   ln -sf "$pg_dir/server.log" "$RUN_DIR/postgresql.log"
 fi
 

@@ -22,13 +22,16 @@ CREATE TABLE azure_storage.accounts (
     account_name text PRIMARY KEY,
     auth_type azure_storage.auth_type NOT NULL,
     storage_type azure_storage.storage_type NOT NULL DEFAULT 'blob',
-    -- An access key or SAS token; AES-256-GCM ciphertext when credentials_encrypted.
+    -- An access key, SAS token or client secret; AES-256-GCM ciphertext when credentials_encrypted.
     credentials text,
     credentials_encrypted boolean NOT NULL DEFAULT false,
     -- NULL: https://<account_name>.blob.core.windows.net
     endpoint text,
-    -- User-assigned managed identity; NULL: the system-assigned one.
+    -- managed-identity: the identity's client id (NULL: the system-assigned one); with
+    -- tenant_id, a workload identity (federated_token_file) or a service principal (credentials).
     client_id text,
+    tenant_id text,
+    federated_token_file text,
     allowed_users regrole[] NOT NULL DEFAULT '{}'
 );
 REVOKE ALL ON azure_storage.accounts FROM PUBLIC;
@@ -96,6 +99,43 @@ CREATE FUNCTION azure_storage.account_options_managed_identity(name text,
                                                                type azure_storage.storage_type) RETURNS jsonb
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
 AS $$ SELECT azure_storage.account_options(name, 'managed-identity', type) $$;
+
+-- Beyond Azure's helpers: a user-assigned managed identity, a workload identity (federated
+-- token file, as Kubernetes mounts it), a service principal, a SAS token.
+CREATE FUNCTION azure_storage.account_options_managed_identity(name text,
+                                                               type azure_storage.storage_type,
+                                                               client_id text) RETURNS jsonb
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$
+    SELECT azure_storage.account_options(name, 'managed-identity', type)
+           || pg_catalog.jsonb_strip_nulls(pg_catalog.jsonb_build_object('client_id', client_id))
+$$;
+
+CREATE FUNCTION azure_storage.account_options_workload_identity(name text,
+                                                                type azure_storage.storage_type,
+                                                                tenant_id text, client_id text,
+                                                                federated_token_file text) RETURNS jsonb
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$
+    SELECT azure_storage.account_options(name, 'managed-identity', type)
+           || pg_catalog.jsonb_strip_nulls(pg_catalog.jsonb_build_object(
+                  'tenant_id', tenant_id, 'client_id', client_id, 'federated_token_file', federated_token_file))
+$$;
+
+CREATE FUNCTION azure_storage.account_options_service_principal(name text,
+                                                                type azure_storage.storage_type,
+                                                                tenant_id text, client_id text,
+                                                                client_secret text) RETURNS jsonb
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$
+    SELECT azure_storage.account_options(name, 'managed-identity', type, client_secret)
+           || pg_catalog.jsonb_strip_nulls(pg_catalog.jsonb_build_object('tenant_id', tenant_id, 'client_id', client_id))
+$$;
+
+CREATE FUNCTION azure_storage.account_options_sas(name text, sas_token text,
+                                                  type azure_storage.storage_type) RETURNS jsonb
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$ SELECT azure_storage.account_options(name, 'sas', type, sas_token) $$;
 
 -- Blobs -----------------------------------------------------------------------------------
 

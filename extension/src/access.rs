@@ -1,6 +1,6 @@
 //! From an account name to a ready client: name checks, permission, credentials, endpoint.
 
-use storage::{Account, BlobStream, BlobStore, BlobWriter, Compression, Credential, RestClient, UploadOptions};
+use storage::{Account, BlobStream, BlobStore, BlobWriter, Compression, Credential, RestClient, TokenSource, UploadOptions};
 
 use crate::catalog::{self, AuthType};
 use crate::errors::{invalid_name, raise, storage_error};
@@ -27,7 +27,14 @@ impl Access {
                 (Account::new(account_name, &endpoint, Credential::Anonymous), false)
             }
         };
-        Access { account, registered }
+        let access = Access { account, registered };
+        // Before any request: an expired SAS token fails without one, and a managed identity
+        // that cannot get a token says so with its own message.
+        access.account.check_credential().unwrap_or_else(|e| access.fail(e));
+        if let Credential::Token(source) = &access.account.credential {
+            access.run(storage::identity::ensure_token(source, guc::request_timeout()));
+        }
+        access
     }
 
     /// Raises a storage error in the terms of Azure's extension.
@@ -84,12 +91,19 @@ fn registered_account(row: &catalog::AccountRow) -> Account {
     let credential = match row.auth_type {
         AuthType::AccessKey => Credential::SharedKey(row.clear_credentials().unwrap_or_else(|| missing())),
         AuthType::Sas => Credential::Sas(row.clear_credentials().unwrap_or_else(|| missing())),
-        AuthType::ManagedIdentity => raise(
-            PgSqlErrorCode::ERRCODE_FEATURE_NOT_SUPPORTED,
-            format!("storage account {} uses managed-identity authentication, which this server cannot use yet", row.name),
-            None,
-            Some(format!("Register an access key or a SAS token with azure_storage.account_add for {}.", row.name)),
-        ),
+        AuthType::ManagedIdentity => Credential::Token(token_source(row)),
     };
     Account::new(&row.name, &endpoint, credential)
+}
+
+/// Where a managed-identity account gets its tokens; `account_add` checked the combination.
+fn token_source(row: &catalog::AccountRow) -> TokenSource {
+    let (Some(tenant_id), Some(client_id)) = (row.tenant_id.clone(), row.client_id.clone()) else {
+        return TokenSource::MetadataService { endpoint: guc::identity_endpoint(), client_id: row.client_id.clone() };
+    };
+    let authority = guc::authority_host();
+    match &row.federated_token_file {
+        Some(file) => TokenSource::WorkloadIdentity { authority, tenant_id, client_id, token_file: file.into() },
+        None => TokenSource::ClientSecret { authority, tenant_id, client_id, secret: row.clear_credentials().unwrap_or_default() },
+    }
 }

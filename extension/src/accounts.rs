@@ -27,15 +27,30 @@ fn not_registered(name: &str) -> ! {
 struct NewAccount {
     name: String,
     auth_type: AuthType,
+    /// An access key, a SAS token, or a service principal's client secret.
     credentials: Option<String>,
     endpoint: Option<String>,
     client_id: Option<String>,
+    tenant_id: Option<String>,
+    federated_token_file: Option<String>,
 }
 
 impl NewAccount {
+    fn plain(name: String, auth_type: AuthType, credentials: Option<String>) -> NewAccount {
+        NewAccount { name, auth_type, credentials, endpoint: None, client_id: None, tenant_id: None, federated_token_file: None }
+    }
+
     fn validate(&self) {
         storage::names::validate_account_name(&self.name).unwrap_or_else(|e| invalid_name(e));
         let name = &self.name;
+        if self.auth_type != AuthType::ManagedIdentity {
+            if let Some(key) = [("client_id", &self.client_id), ("tenant_id", &self.tenant_id), ("federated_token_file", &self.federated_token_file)]
+                .into_iter()
+                .find_map(|(key, value)| value.as_ref().map(|_| key))
+            {
+                invalid_parameter(format!("storage account {name}: {key} is for auth_type managed-identity only"));
+            }
+        }
         match (self.auth_type, &self.credentials) {
             (AuthType::AccessKey, None) => invalid_parameter(format!(
                 "storage account {name}: auth_type access-key needs credentials (one of the account's access keys)"
@@ -52,13 +67,49 @@ impl NewAccount {
                     invalid_parameter(format!("the SAS token given for storage account {name} has no sig= field; give the token's whole query string"))
                 }
             }
-            (AuthType::ManagedIdentity, Some(_)) => invalid_parameter(format!(
-                "storage account {name}: auth_type managed-identity takes no credentials (leave them NULL)"
-            )),
-            (AuthType::ManagedIdentity, None) => {}
+            (AuthType::ManagedIdentity, _) => self.validate_identity(),
         }
         if let Some(endpoint) = &self.endpoint {
             storage::account::validate_endpoint(endpoint).unwrap_or_else(|e| invalid_parameter(e));
+        }
+    }
+
+    /// A managed identity is the host's (no tenant), a workload identity (tenant, client id,
+    /// token file) or a service principal (tenant, client id, client secret as credentials).
+    fn validate_identity(&self) {
+        let name = &self.name;
+        match (&self.tenant_id, &self.federated_token_file, &self.credentials) {
+            (None, None, None) => {}
+            (None, _, _) => invalid_parameter(format!(
+                "storage account {name}: a workload identity or service principal needs tenant_id; \
+                 without it, managed-identity uses the host's identity and takes no credentials"
+            )),
+            (Some(_), Some(_), Some(_)) => invalid_parameter(format!(
+                "storage account {name}: give either federated_token_file (workload identity) or credentials (a service principal's client secret), not both"
+            )),
+            (Some(_), None, None) => invalid_parameter(format!(
+                "storage account {name}: with tenant_id, give federated_token_file (workload identity) or credentials (a service principal's client secret)"
+            )),
+            (Some(_), file, _) => {
+                if self.client_id.is_none() {
+                    invalid_parameter(format!("storage account {name}: a workload identity or service principal needs client_id"));
+                }
+                if let Some(file) = file {
+                    if !std::path::Path::new(file).is_absolute() {
+                        invalid_parameter(format!("storage account {name}: federated_token_file \"{file}\" must be an absolute path"));
+                    }
+                    // The server reads the file and sends it to Entra ID: only those who may
+                    // have the server read its files may name one.
+                    if !roles::may_read_server_files() {
+                        raise(
+                            PgSqlErrorCode::ERRCODE_INSUFFICIENT_PRIVILEGE,
+                            format!("only superusers and members of pg_read_server_files may register a federated_token_file for storage account {name}"),
+                            None,
+                            None,
+                        );
+                    }
+                }
+            }
         }
     }
 
@@ -75,6 +126,8 @@ impl NewAccount {
             encrypted,
             endpoint: self.endpoint.map(|e| e.trim_end_matches('/').to_string()),
             client_id: self.client_id,
+            tenant_id: self.tenant_id,
+            federated_token_file: self.federated_token_file,
             allowed_users: Vec::new(),
         });
     }
@@ -83,17 +136,11 @@ impl NewAccount {
 #[pg_extern(sql = false)]
 fn account_add(account_name_p: Option<&str>, account_key_p: Option<&str>) {
     roles::require_admin("account_add");
-    NewAccount {
-        name: required(account_name_p, "account_name_p").to_string(),
-        auth_type: AuthType::AccessKey,
-        credentials: Some(required(account_key_p, "account_key_p").to_string()),
-        endpoint: None,
-        client_id: None,
-    }
-    .store();
+    NewAccount::plain(required(account_name_p, "account_name_p").to_string(), AuthType::AccessKey, Some(required(account_key_p, "account_key_p").to_string()))
+        .store();
 }
 
-const CONFIG_KEYS: &str = "account_name, auth_type, storage_type, credentials, endpoint, client_id";
+const CONFIG_KEYS: &str = "account_name, auth_type, storage_type, credentials, endpoint, client_id, tenant_id, federated_token_file";
 
 #[pg_extern(sql = false)]
 fn account_add_config(account_config: Option<JsonB>) {
@@ -122,7 +169,14 @@ fn account_add_config(account_config: Option<JsonB>) {
     if let Some(st) = text("storage_type").filter(|s| s != "blob") {
         invalid_parameter(format!("invalid storage_type \"{st}\"; the accepted value is blob"));
     }
-    NewAccount { name, auth_type, credentials: text("credentials"), endpoint: text("endpoint"), client_id: text("client_id") }.store();
+    NewAccount {
+        endpoint: text("endpoint"),
+        client_id: text("client_id"),
+        tenant_id: text("tenant_id"),
+        federated_token_file: text("federated_token_file"),
+        ..NewAccount::plain(name, auth_type, text("credentials"))
+    }
+    .store();
 }
 
 fn json_kind(v: &Value) -> &'static str {

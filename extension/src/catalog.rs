@@ -49,6 +49,8 @@ pub struct AccountRow {
     pub encrypted: bool,
     pub endpoint: Option<String>,
     pub client_id: Option<String>,
+    pub tenant_id: Option<String>,
+    pub federated_token_file: Option<String>,
     pub allowed_users: Vec<Oid>,
 }
 
@@ -106,7 +108,7 @@ fn spi<R>(what: &str, f: impl FnOnce() -> SpiResult<R>) -> R {
     roles::as_role(owner, f).unwrap_or_else(|e| raise(PgSqlErrorCode::ERRCODE_INTERNAL_ERROR, format!("{what}: {e}"), None, None))
 }
 
-const COLUMNS: &str = "account_name, auth_type::text, storage_type::text, credentials, credentials_encrypted, endpoint, client_id, allowed_users::oid[]";
+const COLUMNS: &str = "account_name, auth_type::text, storage_type::text, credentials, credentials_encrypted, endpoint, client_id, tenant_id, federated_token_file, allowed_users::oid[]";
 
 fn read_rows(query: &str, args: &[pgrx::datum::DatumWithOid]) -> SpiResult<Vec<AccountRow>> {
     Spi::connect(|client| {
@@ -121,7 +123,9 @@ fn read_rows(query: &str, args: &[pgrx::datum::DatumWithOid]) -> SpiResult<Vec<A
                 encrypted: r.get(5)?.unwrap_or(false),
                 endpoint: r.get(6)?,
                 client_id: r.get(7)?,
-                allowed_users: r.get::<Vec<Oid>>(8)?.unwrap_or_default(),
+                tenant_id: r.get(8)?,
+                federated_token_file: r.get(9)?,
+                allowed_users: r.get::<Vec<Oid>>(10)?.unwrap_or_default(),
             });
         }
         Ok(rows)
@@ -143,12 +147,14 @@ pub fn upsert(row: &AccountRow) {
     spi("writing azure_storage.accounts", || {
         Spi::run_with_args(
             "INSERT INTO azure_storage.accounts AS a
-                 (account_name, auth_type, storage_type, credentials, credentials_encrypted, endpoint, client_id)
-             VALUES ($1, $2::azure_storage.auth_type, $3::azure_storage.storage_type, $4, $5, $6, $7)
+                 (account_name, auth_type, storage_type, credentials, credentials_encrypted, endpoint, client_id,
+                  tenant_id, federated_token_file)
+             VALUES ($1, $2::azure_storage.auth_type, $3::azure_storage.storage_type, $4, $5, $6, $7, $8, $9)
              ON CONFLICT (account_name) DO UPDATE SET
                  auth_type = EXCLUDED.auth_type, storage_type = EXCLUDED.storage_type,
                  credentials = EXCLUDED.credentials, credentials_encrypted = EXCLUDED.credentials_encrypted,
-                 endpoint = EXCLUDED.endpoint, client_id = EXCLUDED.client_id",
+                 endpoint = EXCLUDED.endpoint, client_id = EXCLUDED.client_id,
+                 tenant_id = EXCLUDED.tenant_id, federated_token_file = EXCLUDED.federated_token_file",
             &[
                 row.name.as_str().into(),
                 row.auth_type.label().into(),
@@ -157,6 +163,8 @@ pub fn upsert(row: &AccountRow) {
                 row.encrypted.into(),
                 row.endpoint.clone().into(),
                 row.client_id.clone().into(),
+                row.tenant_id.clone().into(),
+                row.federated_token_file.clone().into(),
             ],
         )
     })

@@ -40,6 +40,12 @@ pub fn storage_error(account: &str, registered: bool, e: storage::Error) -> ! {
             Some(format!("storage account {account} is not registered and the container does not allow anonymous access")),
             Some(format!("Use SELECT azure_storage.account_add('{account}', '<access key>')")),
         ),
+        E::AnonymousListing { .. } => raise(
+            C::ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION,
+            "missing storage credentials",
+            Some(format!("storage account {account} is not registered, and {e}")),
+            Some(format!("Read blobs by name, or use SELECT azure_storage.account_add('{account}', '<access key>')")),
+        ),
         E::Unauthenticated { code, message } => raise(
             C::ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION,
             format!("storage account {account} refused the registered credentials"),
@@ -51,6 +57,18 @@ pub fn storage_error(account: &str, registered: bool, e: storage::Error) -> ! {
             "Permission is not sufficient to perform requested operation",
             Some(format!("{code}: {message}")),
             None,
+        ),
+        E::Identity(message) => raise(
+            C::ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION,
+            format!("could not get an Entra ID token for storage account {account}"),
+            Some(message),
+            Some("The token endpoints are the settings azure_storage.identity_endpoint (instance metadata service) and azure_storage.authority_host (Entra ID).".into()),
+        ),
+        E::SasExpired { .. } => raise(
+            C::ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION,
+            e.to_string(),
+            None,
+            Some(format!("Register a new token with SELECT azure_storage.account_add(azure_storage.account_options_sas('{account}', '<SAS token>', 'blob'));")),
         ),
         E::Connect { .. } => raise(C::ERRCODE_CONNECTION_FAILURE, "internal error while connecting", Some(e.to_string()), None),
         E::Timeout { .. } => raise(

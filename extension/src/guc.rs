@@ -14,6 +14,15 @@ pub static CREDENTIAL_ENCRYPTION_KEY: GucSetting<Option<CString>> = GucSetting::
 pub static DEFAULT_ENDPOINT: GucSetting<Option<CString>> =
     GucSetting::<Option<CString>>::new(Some(c"https://{account}.blob.core.windows.net"));
 
+/// Where managed identity tokens are asked for. Superuser-only: it decides where requests
+/// that prove the server's identity go.
+pub static IDENTITY_ENDPOINT: GucSetting<Option<CString>> =
+    GucSetting::<Option<CString>>::new(Some(c"http://169.254.169.254/metadata/identity/oauth2/token"));
+
+/// Entra ID authority for workload identities and service principals. Superuser-only: client
+/// secrets and federated tokens are sent there.
+pub static AUTHORITY_HOST: GucSetting<Option<CString>> = GucSetting::<Option<CString>>::new(Some(c"https://login.microsoftonline.com"));
+
 /// Bound on each request to the storage service, in seconds.
 pub static REQUEST_TIMEOUT: GucSetting<i32> = GucSetting::<i32>::new(30);
 
@@ -43,6 +52,22 @@ pub fn register() {
         c"Blob endpoint of accounts used without registration; {account} stands for the account name.",
         c"Only public containers can be read through accounts that are not registered.",
         &DEFAULT_ENDPOINT,
+        GucContext::Suset,
+        GucFlags::default(),
+    );
+    GucRegistry::define_string_guc(
+        c"azure_storage.identity_endpoint",
+        c"Token endpoint of the instance metadata service, for accounts using a managed identity.",
+        c"Azure hosts serve it at http://169.254.169.254/metadata/identity/oauth2/token.",
+        &IDENTITY_ENDPOINT,
+        GucContext::Suset,
+        GucFlags::default(),
+    );
+    GucRegistry::define_string_guc(
+        c"azure_storage.authority_host",
+        c"Entra ID authority that workload identities and service principals get tokens from.",
+        c"The public cloud's is https://login.microsoftonline.com.",
+        &AUTHORITY_HOST,
         GucContext::Suset,
         GucFlags::default(),
     );
@@ -77,16 +102,25 @@ pub fn request_timeout() -> Duration {
 }
 
 pub fn default_endpoint_template() -> String {
-    DEFAULT_ENDPOINT
-        .get()
-        .and_then(|c| c.into_string().ok())
-        .filter(|s| !s.is_empty())
-        .unwrap_or_else(|| storage::account::DEFAULT_ENDPOINT_TEMPLATE.to_string())
+    text(&DEFAULT_ENDPOINT).unwrap_or_else(|| storage::account::DEFAULT_ENDPOINT_TEMPLATE.to_string())
+}
+
+pub fn identity_endpoint() -> String {
+    text(&IDENTITY_ENDPOINT).unwrap_or_else(|| storage::identity::DEFAULT_METADATA_ENDPOINT.to_string())
+}
+
+pub fn authority_host() -> String {
+    text(&AUTHORITY_HOST).unwrap_or_else(|| storage::identity::DEFAULT_AUTHORITY.to_string())
+}
+
+/// A string setting's value, unless it is unset or empty.
+fn text(setting: &GucSetting<Option<CString>>) -> Option<String> {
+    setting.get().and_then(|c| c.into_string().ok()).filter(|s| !s.is_empty())
 }
 
 /// The passphrase, when set to something non-empty.
 pub fn encryption_passphrase() -> Option<String> {
-    CREDENTIAL_ENCRYPTION_KEY.get().and_then(|c| c.into_string().ok()).filter(|s| !s.is_empty())
+    text(&CREDENTIAL_ENCRYPTION_KEY)
 }
 
 /// SHOW, current_setting() and pg_settings show the passphrase to superusers and members of

@@ -62,6 +62,15 @@ pub fn require_admin(function: &str) {
     }
 }
 
+/// Whether the current user may have the server read its files (superusers and members of
+/// pg_read_server_files), as COPY FROM a file requires.
+pub fn may_read_server_files() -> bool {
+    let user = current_user();
+    let role = unsafe { pg_sys::get_role_oid(c"pg_read_server_files".as_ptr(), true) };
+    let superuser = unsafe { pg_sys::superuser_arg(user) };
+    superuser || (role != pg_sys::InvalidOid && has_privs_of(user, role))
+}
+
 /// Stops unless the current user may use an account whose grants are `allowed`.
 pub fn require_use(account: &str, allowed: &[Oid]) {
     let user = current_user();

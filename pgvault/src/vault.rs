@@ -24,6 +24,32 @@ pub struct StorageArgs {
     /// Connection string: AccountName, AccountKey or SharedAccessSignature, BlobEndpoint.
     #[arg(long, env = "AZURE_STORAGE_CONNECTION_STRING", hide_env_values = true, global = true)]
     pub connection_string: Option<String>,
+    /// Authenticate with the host's managed identity (the instance metadata service), the
+    /// user-assigned one given by --client-id if any.
+    #[arg(long, global = true)]
+    #[serde(default)]
+    pub managed_identity: bool,
+    /// Token endpoint of the instance metadata service
+    /// [default: http://169.254.169.254/metadata/identity/oauth2/token].
+    #[arg(long, env = "AZURE_IDENTITY_ENDPOINT", global = true)]
+    pub identity_endpoint: Option<String>,
+    /// Client id of a user-assigned managed identity, workload identity or service principal.
+    #[arg(long, env = "AZURE_CLIENT_ID", global = true)]
+    pub client_id: Option<String>,
+    /// Entra ID tenant of a workload identity or service principal.
+    #[arg(long, env = "AZURE_TENANT_ID", global = true)]
+    pub tenant_id: Option<String>,
+    /// Client secret of a service principal (with --tenant-id and --client-id).
+    #[arg(long, env = "AZURE_CLIENT_SECRET", hide_env_values = true, global = true)]
+    pub client_secret: Option<String>,
+    /// Federated token file of a workload identity (with --tenant-id and --client-id), as
+    /// Kubernetes mounts it.
+    #[arg(long, env = "AZURE_FEDERATED_TOKEN_FILE", global = true)]
+    pub federated_token_file: Option<PathBuf>,
+    /// Entra ID authority for workload identities and service principals
+    /// [default: https://login.microsoftonline.com].
+    #[arg(long, env = "AZURE_AUTHORITY_HOST", global = true)]
+    pub authority_host: Option<String>,
     /// Blob endpoint of the account, e.g. http://127.0.0.1:10000/devstoreaccount1 for Azurite;
     /// `{account}` stands for the account name. Default: https://{account}.blob.core.windows.net
     #[arg(long, env = "AZURE_STORAGE_ENDPOINT", global = true)]
@@ -32,7 +58,8 @@ pub struct StorageArgs {
     #[arg(long, global = true)]
     pub timeout: Option<u64>,
     /// A TOML file with any of these settings (account, key, sas_token, connection_string,
-    /// endpoint, timeout) [default: ~/.config/pgvault/config.toml when it exists].
+    /// managed_identity, identity_endpoint, client_id, tenant_id, client_secret,
+    /// federated_token_file, authority_host, endpoint, timeout) [default: ~/.config/pgvault/config.toml when it exists].
     #[arg(long, env = "PGVAULT_CONFIG", global = true)]
     #[serde(skip)]
     pub config: Option<PathBuf>,
@@ -49,7 +76,7 @@ impl StorageArgs {
         };
         let text = std::fs::read_to_string(&path).map_err(|e| format!("config file {}: {e}", path.display()))?;
         let file: StorageArgs = toml::from_str(&text).map_err(|e| format!("config file {}: {e}", path.display()))?;
-        let secret = file.key.is_some() || file.sas_token.is_some() || file.connection_string.is_some();
+        let secret = file.key.is_some() || file.sas_token.is_some() || file.connection_string.is_some() || file.client_secret.is_some();
         let mode = std::fs::metadata(&path).map(|m| std::os::unix::fs::PermissionsExt::mode(&m.permissions())).unwrap_or(0);
         if secret && mode & 0o077 != 0 {
             return Err(format!("config file {} holds a credential and others may read it (mode {:o}); chmod 600 it", path.display(), mode & 0o777));
@@ -58,9 +85,43 @@ impl StorageArgs {
         self.key = self.key.or(file.key);
         self.sas_token = self.sas_token.or(file.sas_token);
         self.connection_string = self.connection_string.or(file.connection_string);
+        self.managed_identity |= file.managed_identity;
+        self.identity_endpoint = self.identity_endpoint.or(file.identity_endpoint);
+        self.client_id = self.client_id.or(file.client_id);
+        self.tenant_id = self.tenant_id.or(file.tenant_id);
+        self.client_secret = self.client_secret.or(file.client_secret);
+        self.federated_token_file = self.federated_token_file.or(file.federated_token_file);
+        self.authority_host = self.authority_host.or(file.authority_host);
         self.endpoint = self.endpoint.or(file.endpoint);
         self.timeout = self.timeout.or(file.timeout);
         Ok(self)
+    }
+
+    /// Entra ID tokens, when asked for: a service principal (tenant, client id and secret),
+    /// a workload identity (tenant, client id and token file), or with --managed-identity the
+    /// instance metadata service. Never the metadata service unasked.
+    fn token_source(&self) -> Result<Option<storage::TokenSource>, String> {
+        let given = |value: &Option<String>| value.clone().filter(|v| !v.is_empty());
+        let authority = given(&self.authority_host).unwrap_or_else(|| storage::identity::DEFAULT_AUTHORITY.to_string());
+        let entra = |what: &str| -> Result<(String, String), String> {
+            match (given(&self.tenant_id), given(&self.client_id)) {
+                (Some(tenant), Some(client)) => Ok((tenant, client)),
+                _ => Err(format!("{what} needs --tenant-id and --client-id (or AZURE_TENANT_ID and AZURE_CLIENT_ID)")),
+            }
+        };
+        if let Some(secret) = given(&self.client_secret) {
+            let (tenant_id, client_id) = entra("a service principal's client secret")?;
+            return Ok(Some(storage::TokenSource::ClientSecret { authority, tenant_id, client_id, secret }));
+        }
+        if let Some(token_file) = self.federated_token_file.clone().filter(|f| !f.as_os_str().is_empty()) {
+            let (tenant_id, client_id) = entra("a workload identity's federated token file")?;
+            return Ok(Some(storage::TokenSource::WorkloadIdentity { authority, tenant_id, client_id, token_file }));
+        }
+        if self.managed_identity {
+            let endpoint = given(&self.identity_endpoint).unwrap_or_else(|| storage::identity::DEFAULT_METADATA_ENDPOINT.to_string());
+            return Ok(Some(storage::TokenSource::MetadataService { endpoint, client_id: given(&self.client_id) }));
+        }
+        Ok(None)
     }
 
     pub fn timeout(&self) -> Duration {
@@ -110,15 +171,17 @@ impl Vault {
             (None, Some(sas), _, _) => Credential::Sas(sas.trim_start_matches('?').to_string()),
             (None, None, Some(key), _) => Credential::SharedKey(key),
             (None, None, None, Some(sas)) => Credential::Sas(sas),
-            _ => Credential::Anonymous,
+            _ => match args.token_source()? {
+                Some(source) => Credential::Token(source),
+                None => Credential::Anonymous,
+            },
         };
-        if let Credential::Sas(sas) = &credential {
-            check_sas_expiry(sas, chrono::Utc::now())?;
-        }
         let template = args.endpoint.clone().or(parts.endpoint).unwrap_or_else(|| storage::account::DEFAULT_ENDPOINT_TEMPLATE.to_string());
         let endpoint = Account::endpoint_from_template(&template, name);
         storage::account::validate_endpoint(&endpoint)?;
-        Ok(Vault { account: Account::new(name, &endpoint, credential), container: container.to_string() })
+        let account = Account::new(name, &endpoint, credential);
+        account.check_credential().map_err(|e| format!("{e}; make a new one"))?;
+        Ok(Vault { account, container: container.to_string() })
     }
 }
 
@@ -152,20 +215,6 @@ impl ConnectionString {
             }
         }
         Ok(out)
-    }
-}
-
-/// A SAS token past its expiry (`se`) fails here, before any work starts, rather than as a
-/// refusal from the service.
-fn check_sas_expiry(sas: &str, now: chrono::DateTime<chrono::Utc>) -> Result<(), String> {
-    let Some(expiry) = sas.split('&').find_map(|p| p.strip_prefix("se=")) else { return Ok(()) };
-    let expiry = expiry.replace("%3A", ":").replace("%3a", ":");
-    let parsed = chrono::DateTime::parse_from_rfc3339(&expiry)
-        .map(|t| t.with_timezone(&chrono::Utc))
-        .or_else(|_| chrono::NaiveDate::parse_from_str(&expiry, "%Y-%m-%d").map(|d| d.and_hms_opt(0, 0, 0).expect("midnight").and_utc()));
-    match parsed {
-        Ok(at) if at <= now => Err(format!("the SAS token expired at {expiry} (its se parameter); make a new one")),
-        _ => Ok(()),
     }
 }
 
@@ -205,12 +254,26 @@ mod tests {
         let v = Vault::resolve("backups", &StorageArgs { account: Some("acct1".into()), ..args() }).unwrap();
         assert_eq!((v.account.name.as_str(), v.container.as_str()), ("acct1", "backups"));
         assert!(Vault::resolve("backups", &args()).unwrap_err().contains("AZURE_STORAGE_ACCOUNT"));
-        let now = chrono::Utc::now();
-        assert!(check_sas_expiry("sv=2022-11-02&se=2026-11-20T00%3A00%3A00Z&sig=x", now).unwrap_err().contains("expired at 2026-11-20T00:00:00Z"));
-        assert!(check_sas_expiry("sv=2022-11-02&se=2999-01-01&sig=x", now).is_ok());
-        assert!(check_sas_expiry("sv=2022-11-02&sig=x", now).is_ok());
         let e = Vault::resolve("acct1/c1c", &StorageArgs { sas_token: Some("?se=2020-01-01&sig=x".into()), ..args() }).unwrap_err();
-        assert!(e.contains("expired"), "{e}");
+        assert_eq!(e, "SAS token for account acct1 expired at 2020-01-01T00:00:00Z; make a new one");
+        assert!(Vault::resolve("acct1/c1c", &StorageArgs { sas_token: Some("se=2999-01-01&sig=x".into()), ..args() }).is_ok());
+    }
+
+    #[test]
+    fn token_sources() {
+        use storage::TokenSource;
+        let credential = |a: StorageArgs| Vault::resolve("acct1/c1c", &a).map(|v| v.account.credential);
+        // The metadata service only when asked for.
+        assert!(matches!(credential(StorageArgs { client_id: Some("c".into()), ..args() }), Ok(Credential::Anonymous)));
+        let mi = credential(StorageArgs { managed_identity: true, client_id: Some("c".into()), identity_endpoint: Some("http://127.0.0.1:9/t".into()), ..args() });
+        assert!(matches!(mi, Ok(Credential::Token(TokenSource::MetadataService { ref endpoint, client_id: Some(ref c) })) if endpoint == "http://127.0.0.1:9/t" && c == "c"));
+        let sp = credential(StorageArgs { client_secret: Some("s".into()), tenant_id: Some("t".into()), client_id: Some("c".into()), ..args() });
+        assert!(matches!(sp, Ok(Credential::Token(TokenSource::ClientSecret { ref authority, .. })) if authority == "https://login.microsoftonline.com"));
+        let e = credential(StorageArgs { federated_token_file: Some("/f".into()), client_id: Some("c".into()), ..args() }).unwrap_err();
+        assert!(e.contains("--tenant-id"), "{e}");
+        // A key wins over an identity.
+        let key = credential(StorageArgs { key: Some("a2V5".into()), managed_identity: true, ..args() });
+        assert!(matches!(key, Ok(Credential::SharedKey(_))));
     }
 
     #[test]

@@ -9,6 +9,9 @@ pub enum Credential {
     SharedKey(String),
     /// A SAS token (the query string, with or without a leading `?`).
     Sas(String),
+    /// Entra ID bearer tokens from a source (managed identity, workload identity, service
+    /// principal).
+    Token(crate::identity::TokenSource),
     /// No credential: only public containers can be read.
     Anonymous,
 }
@@ -20,6 +23,7 @@ impl fmt::Debug for Credential {
             Credential::SharedKey(_) => "SharedKey(<redacted>)",
             Credential::Sas(_) => "Sas(<redacted>)",
             Credential::Anonymous => "Anonymous",
+            Credential::Token(_) => "Token(<redacted>)",
         })
     }
 }
@@ -44,6 +48,14 @@ impl Account {
     /// The endpoint for `name` from a template containing `{account}`.
     pub fn endpoint_from_template(template: &str, name: &str) -> String {
         template.replace("{account}", name).trim_end_matches('/').to_string()
+    }
+
+    /// Fails before any request when the account's SAS token has expired.
+    pub fn check_credential(&self) -> crate::Result<()> {
+        match &self.credential {
+            Credential::Sas(token) => crate::sas::check_expiry(&self.name, token, chrono::Utc::now()),
+            _ => Ok(()),
+        }
     }
 
     pub fn container_url(&self, container: &str) -> String {

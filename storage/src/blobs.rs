@@ -27,10 +27,9 @@ impl BlobStore {
     pub fn new(account: &Account, container: &str, timeout: Duration) -> Result<Self> {
         crate::names::validate_container_name(container)?;
         let mut builder = Azblob::default().endpoint(&account.endpoint).account_name(&account.name).container(container);
-        builder = match &account.credential {
-            Credential::SharedKey(key) => builder.account_key(key),
-            Credential::Sas(token) => builder.sas_token(token.trim_start_matches('?')),
-            Credential::Anonymous => builder.skip_signature(),
+        builder = match crate::signing::credential_chain(account, timeout)? {
+            Some(chain) => builder.credential_provider_chain(chain),
+            None => builder.skip_signature(),
         };
         let op = Operator::new(builder).map_err(|e| Error::InvalidResponse(e.to_string()))?;
         let http = crate::tls::client_builder()?
@@ -86,9 +85,12 @@ impl BlobStore {
     }
 
     pub(crate) fn error(&self, e: opendal::Error) -> Error {
+        if let Some(failure) = crate::identity::failure_in(&e) {
+            return failure;
+        }
         let text = e.to_string();
         let code = if text.contains("ContainerNotFound") { "ContainerNotFound" } else { "" };
-        match e.kind() {
+        let error = match e.kind() {
             ErrorKind::NotFound if code == "ContainerNotFound" => Error::ContainerNotFound,
             ErrorKind::NotFound => Error::BlobNotFound,
             ErrorKind::PermissionDenied if self.anonymous => Error::Unauthenticated { code: "PermissionDenied".into(), message: text },
@@ -96,6 +98,7 @@ impl BlobStore {
             _ if text.contains("timeout") || text.contains("timed out") || text.contains("elapsed") => Error::Timeout { endpoint: self.endpoint.clone(), after: self.timeout },
             ErrorKind::Unexpected if e.is_temporary() => Error::Connect { endpoint: self.endpoint.clone(), cause: text },
             _ => Error::Service { status: 0, code: format!("{:?}", e.kind()), message: text },
-        }
+        };
+        error.with_credential(&self.account.credential)
     }
 }

@@ -12,9 +12,19 @@ pub enum Error {
     /// authentication, or 404 ResourceNotFound on a private container read anonymously.
     #[error("the storage service refused the credentials ({code}): {message}")]
     Unauthenticated { code: String, message: String },
+    /// An anonymous listing was refused: the container is private, or public at the blob
+    /// level only, which allows reading blobs by name but not listing them.
+    #[error("container {container} cannot be listed without credentials: only public access at the container level allows anonymous listing; public access at the blob level lets anyone read a blob whose name they know, but not list the container")]
+    AnonymousListing { container: String },
     /// The credentials were accepted but do not allow this operation.
     #[error("Permission is not sufficient to perform requested operation ({code}): {message}")]
     PermissionDenied { code: String, message: String },
+    /// No Entra ID token could be had; the message says from which source and why.
+    #[error("{0}")]
+    Identity(String),
+    /// The SAS token's expiry has passed; nothing was sent.
+    #[error("SAS token for account {account} expired at {at}")]
+    SasExpired { account: String, at: String },
     #[error("could not connect to {endpoint}: {cause}")]
     Connect { endpoint: String, cause: String },
     #[error("no answer from {endpoint} within {} s", .after.as_secs())]
@@ -57,8 +67,20 @@ impl Error {
             _ => Error::Service { status, code, message },
         }
     }
+
+    /// A refusal explained by what the SAS token allows, as the service does not say.
+    pub(crate) fn with_credential(self, credential: &crate::Credential) -> Error {
+        let crate::Credential::Sas(token) = credential else { return self };
+        let about = format!(" (the credential is {})", crate::sas::describe(token));
+        match self {
+            Error::PermissionDenied { code, message } => Error::PermissionDenied { code, message: message + &about },
+            Error::Unauthenticated { code, message } => Error::Unauthenticated { code, message: message + &about },
+            other => other,
+        }
+    }
 }
 
+/// The `<Message>` of an Azure error body
 /// The `<Message>` of an Azure error body, first line only.
 fn service_message(body: &[u8]) -> Option<String> {
     let text = std::str::from_utf8(body).ok()?;

@@ -84,7 +84,10 @@ impl RestClient {
         if let Some(m) = marker {
             query.push_str(&format!("&marker={}", utf8_percent_encode(m, QUERY_VALUE)));
         }
-        let resp = self.send(Method::GET, &query, &[], Bytes::new()).await?;
+        let resp = match self.send(Method::GET, &query, &[], Bytes::new()).await {
+            Err(Error::Unauthenticated { .. }) if self.anonymous() => return Err(Error::AnonymousListing { container: container.to_string() }),
+            other => other?,
+        };
         parse_page(&resp.body)
     }
 }

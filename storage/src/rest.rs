@@ -8,12 +8,12 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, Method, Request};
-use reqsign_azure_storage::{Credential as SigningCredential, RequestSigner, StaticCredentialProvider};
+use reqsign_azure_storage::{Credential as SigningCredential, RequestSigner};
 use reqsign_core::{Context, Signer};
 
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 
-use crate::account::{redact_url, Account, Credential};
+use crate::account::{redact_url, Account};
 use crate::error::{Error, Result};
 
 /// Version of the REST API we speak; Azurite 3.x supports it.
@@ -50,12 +50,7 @@ impl RestClient {
             .timeout(timeout)
             .build()
             .map_err(|e| Error::Connect { endpoint: account.endpoint.clone(), cause: e.to_string() })?;
-        let provider = match &account.credential {
-            Credential::SharedKey(key) => Some(StaticCredentialProvider::new_shared_key(&account.name, key)),
-            Credential::Sas(token) => Some(StaticCredentialProvider::new_sas_token(token.trim_start_matches('?'))),
-            Credential::Anonymous => None,
-        };
-        let signer = provider.map(|p| Signer::new(Context::new(), p, RequestSigner::new()));
+        let signer = crate::signing::credential_chain(account, timeout)?.map(|chain| Signer::new(Context::new(), chain, RequestSigner::new()));
         Ok(RestClient { account: account.clone(), http, signer, timeout })
     }
 
@@ -63,7 +58,7 @@ impl RestClient {
         &self.account
     }
 
-    fn anonymous(&self) -> bool {
+    pub(crate) fn anonymous(&self) -> bool {
         self.signer.is_none()
     }
 
@@ -84,7 +79,12 @@ impl RestClient {
             signer
                 .sign(&mut parts, None)
                 .await
-                .map_err(|e| Error::Connect { endpoint: self.account.endpoint.clone(), cause: format!("could not sign the request: {e}") })?;
+                .map_err(|e| {
+                    crate::identity::failure_in(&e).unwrap_or_else(|| Error::Connect {
+                        endpoint: redact_url(&self.account.endpoint),
+                        cause: format!("could not sign the request: {e}"),
+                    })
+                })?;
         }
         let progress = Progress::new();
         let large = body.len() > UPLOAD_PIECE;
@@ -104,7 +104,7 @@ impl RestClient {
             let body = resp.bytes().await.map_err(|e| self.transport_error(e))?;
             if status >= 300 {
                 let code = headers.get("x-ms-error-code").and_then(|v| v.to_str().ok());
-                return Err(Error::from_response(status, code, &body, self.anonymous()));
+                return Err(Error::from_response(status, code, &body, self.anonymous()).with_credential(&self.account.credential));
             }
             Ok(Response { headers, body })
         };
@@ -136,12 +136,16 @@ impl RestClient {
         Error::Connect { endpoint, cause }
     }
 
-    /// Creates a container; `public` gives anonymous read access to the container and its
-    /// blobs. An existing container is left as it is and reported as `false`.
-    pub async fn create_container(&self, container: &str, public: bool) -> Result<bool> {
+    /// Creates a container with the given anonymous access. An existing container is left as
+    /// it is and reported as `false`.
+    pub async fn create_container(&self, container: &str, access: PublicAccess) -> Result<bool> {
         crate::names::validate_container_name(container)?;
-        let access: &[(&str, &str)] = if public { &[("x-ms-blob-public-access", "container")] } else { &[] };
-        match self.send(Method::PUT, &format!("/{container}?restype=container"), access, Bytes::new()).await {
+        let headers: &[(&str, &str)] = match access {
+            PublicAccess::None => &[],
+            PublicAccess::Container => &[("x-ms-blob-public-access", "container")],
+            PublicAccess::Blob => &[("x-ms-blob-public-access", "blob")],
+        };
+        match self.send(Method::PUT, &format!("/{container}?restype=container"), headers, Bytes::new()).await {
             Ok(_) => Ok(true),
             Err(Error::Service { status: 409, ref code, .. }) if code == "ContainerAlreadyExists" => Ok(false),
             Err(e) => Err(e),
@@ -231,6 +235,17 @@ fn pieces(body: Bytes, progress: Progress) -> reqwest::Body {
         Ok::<Bytes, std::io::Error>(body.slice(start..(start + UPLOAD_PIECE).min(body.len())))
     }));
     reqwest::Body::wrap_stream(stream)
+}
+
+/// Who may read a container without credentials.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PublicAccess {
+    /// Nobody.
+    None,
+    /// Anyone may list the container and read its blobs.
+    Container,
+    /// Anyone may read a blob whose name they know; listing needs credentials.
+    Blob,
 }
 
 /// Properties a blob is written with.

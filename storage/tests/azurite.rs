@@ -4,7 +4,7 @@
 use std::time::{Duration, Instant};
 
 use storage::runtime::{block_on, never};
-use storage::rest::Properties;
+use storage::rest::{Properties, PublicAccess};
 use storage::{Account, BlobStore, Credential, Error, RestClient};
 
 fn env(name: &str) -> String {
@@ -28,7 +28,7 @@ fn key() -> Credential {
 fn lists_page_by_page_with_all_properties() {
     let c = client(key());
     let container = "storage-paging";
-    block_on(c.create_container(container, false), &never).unwrap();
+    block_on(c.create_container(container, PublicAccess::None), &never).unwrap();
     let names = ["a.csv", "b/c d+e.txt", "b/é.txt", "z"];
     for name in names {
         let put = c.put_blob(container, name, format!("data of {name}").into(), &Properties { content_type: Some("text/plain"), content_encoding: Some("identity") });
@@ -70,8 +70,8 @@ fn refusals_are_told_apart() {
     let c = client(key());
     assert!(matches!(block_on(c.list_page("no-such-container", "", None, 10), &never), Err(Error::ContainerNotFound)));
 
-    block_on(c.create_container("storage-private", false), &never).unwrap();
-    block_on(c.create_container("storage-public", true), &never).unwrap();
+    block_on(c.create_container("storage-private", PublicAccess::None), &never).unwrap();
+    block_on(c.create_container("storage-public", PublicAccess::Container), &never).unwrap();
     let anonymous = client(Credential::Anonymous);
     let private = block_on(anonymous.list_page("storage-private", "", None, 10), &never);
     assert!(matches!(private, Err(Error::Unauthenticated { .. })));
@@ -122,7 +122,7 @@ fn streams_plain_gzip_and_zstd_and_rejects_damage() {
     use storage::Compression;
     let c = client(key());
     let container = "storage-stream";
-    block_on(c.create_container(container, false), &never).unwrap();
+    block_on(c.create_container(container, PublicAccess::None), &never).unwrap();
     // Larger than several download chunks, so ranged reads run concurrently.
     let text: Vec<u8> = (0..400_000).flat_map(|i| format!("{i},row number {i}\n").into_bytes()).collect();
     let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
@@ -170,7 +170,7 @@ fn uploads_in_blocks_and_commits_only_when_told() {
     let c = client(key());
     let container = "storage-upload";
     block_on(c.delete_container(container), &never).unwrap();
-    block_on(c.create_container(container, false), &never).unwrap();
+    block_on(c.create_container(container, PublicAccess::None), &never).unwrap();
     let store = BlobStore::new(&account(key()), container, Duration::from_secs(10)).unwrap();
     // Three blocks of 8 MiB and a partial one, written in uneven pieces.
     let data: Vec<u8> = (0..1_500_000u32).flat_map(|i| format!("{i},row {i}\n").into_bytes()).collect();

@@ -1,18 +1,20 @@
 //! blobctl: sets up containers and blobs for the tests and the demo.
 //!
-//!   blobctl mkcontainer <container> [--public]
+//!   blobctl mkcontainer <container> [--public | --public-blobs]
 //!   blobctl rmcontainer <container>
 //!   blobctl list <container> [--prefix P]
 //!   blobctl put <container> <blob> <file> [--content-type T] [--content-encoding E]
 //!               [--compress gzip|zstd] [--truncate N]
 //!   blobctl get <container> <blob> <file> [--decompress gzip|zstd]
 //!   blobctl fill <container> <prefix> <count>     (blobs <prefix>00000 ... of a few bytes)
+//!   blobctl sas --permissions rl --expires-in 3600 [--container C]
+//!               (prints an account SAS token, or a service SAS for one container)
 
 use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 use futures::{StreamExt, TryStreamExt};
-use storage::rest::Properties;
+use storage::rest::{Properties, PublicAccess};
 use storage::{runtime, Account, Credential, RestClient};
 
 #[derive(Parser)]
@@ -37,6 +39,9 @@ enum Command {
         /// Anonymous read access to the container and its blobs.
         #[arg(long)]
         public: bool,
+        /// Anonymous read access to its blobs only (no listing).
+        #[arg(long, conflicts_with = "public")]
+        public_blobs: bool,
     },
     /// Deletes a container and its blobs.
     Rmcontainer { container: String },
@@ -67,6 +72,18 @@ enum Command {
     },
     /// Creates `count` small blobs named <prefix><number, 5 digits>.
     Fill { container: String, prefix: String, count: usize },
+    /// Prints a SAS token signed with the key: an account SAS, or a service SAS for one
+    /// container.
+    Sas {
+        /// Permissions, in Azure's order: r, a, c, w, d, l.
+        #[arg(long)]
+        permissions: String,
+        /// Seconds from now until it expires; negative for one that has expired.
+        #[arg(long, allow_hyphen_values = true)]
+        expires_in: i64,
+        #[arg(long)]
+        container: Option<String>,
+    },
     /// Prints the names and sizes of blobs.
     List {
         container: String,
@@ -82,8 +99,20 @@ fn main() {
     let account = Account::new(&cli.account, &cli.endpoint, credential);
     let client = RestClient::new(&account, Duration::from_secs(60)).unwrap_or_else(|e| fail(e));
     match cli.command {
-        Command::Mkcontainer { container, public } => {
-            runtime::block_on(client.create_container(&container, public), &runtime::never).map(|_| ()).unwrap_or_else(|e| fail(e))
+        Command::Mkcontainer { container, public, public_blobs } => {
+            let access = match (public, public_blobs) {
+                (true, _) => PublicAccess::Container,
+                (_, true) => PublicAccess::Blob,
+                _ => PublicAccess::None,
+            };
+            runtime::block_on(client.create_container(&container, access), &runtime::never).map(|_| ()).unwrap_or_else(|e| fail(e))
+        }
+        Command::Sas { permissions, expires_in, container } => {
+            let key = cli.key.as_deref().unwrap_or_else(|| {
+                eprintln!("blobctl: signing a SAS token needs the key");
+                std::process::exit(2)
+            });
+            println!("{}", sas_token(&cli.account, key, &permissions, expires_in, container.as_deref()));
         }
         Command::Rmcontainer { container } => {
             runtime::block_on(client.delete_container(&container), &runtime::never).unwrap_or_else(|e| fail(e))
@@ -155,4 +184,25 @@ fn main() {
 fn fail(e: storage::Error) -> ! {
     eprintln!("blobctl: {e}");
     std::process::exit(1)
+}
+
+/// A SAS token (version 2020-08-04, whose string to sign has no encryption scope), signed as
+/// the service checks it: an account SAS for blobs, or a service SAS for one container.
+fn sas_token(account: &str, key: &str, permissions: &str, expires_in: i64, container: Option<&str>) -> String {
+    use base64::Engine;
+    use hmac::Mac;
+    const VERSION: &str = "2020-08-04";
+    let expiry = (chrono::Utc::now() + chrono::Duration::seconds(expires_in)).format("%Y-%m-%dT%H:%M:%SZ").to_string();
+    let protocol = "https,http";
+    let (to_sign, scope) = match container {
+        None => (format!("{account}\n{permissions}\nb\nsco\n\n{expiry}\n\n{protocol}\n{VERSION}\n"), "ss=b&srt=sco".to_string()),
+        Some(c) => (format!("{permissions}\n\n{expiry}\n/blob/{account}/{c}\n\n\n{protocol}\n{VERSION}\nc\n\n\n\n\n\n"), "sr=c".to_string()),
+    };
+    let engine = base64::engine::general_purpose::STANDARD;
+    let key = engine.decode(key).expect("the key is base64");
+    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(&key).expect("HMAC takes any key");
+    mac.update(to_sign.as_bytes());
+    let signature = engine.encode(mac.finalize().into_bytes());
+    let encode = |v: &str| percent_encoding::utf8_percent_encode(v, percent_encoding::NON_ALPHANUMERIC).to_string();
+    format!("sv={VERSION}&{scope}&sp={permissions}&se={}&spr={}&sig={}", encode(&expiry), encode(protocol), encode(&signature))
 }
