@@ -85,8 +85,11 @@ impl BlobStore {
     }
 
     pub(crate) fn error(&self, e: opendal::Error) -> Error {
-        if let Some(failure) = crate::identity::failure_in(&e) {
-            return failure;
+        if let Credential::Token(source) = &self.account.credential {
+            // OpenDAL's message for a request it could not sign.
+            if e.to_string().contains("signing http request") {
+                return crate::identity::signing_failure(source, &e);
+            }
         }
         let text = e.to_string();
         let code = if text.contains("ContainerNotFound") { "ContainerNotFound" } else { "" };

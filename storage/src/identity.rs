@@ -23,8 +23,7 @@ const RESOURCE: &str = "https://storage.azure.com/";
 pub const DEFAULT_METADATA_ENDPOINT: &str = "http://169.254.169.254/metadata/identity/oauth2/token";
 /// Entra ID's public cloud authority.
 pub const DEFAULT_AUTHORITY: &str = "https://login.microsoftonline.com";
-/// Starts every message about a token that could not be had, so that it can be found again in
-/// an error that went through OpenDAL's signing.
+/// Starts every message about a token that could not be had.
 const FAILURE: &str = "could not get an Entra ID token from";
 
 /// Where tokens come from.
@@ -200,6 +199,8 @@ impl Token {
 
 /// Tokens of this process, by source.
 static TOKENS: Mutex<Option<HashMap<TokenSource, Token>>> = Mutex::new(None);
+/// The last failure of each source: OpenDAL's signing keeps only that no credential came.
+static FAILURES: Mutex<Option<HashMap<TokenSource, String>>> = Mutex::new(None);
 /// One fetch at a time, so that threads starting together share the first token.
 static FETCHING: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
@@ -217,7 +218,9 @@ async fn token(source: &TokenSource, http: &reqwest::Client) -> Result<Token> {
     if let Some(token) = cached(source) {
         return Ok(token);
     }
-    let token = source.fetch(http).await?;
+    let token = source.fetch(http).await.inspect_err(|e| {
+        FAILURES.lock().expect("never poisoned").get_or_insert_with(HashMap::new).insert(source.clone(), e.to_string());
+    })?;
     tracing::debug!(source = %source.describe(), expires_on = token.expires_on, "fetched an Entra ID token");
     TOKENS.lock().expect("never poisoned").get_or_insert_with(HashMap::new).insert(source.clone(), token.clone());
     Ok(token)
@@ -262,17 +265,11 @@ impl ProvideCredential for TokenProvider {
     }
 }
 
-/// The token failure inside an error that went through request signing, if that is what it is.
-pub(crate) fn failure_in(e: &(dyn std::error::Error + 'static)) -> Option<Error> {
-    let mut next = Some(e);
-    while let Some(e) = next {
-        let text = e.to_string();
-        if let Some(at) = text.find(FAILURE) {
-            return Some(Error::Identity(text[at..].to_string()));
-        }
-        next = e.source();
-    }
-    None
+/// Why a request could not be signed with a token from `source`: reqsign's signing reports
+/// only that no credential came, so the cause is the source's last failure.
+pub(crate) fn signing_failure(source: &TokenSource, e: &(dyn std::error::Error + 'static)) -> Error {
+    let last = FAILURES.lock().expect("never poisoned").as_ref().and_then(|f| f.get(source).cloned());
+    Error::Identity(last.unwrap_or_else(|| format!("{FAILURE} {}: {e}", source.describe())))
 }
 
 #[cfg(test)]

@@ -79,11 +79,9 @@ impl RestClient {
             signer
                 .sign(&mut parts, None)
                 .await
-                .map_err(|e| {
-                    crate::identity::failure_in(&e).unwrap_or_else(|| Error::Connect {
-                        endpoint: redact_url(&self.account.endpoint),
-                        cause: format!("could not sign the request: {e}"),
-                    })
+                .map_err(|e| match &self.account.credential {
+                    crate::Credential::Token(source) => crate::identity::signing_failure(source, &e),
+                    _ => Error::Connect { endpoint: redact_url(&self.account.endpoint), cause: format!("could not sign the request: {e}") },
                 })?;
         }
         let progress = Progress::new();

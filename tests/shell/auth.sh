@@ -89,20 +89,21 @@ round_trip() {
   local a=$1 c=${2:-data}
   q <<SQL
 SELECT count(*) FROM (SELECT azure_storage.blob_put('$a', '$c', '$a/put.csv', t) FROM t) p;
-SELECT string_agg(path, ',' ORDER BY path) FROM azure_storage.blob_list('$a', '$c', '$a/');
 SELECT count(*) || '/' || sum(i + j) FROM azure_storage.blob_get('$a', '$c', '$a/put.csv', NULL::t);
 COPY t TO 'https://$a.blob.core.windows.net/$c/$a/copy.csv';
 TRUNCATE back;
 COPY back FROM 'https://$a.blob.core.windows.net/$c/$a/copy.csv';
 SELECT count(*) || '/' || sum(i + j) FROM back;
+SELECT string_agg(path, ',' ORDER BY path) FROM azure_storage.blob_list('$a', '$c', '$a/');
 SQL
 }
 expect_round_trip() {
   local got; got=$(round_trip "$@")
-  local want="1000
-$1/copy.csv,$1/put.csv
+  # blob_put is an aggregate: one row.
+  local want="1
 1000/1501500
-1000/1501500"
+1000/1501500
+$1/copy.csv,$1/put.csv"
   [ "$got" = "$want" ] || { fail "$1: round trip gave:"; echo "$got"; }
 }
 
@@ -157,7 +158,7 @@ got=$(q -c "SET azure_storage.identity_endpoint = 'http://127.0.0.1:$short_port/
         -c "SELECT count(*) FROM azure_storage.blob_list('misys', 'data')" -c "SELECT count(*) FROM azure_storage.blob_list('misys', 'data')")
 n=$(stats "http://127.0.0.1:$short_port" | sed -E 's/.*imds=([0-9]+).*/\1/')
 [ "$n" = 2 ] || fail "short-lived tokens: $n fetched, expected 2 (one renewal)"
-[ "$(grep -c '^[0-9]*$' <<<"$got")" = 3 ] || { fail "short-lived tokens:"; echo "$got"; }
+[ "$(grep -c '^[0-9][0-9]*$' <<<"$got")" = 3 ] || { fail "short-lived tokens:"; echo "$got"; }
 
 # The permission model is the same for every kind of credential.
 got=$(psql -X -q -At -d "$db" -U auth_user -c "SELECT count(*) FROM azure_storage.blob_list('misys', 'data')" 2>&1)
@@ -183,7 +184,7 @@ SQL
 [ "$(grep -c '^DETAIL:  .*(the credential is an account SAS, permissions rl)$' <<<"$got")" = 2 ] || { fail "sasro writes, detail:"; echo "$got"; }
 [ "$(blobctl list data --prefix sasro/)" = "" ] || fail "a refused export left a blob"
 # Expired: refused before any request (its endpoint has nothing listening).
-expiry=$(sed -E 's/.*se=([^&]*).*/\1/' <<<"$sas_expired" | sed 's/%3A/:/g')
+expiry=$(python3 -c 'import sys, urllib.parse; print(urllib.parse.parse_qs(sys.argv[1])["se"][0])' "$sas_expired")
 expect_expired=$(printf 'ERROR:  azure_storage: SAS token for account sasexp expired at %s\n' "$expiry")
 got=$(refusal sasexp)
 [ "$(grep -cxF "$expect_expired" <<<"$got")" = 5 ] || { fail "sasexp: expected 5 times \"$expect_expired\":"; echo "$got"; }

@@ -15,6 +15,11 @@ SELECT azure_storage.account_options_credentials('mystorageaccount', 'a2V5', 'bl
 SELECT azure_storage.account_options('mystorageaccount', 'managed-identity', 'blob');
 SELECT azure_storage.account_options('mystorageaccount', 'access-key', 'blob', 'a2V5');
 SELECT azure_storage.account_options('mystorageaccount', 'sas', 'blob', 'sv=2022-11-02&sig=abc');
+-- Beyond Azure's helpers: user-assigned and workload identities, service principals, SAS.
+SELECT azure_storage.account_options_managed_identity('mystorageaccount', 'blob', 'client-1');
+SELECT azure_storage.account_options_workload_identity('mystorageaccount', 'blob', 'tenant-1', 'client-1', '/var/run/secrets/azure/tokens/azure-identity-token');
+SELECT azure_storage.account_options_service_principal('mystorageaccount', 'blob', 'tenant-1', 'client-1', 'secret');
+SELECT azure_storage.account_options_sas('mystorageaccount', 'sv=2022-11-02&sp=rl&sig=abc', 'blob');
 -- Enum values outside the documented ones are refused by the types.
 SELECT azure_storage.account_options('mystorageaccount', 'password', 'blob');
 SELECT azure_storage.account_options_credentials('mystorageaccount', 'a2V5', 'file');

@@ -49,7 +49,30 @@ SELECT azure_storage.account_add('{"account_name": "x1y2z3", "auth_type": "manag
 SELECT azure_storage.account_add('{"account_name": "x1y2z3", "auth_type": "sas", "credentials": "sv=2022-11-02"}');
 SELECT azure_storage.account_add('{"account_name": "x1y2z3", "credentials": "a2V5", "endpoint": "ftp://host/x"}');
 SELECT azure_storage.account_add('{"account_name": "x1y2z3", "credentials": "a2V5", "endpoint": "https://host/x?sig=secret"}');
+-- Identities: the host's (no tenant), a workload identity or a service principal.
+SELECT azure_storage.account_add('{"account_name": "x1y2z3", "auth_type": "managed-identity", "tenant_id": "t1"}');
+SELECT azure_storage.account_add('{"account_name": "x1y2z3", "auth_type": "managed-identity", "tenant_id": "t1", "credentials": "s"}');
+SELECT azure_storage.account_add('{"account_name": "x1y2z3", "auth_type": "managed-identity", "federated_token_file": "/f"}');
+SELECT azure_storage.account_add('{"account_name": "x1y2z3", "auth_type": "managed-identity", "tenant_id": "t1", "client_id": "c1", "federated_token_file": "/f", "credentials": "s"}');
+SELECT azure_storage.account_add(azure_storage.account_options_workload_identity('x1y2z3', 'blob', 't1', 'c1', 'tokens/token'));
+SELECT azure_storage.account_add('{"account_name": "x1y2z3", "credentials": "a2V5", "client_id": "c1"}');
+SELECT azure_storage.account_add(azure_storage.account_options_sas('x1y2z3', 'sv=2022-11-02', 'blob'));
 SELECT count(*) AS x1y2z3_rows FROM azure_storage.accounts WHERE account_name = 'x1y2z3';
+-- A service principal's secret is stored like a key; a workload identity names its file.
+SELECT azure_storage.account_add(azure_storage.account_options_service_principal('spnacct', 'blob', 't1', 'c1', 'secret'));
+SELECT azure_storage.account_add(azure_storage.account_options_workload_identity('wlacct', 'blob', 't1', 'c1', '/var/run/secrets/azure/tokens/azure-identity-token'));
+SELECT azure_storage.account_add(azure_storage.account_options_managed_identity('uamiacct', 'blob', 'c2'));
+SELECT account_name, auth_type, credentials, client_id, tenant_id, federated_token_file FROM azure_storage.accounts
+ WHERE account_name IN ('spnacct', 'wlacct', 'uamiacct') ORDER BY 1;
+-- Only those who may have the server read files may name a token file for it to read.
+CREATE ROLE regress_account_admin;
+GRANT azure_storage_admin TO regress_account_admin;
+SET ROLE regress_account_admin;
+SELECT azure_storage.account_add(azure_storage.account_options_workload_identity('wlacct2', 'blob', 't1', 'c1', '/etc/passwd'));
+SELECT azure_storage.account_add(azure_storage.account_options_service_principal('spnacct2', 'blob', 't1', 'c1', 'secret'));
+RESET ROLE;
+SELECT azure_storage.account_remove(a) FROM unnest(ARRAY['spnacct', 'wlacct', 'uamiacct', 'spnacct2']) a;
+DROP ROLE regress_account_admin;
 
 -- Removing.
 SELECT azure_storage.account_remove('jsonacct');
