@@ -37,8 +37,12 @@ use crate::vault::{StorageArgs, Vault};
                   PostgreSQL is reached as a connection string (--source-db, --target-db) or \
                   libpq's environment says (PGHOST, PGPORT, PGUSER, PGPASSWORD, ...). The storage account's credential comes from --key, --sas-token \
                   or --connection-string, or from AZURE_STORAGE_KEY, AZURE_STORAGE_SAS_TOKEN or \
-                  AZURE_STORAGE_CONNECTION_STRING, or from a config file (--config, default \
-                  ~/.config/pgvault/config.toml; mode 600 when it holds a credential).",
+                  AZURE_STORAGE_CONNECTION_STRING; or is an Entra ID identity: a service principal \
+                  (--tenant-id, --client-id, --client-secret), a workload identity (--tenant-id, \
+                  --client-id, --federated-token-file, or Kubernetes' AZURE_* variables) or, with \
+                  --managed-identity, the host's managed identity; or comes from a config file \
+                  (--config, default ~/.config/pgvault/config.toml; mode 600 when it holds a \
+                  credential). With none, requests are anonymous (public containers).",
     after_help = "Examples:\n  \
                   PGHOST=db1 pgvault backup --vault myaccount/backups --server db1\n  \
                   pgvault list --vault myaccount/backups --server db1 --from 2026-11-01\n  \
