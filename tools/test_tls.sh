@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # test_tls.sh <dir>: a throwaway certificate authority (ca.pem), a certificate for 127.0.0.1
 # and localhost signed by it (cert.pem, key.pem), and bundle.pem: the system's authorities
-# plus the test one, for SSL_CERT_FILE. Does nothing when they exist.
+# plus the test one, for SSL_CERT_FILE. Does nothing when they exist and are good for a day.
 set -euo pipefail
 dir=$1
-[ -s "$dir/bundle.pem" ] && exit 0
+[ -s "$dir/bundle.pem" ] && openssl x509 -checkend 86400 -noout -in "$dir/cert.pem" >/dev/null 2>&1 && exit 0
 mkdir -p "$dir"
 cd "$dir"
 openssl req -x509 -newkey rsa:2048 -nodes -days 30 -subj "/CN=azure_storage test CA" \

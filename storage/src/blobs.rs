@@ -85,13 +85,13 @@ impl BlobStore {
     }
 
     pub(crate) fn error(&self, e: opendal::Error) -> Error {
+        let text = e.to_string();
         if let Credential::Token(source) = &self.account.credential {
             // OpenDAL's message for a request it could not sign.
-            if e.to_string().contains("signing http request") {
+            if text.contains("signing http request") {
                 return crate::identity::signing_failure(source, &e);
             }
         }
-        let text = e.to_string();
         let code = if text.contains("ContainerNotFound") { "ContainerNotFound" } else { "" };
         let error = match e.kind() {
             ErrorKind::NotFound if code == "ContainerNotFound" => Error::ContainerNotFound,

@@ -223,6 +223,9 @@ async fn token(source: &TokenSource, http: &reqwest::Client) -> Result<Token> {
     })?;
     tracing::debug!(source = %source.describe(), expires_on = token.expires_on, "fetched an Entra ID token");
     TOKENS.lock().expect("never poisoned").get_or_insert_with(HashMap::new).insert(source.clone(), token.clone());
+    if let Some(failures) = FAILURES.lock().expect("never poisoned").as_mut() {
+        failures.remove(source);
+    }
     Ok(token)
 }
 
