@@ -27,6 +27,7 @@ impl Access {
                 (Account::new(account_name, &endpoint, Credential::Anonymous), false)
             }
         };
+        storage::retry::set_policy(guc::retry_policy());
         let access = Access { account, registered };
         // Before any request: an expired SAS token fails without one, and a managed identity
         // that cannot get a token says so with its own message.

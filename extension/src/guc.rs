@@ -26,6 +26,12 @@ pub static AUTHORITY_HOST: GucSetting<Option<CString>> = GucSetting::<Option<CSt
 /// Bound on each request to the storage service, in seconds.
 pub static REQUEST_TIMEOUT: GucSetting<i32> = GucSetting::<i32>::new(30);
 
+/// Attempts of a request that fails in a way that may pass (503, 429, a reset connection).
+pub static RETRY_ATTEMPTS: GucSetting<i32> = GucSetting::<i32>::new(5);
+
+/// Time after which a failing request is not tried again, in seconds.
+pub static RETRY_MAX_TIME: GucSetting<i32> = GucSetting::<i32>::new(120);
+
 /// Blocks of one export being uploaded at once.
 pub static UPLOAD_CONCURRENCY: GucSetting<i32> = GucSetting::<i32>::new(4);
 
@@ -82,6 +88,26 @@ pub fn register() {
         GucFlags::UNIT_S,
     );
     GucRegistry::define_int_guc(
+        c"azure_storage.retry_attempts",
+        c"How many times a request is tried when it fails in a way that may pass.",
+        c"Retried: 408, 429, 500, 502, 503, 504 and broken connections, waiting 0.5 s doubling to 16 s with jitter, or as the service's Retry-After says. 1: no retry.",
+        &RETRY_ATTEMPTS,
+        1,
+        20,
+        GucContext::Userset,
+        GucFlags::default(),
+    );
+    GucRegistry::define_int_guc(
+        c"azure_storage.retry_max_time",
+        c"How long a failing request may keep being tried.",
+        c"No new attempt starts once this much time has passed since the first.",
+        &RETRY_MAX_TIME,
+        0,
+        3600,
+        GucContext::Userset,
+        GucFlags::UNIT_S,
+    );
+    GucRegistry::define_int_guc(
         c"azure_storage.upload_concurrency",
         c"How many blocks of one export are uploaded at once.",
         c"Each block in flight is held in memory: 8 MiB for the first 500 blocks of a blob, doubling every 500 blocks.",
@@ -95,6 +121,10 @@ pub fn register() {
 
 pub fn upload_concurrency() -> usize {
     UPLOAD_CONCURRENCY.get().max(1) as usize
+}
+
+pub fn retry_policy() -> storage::retry::RetryPolicy {
+    storage::retry::RetryPolicy { attempts: RETRY_ATTEMPTS.get().max(1) as u32, total: Duration::from_secs(RETRY_MAX_TIME.get().max(0) as u64) }
 }
 
 pub fn request_timeout() -> Duration {

@@ -258,6 +258,7 @@ fn main() {
             std::process::exit(1);
         }
     };
+    storage::retry::set_policy(cli.storage.retry_policy());
     if cli.verbose > 0 {
         let level = if cli.verbose > 1 { "debug" } else { "info" };
         let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(format!("pgvault={level},storage={level}")));

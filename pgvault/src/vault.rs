@@ -54,12 +54,19 @@ pub struct StorageArgs {
     /// `{account}` stands for the account name. Default: https://{account}.blob.core.windows.net
     #[arg(long, env = "AZURE_STORAGE_ENDPOINT", global = true)]
     pub endpoint: Option<String>,
+    /// Attempts of a request that fails in a way that may pass (408, 429, 5xx, a broken
+    /// connection) [default: 5; 1: no retry].
+    #[arg(long, global = true)]
+    pub retries: Option<u32>,
+    /// Seconds after which a failing request is not tried again [default: 120].
+    #[arg(long, global = true)]
+    pub retry_time: Option<u64>,
     /// Seconds a request may go without progress before it fails [default: 30].
     #[arg(long, global = true)]
     pub timeout: Option<u64>,
     /// A TOML file with any of these settings (account, key, sas_token, connection_string,
     /// managed_identity, identity_endpoint, client_id, tenant_id, client_secret,
-    /// federated_token_file, authority_host, endpoint, timeout) [default: ~/.config/pgvault/config.toml when it exists].
+    /// federated_token_file, authority_host, endpoint, timeout, retries, retry_time) [default: ~/.config/pgvault/config.toml when it exists].
     #[arg(long, env = "PGVAULT_CONFIG", global = true)]
     #[serde(skip)]
     pub config: Option<PathBuf>,
@@ -94,6 +101,8 @@ impl StorageArgs {
         self.authority_host = self.authority_host.or(file.authority_host);
         self.endpoint = self.endpoint.or(file.endpoint);
         self.timeout = self.timeout.or(file.timeout);
+        self.retries = self.retries.or(file.retries);
+        self.retry_time = self.retry_time.or(file.retry_time);
         Ok(self)
     }
 
@@ -122,6 +131,14 @@ impl StorageArgs {
             return Ok(Some(storage::TokenSource::MetadataService { endpoint, client_id: given(&self.client_id) }));
         }
         Ok(None)
+    }
+
+    pub fn retry_policy(&self) -> storage::retry::RetryPolicy {
+        let default = storage::retry::RetryPolicy::default();
+        storage::retry::RetryPolicy {
+            attempts: self.retries.unwrap_or(default.attempts).max(1),
+            total: self.retry_time.map_or(default.total, Duration::from_secs),
+        }
     }
 
     pub fn timeout(&self) -> Duration {

@@ -40,7 +40,7 @@ impl BlobStore {
         let op = op.with_context(context);
         let op = op
             .layer(TimeoutLayer::new().with_timeout(timeout).with_io_timeout(timeout))
-            .layer(RetryLayer::new().with_jitter());
+            .layer(RetryLayer::new().with_jitter().with_max_times(crate::retry::policy().attempts.saturating_sub(1) as usize));
         Ok(BlobStore {
             op,
             account: account.clone(),

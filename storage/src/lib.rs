@@ -11,6 +11,7 @@ pub mod list;
 pub mod names;
 pub mod pattern;
 pub mod rest;
+pub mod retry;
 pub mod sas;
 mod signing;
 pub mod runtime;

@@ -62,8 +62,31 @@ impl RestClient {
         self.signer.is_none()
     }
 
-    /// Sends one request; `path_and_query` follows the endpoint and is already percent-encoded.
+    /// Sends one request, again after failures that may pass (`retry`); `path_and_query`
+    /// follows the endpoint and is already percent-encoded. Only for requests that do the same
+    /// when repeated: a block list commit goes through `commit_block_list`.
     pub async fn send(&self, method: Method, path_and_query: &str, extra: &[(&str, &str)], body: Bytes) -> Result<Response> {
+        let policy = crate::retry::policy();
+        let started = std::time::Instant::now();
+        let mut attempt = 1;
+        loop {
+            let Failure { error, retry_after } = match self.attempt(method.clone(), path_and_query, extra, body.clone()).await {
+                Ok(response) => return Ok(response),
+                Err(failure) => failure,
+            };
+            let wait = match crate::retry::retryable(&error) {
+                true => crate::retry::delay(policy, attempt + 1, started.elapsed(), retry_after),
+                false => None,
+            };
+            let Some(wait) = wait else { return Err(error) };
+            tracing::debug!(%error, attempt, ?wait, "retrying {} {}", method, path_and_query.split('?').next().unwrap_or(""));
+            tokio::time::sleep(wait).await;
+            attempt += 1;
+        }
+    }
+
+    /// One try of a request.
+    async fn attempt(&self, method: Method, path_and_query: &str, extra: &[(&str, &str)], body: Bytes) -> std::result::Result<Response, Failure> {
         let url = format!("{}{}", self.account.endpoint, path_and_query);
         let mut req = Request::builder().method(method).uri(&url).body(()).map_err(|e| Error::InvalidResponse(e.to_string()))?;
         let headers = req.headers_mut();
@@ -102,16 +125,17 @@ impl RestClient {
             let body = resp.bytes().await.map_err(|e| self.transport_error(e))?;
             if status >= 300 {
                 let code = headers.get("x-ms-error-code").and_then(|v| v.to_str().ok());
-                return Err(Error::from_response(status, code, &body, self.anonymous()).with_credential(&self.account.credential));
+                let error = Error::from_response(status, code, &body, self.anonymous()).with_credential(&self.account.credential);
+                return Err(Failure { error, retry_after: crate::retry::retry_after(&headers) });
             }
-            Ok(Response { headers, body })
+            Ok::<_, Failure>(Response { headers, body })
         };
         if !large {
             return exchange.await;
         }
         tokio::select! {
             out = exchange => out,
-            () = progress.stalled(self.timeout) => Err(Error::Timeout { endpoint: redact_url(&self.account.endpoint), after: self.timeout }),
+            () = progress.stalled(self.timeout) => Err(Error::Timeout { endpoint: redact_url(&self.account.endpoint), after: self.timeout }.into()),
         }
     }
 
@@ -179,7 +203,58 @@ impl RestClient {
         let mut headers = Vec::new();
         properties.add_headers(&mut headers);
         let resource = format!("{}?comp=blocklist", blob_resource(container, path)?);
-        self.send(Method::PUT, &resource, &headers, Bytes::from(body)).await.map(|_| ())
+        let body = Bytes::from(body);
+        // Never sent again blindly: a commit that failed on the way back may have happened,
+        // and the blob's committed blocks say whether it did (block ids carry the upload's
+        // random id, so an older version cannot have the same list).
+        let policy = crate::retry::policy();
+        let started = std::time::Instant::now();
+        let mut attempt = 1;
+        loop {
+            let Failure { error, retry_after } = match self.attempt(Method::PUT, &resource, &headers, body.clone()).await {
+                Ok(_) => return Ok(()),
+                Err(failure) => failure,
+            };
+            if !crate::retry::retryable(&error) {
+                return Err(error);
+            }
+            if self.committed_blocks(container, path).await?.as_deref() == Some(block_ids) {
+                tracing::debug!(%error, "the block list was committed although its answer failed");
+                return Ok(());
+            }
+            let Some(wait) = crate::retry::delay(policy, attempt + 1, started.elapsed(), retry_after) else { return Err(error) };
+            tracing::debug!(%error, attempt, ?wait, "committing the block list again");
+            tokio::time::sleep(wait).await;
+            attempt += 1;
+        }
+    }
+
+    /// The ids of the blob's committed blocks, in order; `None` when there is no blob.
+    async fn committed_blocks(&self, container: &str, path: &str) -> Result<Option<Vec<String>>> {
+        #[derive(serde::Deserialize)]
+        struct BlockList {
+            #[serde(rename = "CommittedBlocks", default)]
+            committed: Blocks,
+        }
+        #[derive(serde::Deserialize, Default)]
+        struct Blocks {
+            #[serde(rename = "Block", default)]
+            blocks: Vec<Block>,
+        }
+        #[derive(serde::Deserialize)]
+        struct Block {
+            #[serde(rename = "Name")]
+            name: String,
+        }
+        let resource = format!("{}?comp=blocklist&blocklisttype=committed", blob_resource(container, path)?);
+        let response = match self.send(Method::GET, &resource, &[], Bytes::new()).await {
+            Ok(response) => response,
+            Err(Error::BlobNotFound) => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        let text = std::str::from_utf8(&response.body).map_err(|e| Error::InvalidResponse(format!("block list: {e}")))?;
+        let list: BlockList = quick_xml::de::from_str(text).map_err(|e| Error::InvalidResponse(format!("block list: {e}")))?;
+        Ok(Some(list.committed.blocks.into_iter().map(|b| b.name).collect()))
     }
 
     /// Deletes a blob; a missing blob is not an error.
@@ -197,6 +272,18 @@ impl RestClient {
             Ok(_) | Err(Error::ContainerNotFound) => Ok(()),
             Err(e) => Err(e),
         }
+    }
+}
+
+/// A failed try, with the service's `Retry-After`, if it gave one.
+struct Failure {
+    error: Error,
+    retry_after: Option<Duration>,
+}
+
+impl From<Error> for Failure {
+    fn from(error: Error) -> Failure {
+        Failure { error, retry_after: None }
     }
 }
 
