@@ -91,8 +91,14 @@ pub fn storage_error(account: &str, registered: bool, e: storage::Error) -> ! {
     }
 }
 
-/// Whether PostgreSQL wants the current statement to stop (cancel, timeout, termination).
+/// Whether PostgreSQL wants the current statement to stop (cancel, statement timeout,
+/// termination). Not every pending interrupt is one: a backend that falls behind on catalog
+/// invalidations during a long transfer is asked to catch up, a barrier or a memory-context
+/// dump may come, and none of them should end the transfer.
 pub fn interrupt_pending() -> bool {
-    // SAFETY: a sig_atomic_t flag written by signal handlers; reading it has no side effect.
-    unsafe { std::ptr::read_volatile(std::ptr::addr_of!(pgrx::pg_sys::InterruptPending)) != 0 }
+    // SAFETY: sig_atomic_t flags written by signal handlers; reading them has no side effect.
+    unsafe {
+        std::ptr::read_volatile(std::ptr::addr_of!(pgrx::pg_sys::QueryCancelPending)) != 0
+            || std::ptr::read_volatile(std::ptr::addr_of!(pgrx::pg_sys::ProcDiePending)) != 0
+    }
 }

@@ -9,7 +9,8 @@ source "$(dirname "$0")/../lib/pgvault.sh"
 TLS="$RUN_DIR/tls"
 # pgvault and blobctl trust the test authority too.
 export SSL_CERT_FILE="$TLS/bundle.pem"
-az_port=$((AZURITE_PORT + 2)); tok_port=$((AZURITE_PORT + 3)); short_port=$((AZURITE_PORT + 4))
+# Ports clear of those the other tests use (+1 stall server, +2 closed).
+az_port=$((AZURITE_PORT + 6)); tok_port=$((AZURITE_PORT + 7)); short_port=$((AZURITE_PORT + 8))
 endpoint="https://127.0.0.1:$az_port/$AZURITE_ACCOUNT"
 tokens="http://127.0.0.1:$tok_port"
 work=$(mktemp -d); chmod 755 "$work"
