@@ -101,5 +101,25 @@ pub fn as_role<R>(owner: Oid, f: impl FnOnce() -> R) -> R {
         pg_sys::SetUserIdAndSecContext(owner, context | pg_sys::SECURITY_LOCAL_USERID_CHANGE as i32);
     }
     let _restore = Restore(user, context);
-    f()
+    // The owner's queries must not run operators or functions found first in a schema the
+    // caller controls (a `=` on text in the caller's search_path would run as the owner):
+    // they see pg_catalog, then temporary objects, as SECURITY DEFINER functions with a SET
+    // clause do. An error unwinds the setting with the transaction.
+    let nest = unsafe {
+        let nest = pg_sys::NewGUCNestLevel();
+        pg_sys::set_config_option(
+            c"search_path".as_ptr(),
+            c"pg_catalog, pg_temp".as_ptr(),
+            pg_sys::GucContext::PGC_USERSET,
+            pg_sys::GucSource::PGC_S_SESSION,
+            pg_sys::GucAction::GUC_ACTION_SAVE,
+            true,
+            0,
+            false,
+        );
+        nest
+    };
+    let out = f();
+    unsafe { pg_sys::AtEOXact_GUC(true, nest) };
+    out
 }

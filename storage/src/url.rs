@@ -42,7 +42,13 @@ pub fn parse_azure_host(url: &str) -> Option<Result<BlobUrl, String>> {
     if parsed.query().is_some() {
         return Some(Err(format!("blob URL \"{}\" has a query string; register a SAS token with account_add instead", crate::account::redact_url(url))));
     }
-    Some(container_and_path(account, parsed.path(), url))
+    // The path as written: a URL parser folds `a/../b` into `b`, `%2e%2e` into `..` and `\`
+    // into `/`, which would read or write another blob than the one named. Dot segments are
+    // then refused by the blob name rules, and a backslash stays part of the name.
+    let after_scheme = &url[url.find("://").map_or(0, |i| i + 3)..];
+    let raw_path = after_scheme.find('/').map_or("", |i| &after_scheme[i..]);
+    let raw_path = raw_path.split(['?', '#']).next().unwrap_or_default();
+    Some(container_and_path(account, raw_path, url))
 }
 
 /// Parses a path-style URL under `endpoint` (`http://127.0.0.1:10000/devstoreaccount1`);
@@ -69,6 +75,18 @@ mod tests {
         assert!(parse_azure_host("https://myacct.blob.core.windows.net/Bad_Container/x").unwrap().unwrap_err().contains("container"));
         assert!(!parse_azure_host("https://a.blob.core.windows.net/cont/x?sig=s").unwrap().unwrap_err().contains("sig"));
         assert!(is_url("HTTPS://x") && is_url("http://x") && !is_url("/tmp/file.csv") && !is_url("h"));
+    }
+
+    #[test]
+    fn no_path_confusion() {
+        let e = parse_azure_host("https://acct.blob.core.windows.net/c1c/x/../b.csv").unwrap().unwrap_err();
+        assert!(e.contains("\"..\""), "{e}");
+        assert!(parse_azure_host("https://acct.blob.core.windows.net/c1c/a/%2e%2e/b.csv").unwrap().is_err());
+        assert!(parse_azure_host("https://acct.blob.core.windows.net/c1c/a/./b.csv").unwrap().is_err());
+        let b = parse_azure_host("https://acct.blob.core.windows.net/c1c/back\\slash.csv").unwrap().unwrap();
+        assert_eq!(b.path, "back\\slash.csv");
+        let b = parse_azure_host("https://acct.blob.core.windows.net/c1c/x%2Fy.csv").unwrap().unwrap();
+        assert_eq!(b.path, "x/y.csv");
     }
 
     #[test]

@@ -50,3 +50,19 @@ SELECT * FROM azure_storage.account_user_add('adminmade', 'regress_user');
 SELECT azure_storage.account_remove('adminmade');
 SELECT credentials FROM azure_storage.accounts;
 RESET ROLE;
+
+-- The extension reads its accounts as their owner, with pg_catalog first on the search path:
+-- an operator of the caller's own, found first on theirs, does not run as the owner.
+CREATE ROLE regress_hijacker;
+CREATE SCHEMA regress_evil AUTHORIZATION regress_hijacker;
+SET ROLE regress_hijacker;
+CREATE FUNCTION regress_evil.texteq(a text, b text) RETURNS boolean LANGUAGE plpgsql AS $$
+BEGIN RAISE NOTICE 'the caller''s operator ran as %', current_user; RETURN a OPERATOR(pg_catalog.=) b; END $$;
+CREATE OPERATOR regress_evil.= (LEFTARG = text, RIGHTARG = text, FUNCTION = regress_evil.texteq);
+SET search_path = regress_evil, pg_catalog;
+SELECT * FROM azure_storage.blob_list('devstoreaccount1', 'listing');
+SHOW search_path;
+RESET search_path;
+RESET ROLE;
+DROP SCHEMA regress_evil CASCADE;
+DROP ROLE regress_hijacker;
