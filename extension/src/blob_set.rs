@@ -24,7 +24,7 @@ pub fn expand(access: &Access, container: &str, path: &str) -> Vec<Blob> {
     // A blob whose name has a wildcard in it is still read by its name.
     match storage::runtime::block_on(access.store(container).size(path), &crate::errors::interrupt_pending) {
         Ok(size) => return vec![Blob { path: path.to_string(), size: Some(size) }],
-        Err(storage::Error::BlobNotFound) => {}
+        Err(storage::Error::BlobNotFound { .. }) => {}
         Err(e) => access.fail(e),
     }
     let names: Vec<Blob> = Pages::new(access, container, pattern::literal_prefix(path))

@@ -32,8 +32,15 @@ pub fn storage_error(account: &str, registered: bool, e: storage::Error) -> ! {
     use storage::Error as E;
     use PgSqlErrorCode as C;
     match e {
-        E::ContainerNotFound => raise(C::ERRCODE_UNDEFINED_OBJECT, e.to_string(), None, None),
-        E::BlobNotFound => raise(C::ERRCODE_UNDEFINED_FILE, e.to_string(), None, None),
+        // Azure's texts, with the name in a detail.
+        E::ContainerNotFound { ref container } => {
+            let detail = (!container.is_empty()).then(|| format!("container \"{container}\" of storage account {account}"));
+            raise(C::ERRCODE_UNDEFINED_OBJECT, e.to_string(), detail, None)
+        }
+        E::BlobNotFound { ref container, ref blob } => {
+            let detail = (!blob.is_empty()).then(|| format!("blob \"{blob}\" in container \"{container}\" of storage account {account}"));
+            raise(C::ERRCODE_UNDEFINED_FILE, e.to_string(), detail, None)
+        }
         E::Unauthenticated { .. } if !registered => raise(
             C::ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION,
             "missing storage credentials",
@@ -87,6 +94,7 @@ pub fn storage_error(account: &str, registered: bool, e: storage::Error) -> ! {
         E::TooLarge { .. } => raise(C::ERRCODE_PROGRAM_LIMIT_EXCEEDED, e.to_string(), None, Some("Use the csv, tsv or binary decoder for large blobs.".into())),
         E::BlobTooLarge { .. } => raise(C::ERRCODE_PROGRAM_LIMIT_EXCEEDED, e.to_string(), None, None),
         E::InvalidName(n) => invalid_name(n),
+        E::BlobChanged { .. } => raise(C::ERRCODE_T_R_SERIALIZATION_FAILURE, e.to_string(), None, None),
         E::Service { .. } | E::InvalidResponse(_) => raise(C::ERRCODE_EXTERNAL_ROUTINE_EXCEPTION, e.to_string(), None, None),
     }
 }

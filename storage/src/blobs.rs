@@ -1,107 +1,90 @@
-//! Reading and writing blob contents through OpenDAL's azblob service, which handles
-//! signing, chunked transfers, retries and timeouts.
+//! Reading blob contents: whole, by range, or streamed (`stream`), through the REST client.
+//!
+//! Names are sent exactly as given (`a//b.csv`, a leading `/` and edge spaces are names of
+//! their own in Azure), and an answer cut short resumes from its first missing byte.
 
+use std::ops::Range;
 use std::time::Duration;
 
-use opendal::layers::{RetryLayer, TimeoutLayer};
-use opendal::services::Azblob;
-use opendal::{ErrorKind, HttpTransporter, Operator};
-use opendal_http_transport_reqwest::ReqwestTransport;
+use bytes::Bytes;
+use futures::{StreamExt, TryStreamExt};
 
-use crate::account::{redact_url, Account, Credential};
-use crate::error::{Error, Result};
+use crate::account::Account;
+use crate::error::Result;
+use crate::rest::{BlobProperties, RestClient};
+
+/// Size of one ranged read of `get` and `read_range`.
+const RANGE_CHUNK: u64 = 4 << 20;
+/// Ranged reads in flight at once.
+const RANGE_CONCURRENT: usize = 4;
 
 /// One container of one account. Its HTTP connections belong to the runtime of the thread
 /// that uses them first: a thread of its own (the stream's download thread) opens a store of
 /// its own with `reopen`, as a pooled connection cannot be driven from another runtime.
 pub struct BlobStore {
-    pub(crate) op: Operator,
-    account: Account,
-    container: String,
-    endpoint: String,
-    anonymous: bool,
-    timeout: Duration,
+    pub(crate) client: RestClient,
+    pub(crate) container: String,
 }
 
 impl BlobStore {
     pub fn new(account: &Account, container: &str, timeout: Duration) -> Result<Self> {
         crate::names::validate_container_name(container)?;
-        let mut builder = Azblob::default().endpoint(&account.endpoint).account_name(&account.name).container(container);
-        builder = match crate::signing::credential_chain(account, timeout)? {
-            Some(chain) => builder.credential_provider_chain(chain),
-            None => builder.skip_signature(),
-        };
-        let op = Operator::new(builder).map_err(|e| Error::InvalidResponse(e.to_string()))?;
-        let http = crate::tls::client_builder()?
-            .connect_timeout(timeout)
-            .build()
-            .map_err(|e| Error::Connect { endpoint: redact_url(&account.endpoint), cause: e.to_string() })?;
-        let context = op.context().with_http_transport(HttpTransporter::new(ReqwestTransport::new(http)));
-        let op = op.with_context(context);
-        let op = op
-            .layer(TimeoutLayer::new().with_timeout(timeout).with_io_timeout(timeout))
-            .layer(RetryLayer::new().with_jitter().with_max_times(crate::retry::policy().attempts.saturating_sub(1) as usize));
-        Ok(BlobStore {
-            op,
-            account: account.clone(),
-            container: container.to_string(),
-            endpoint: redact_url(&account.endpoint),
-            anonymous: matches!(account.credential, Credential::Anonymous),
-            timeout,
-        })
+        Ok(BlobStore { client: RestClient::new(account, timeout)?, container: container.to_string() })
     }
 
     /// The same container with connections of its own.
     pub(crate) fn reopen(&self) -> Result<BlobStore> {
-        BlobStore::new(&self.account, &self.container, self.timeout)
+        BlobStore::new(self.client.account(), &self.container, self.client.timeout())
     }
 
-    /// Reads a whole blob into memory.
+    /// Reads a whole blob into memory, all of it from one version.
     pub async fn get(&self, path: &str) -> Result<Vec<u8>> {
-        crate::names::validate_blob_name(path)?;
-        self.op.read(path).await.map(|b| b.to_vec()).map_err(|e| self.error(e))
+        let properties = self.properties(path).await?;
+        let bytes = self.ranges(path, 0..properties.size, properties.etag.as_deref()).await?;
+        Ok(bytes.to_vec())
+    }
+
+    /// Size and version of a blob; fails when it is missing.
+    pub async fn properties(&self, path: &str) -> Result<BlobProperties> {
+        self.client.blob_properties(&self.container, path).await
     }
 
     /// The size of a blob; fails when it is missing.
     pub async fn size(&self, path: &str) -> Result<u64> {
-        crate::names::validate_blob_name(path)?;
-        self.op.stat(path).await.map(|m| m.content_length()).map_err(|e| self.error(e))
+        Ok(self.properties(path).await?.size)
     }
 
     /// Bytes `range` of a blob, fetched in concurrent ranged reads.
-    pub async fn read_range(&self, path: &str, range: std::ops::Range<u64>) -> Result<bytes::Bytes> {
-        const CHUNK: usize = 4 << 20;
-        let reader = self.op.reader_with(path).chunk(CHUNK).concurrent(4).await.map_err(|e| self.error(e))?;
-        reader.read(range).await.map(|b| b.to_bytes()).map_err(|e| self.error(e))
+    pub async fn read_range(&self, path: &str, range: Range<u64>) -> Result<Bytes> {
+        self.ranges(path, range, None).await
     }
 
-    /// OpenDAL's byte streams report its errors inside io::Error.
-    pub(crate) fn io_error(&self, e: std::io::Error) -> Error {
-        let text = e.to_string();
-        match e.into_inner().map(|inner| inner.downcast::<opendal::Error>()) {
-            Some(Ok(inner)) => self.error(*inner),
-            _ => Error::Connect { endpoint: self.endpoint.clone(), cause: text },
+    async fn ranges(&self, path: &str, range: Range<u64>, etag: Option<&str>) -> Result<Bytes> {
+        let pieces: Vec<Bytes> = futures::stream::iter(split(range, RANGE_CHUNK))
+            .map(|piece| self.client.get_range(&self.container, path, piece, etag))
+            .buffered(RANGE_CONCURRENT)
+            .try_collect()
+            .await?;
+        if pieces.len() == 1 {
+            return Ok(pieces.into_iter().next().expect("one piece"));
         }
+        Ok(Bytes::from(pieces.concat()))
     }
+}
 
-    pub(crate) fn error(&self, e: opendal::Error) -> Error {
-        let text = e.to_string();
-        if let Credential::Token(source) = &self.account.credential {
-            // OpenDAL's message for a request it could not sign.
-            if text.contains("signing http request") {
-                return crate::identity::signing_failure(source, &e);
-            }
-        }
-        let code = if text.contains("ContainerNotFound") { "ContainerNotFound" } else { "" };
-        let error = match e.kind() {
-            ErrorKind::NotFound if code == "ContainerNotFound" => Error::ContainerNotFound,
-            ErrorKind::NotFound => Error::BlobNotFound,
-            ErrorKind::PermissionDenied if self.anonymous => Error::Unauthenticated { code: "PermissionDenied".into(), message: text },
-            ErrorKind::PermissionDenied => Error::PermissionDenied { code: "PermissionDenied".into(), message: text },
-            _ if text.contains("timeout") || text.contains("timed out") || text.contains("elapsed") => Error::Timeout { endpoint: self.endpoint.clone(), after: self.timeout },
-            ErrorKind::Unexpected if e.is_temporary() => Error::Connect { endpoint: self.endpoint.clone(), cause: text },
-            _ => Error::Service { status: 0, code: format!("{:?}", e.kind()), message: text },
-        };
-        error.with_credential(&self.account.credential)
+/// `range` cut into consecutive pieces of at most `size` bytes.
+pub(crate) fn split(range: Range<u64>, size: u64) -> impl Iterator<Item = Range<u64>> {
+    (range.start..range.end).step_by(size as usize).map(move |start| start..(start + size).min(range.end))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn splits_ranges() {
+        assert_eq!(split(0..10, 4).collect::<Vec<_>>(), vec![0..4, 4..8, 8..10]);
+        assert_eq!(split(3..4, 4).collect::<Vec<_>>(), vec![3..4]);
+        assert_eq!(split(5..5, 4).count(), 0);
     }
 }

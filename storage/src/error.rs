@@ -4,10 +4,14 @@ use std::time::Duration;
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
+    /// Azure's own text; the name is for a detail (empty when the request named none).
     #[error("container with the given name does not exist")]
-    ContainerNotFound,
+    ContainerNotFound { container: String },
     #[error("blob with the given name does not exist")]
-    BlobNotFound,
+    BlobNotFound { container: String, blob: String },
+    /// A read pinned to one version of a blob found another (412 ConditionNotMet).
+    #[error("blob {blob} was replaced while it was being read; read it again")]
+    BlobChanged { blob: String },
     /// The service refused the request for lack of (valid) credentials: 401, or 403 on
     /// authentication, or 404 ResourceNotFound on a private container read anonymously.
     #[error("the storage service refused the credentials ({code}): {message}")]
@@ -53,8 +57,9 @@ impl Error {
         let code = code.unwrap_or("").to_string();
         let message = service_message(body).unwrap_or_default();
         match (status, code.as_str()) {
-            (404, "ContainerNotFound") => Error::ContainerNotFound,
-            (404, "BlobNotFound") => Error::BlobNotFound,
+            (404, "ContainerNotFound") => Error::ContainerNotFound { container: String::new() },
+            (404, "BlobNotFound") => Error::BlobNotFound { container: String::new(), blob: String::new() },
+            (412, "ConditionNotMet") => Error::BlobChanged { blob: String::new() },
             // Azure hides private containers from anonymous callers behind a 404.
             (404, "ResourceNotFound") if anonymous => Error::Unauthenticated { code, message },
             (401, _) | (403, "AuthenticationFailed" | "NoAuthenticationInformation" | "PublicAccessNotPermitted" | "InvalidAuthenticationInfo") => {
@@ -65,6 +70,20 @@ impl Error {
             (403, _) if message.contains("failed to authenticate") => Error::Unauthenticated { code, message },
             (403, _) => Error::PermissionDenied { code, message },
             _ => Error::Service { status, code, message },
+        }
+    }
+
+    /// Fills in the container and blob a request addressed (`/<container>/<blob>?...`,
+    /// percent-encoded) where the error names them.
+    pub(crate) fn naming(self, path_and_query: &str) -> Error {
+        let path = path_and_query.split('?').next().unwrap_or_default().trim_start_matches('/');
+        let (container, blob) = path.split_once('/').unwrap_or((path, ""));
+        let decoded = |s: &str| percent_encoding::percent_decode_str(s).decode_utf8_lossy().into_owned();
+        match self {
+            Error::ContainerNotFound { .. } => Error::ContainerNotFound { container: decoded(container) },
+            Error::BlobNotFound { .. } => Error::BlobNotFound { container: decoded(container), blob: decoded(blob) },
+            Error::BlobChanged { .. } => Error::BlobChanged { blob: decoded(blob) },
+            other => other,
         }
     }
 
@@ -80,7 +99,6 @@ impl Error {
     }
 }
 
-/// The `<Message>` of an Azure error body
 /// The `<Message>` of an Azure error body, first line only.
 fn service_message(body: &[u8]) -> Option<String> {
     let text = std::str::from_utf8(body).ok()?;
@@ -96,7 +114,11 @@ mod tests {
     #[test]
     fn classifies_answers() {
         let body = b"<?xml version=\"1.0\"?><Error><Code>ContainerNotFound</Code><Message>The specified container does not exist.\nRequestId:1</Message></Error>";
-        assert!(matches!(Error::from_response(404, Some("ContainerNotFound"), body, false), Error::ContainerNotFound));
+        assert!(matches!(Error::from_response(404, Some("ContainerNotFound"), body, false), Error::ContainerNotFound { .. }));
+        match Error::from_response(404, Some("BlobNotFound"), b"", false).naming("/c1/a%20b/%C3%A9.csv?comp=x") {
+            Error::BlobNotFound { container, blob } => assert_eq!((container.as_str(), blob.as_str()), ("c1", "a b/\u{e9}.csv")),
+            e => panic!("{e:?}"),
+        }
         assert!(matches!(Error::from_response(404, Some("ResourceNotFound"), b"", true), Error::Unauthenticated { .. }));
         assert!(matches!(Error::from_response(404, Some("ResourceNotFound"), b"", false), Error::Service { status: 404, .. }));
         match Error::from_response(403, Some("AuthorizationPermissionMismatch"), b"<Message>nope</Message>", false) {

@@ -199,7 +199,7 @@ impl Token {
 
 /// Tokens of this process, by source.
 static TOKENS: Mutex<Option<HashMap<TokenSource, Token>>> = Mutex::new(None);
-/// The last failure of each source: OpenDAL's signing keeps only that no credential came.
+/// The last failure of each source: reqsign's chain keeps only that no credential came.
 static FAILURES: Mutex<Option<HashMap<TokenSource, String>>> = Mutex::new(None);
 /// One fetch at a time, so that threads starting together share the first token.
 static FETCHING: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
@@ -245,7 +245,7 @@ fn client(timeout: Duration) -> Result<reqwest::Client> {
         .map_err(|e| Error::Connect { endpoint: "(token client)".into(), cause: e.to_string() })
 }
 
-/// Signs requests with tokens from a source, for reqsign (and so OpenDAL).
+/// Signs requests with tokens from a source, for reqsign.
 #[derive(Debug)]
 pub(crate) struct TokenProvider {
     source: TokenSource,

@@ -1,12 +1,12 @@
-//! Signed requests to the Blob service for the few operations OpenDAL does not cover:
-//! container management, a listing that keeps every blob property (OpenDAL's listing
-//! drops Content-Encoding), and block uploads whose block size grows and whose commit sets
-//! Content-Encoding (OpenDAL's writer has fixed chunks and no Content-Encoding for azblob).
-//! Signing is reqsign's, the same code OpenDAL signs with.
+//! Signed requests to the Blob service: containers, a listing that keeps every blob
+//! property, ranged reads that resume where an answer broke off, and block uploads whose
+//! block size grows and whose commit sets Content-Encoding. Signing is reqsign's; every
+//! request goes through one retry loop (`retrying`, limits in `retry`).
 
+use std::ops::Range;
 use std::time::Duration;
 
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use http::{HeaderMap, HeaderValue, Method, Request};
 use reqsign_azure_storage::{Credential as SigningCredential, RequestSigner};
 use reqsign_core::{Context, Signer};
@@ -39,6 +39,14 @@ pub struct Response {
     pub body: Bytes,
 }
 
+/// What reading a blob needs to know first.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BlobProperties {
+    pub size: u64,
+    /// Names this version of the blob: reads pinned to it fail if the blob is replaced.
+    pub etag: Option<String>,
+}
+
 impl RestClient {
     /// `timeout` bounds each request: connecting and the whole answer.
     pub fn new(account: &Account, timeout: Duration) -> Result<Self> {
@@ -58,20 +66,31 @@ impl RestClient {
         &self.account
     }
 
+    pub fn timeout(&self) -> Duration {
+        self.timeout
+    }
+
     pub(crate) fn anonymous(&self) -> bool {
         self.signer.is_none()
     }
 
     /// Sends one request, again after failures that may pass (`retry`); `path_and_query`
     /// follows the endpoint and is already percent-encoded. Only for requests that do the same
-    /// when repeated: a block list commit goes through `commit_block_list`.
+    /// when repeated: a block list commit goes through `put_block_list`.
     pub async fn send(&self, method: Method, path_and_query: &str, extra: &[(&str, &str)], body: Bytes) -> Result<Response> {
+        let what = format!("{method} {}", path_and_query.split('?').next().unwrap_or(""));
+        self.retrying(&what, async || self.attempt(method.clone(), path_and_query, extra, body.clone()).await).await
+    }
+
+    /// Runs `once` until it succeeds, fails in a way that does not pass, or the retry policy
+    /// says stop. Each call of `once` is one attempt; it may carry state from the last.
+    async fn retrying<T>(&self, what: &str, mut once: impl AsyncFnMut() -> std::result::Result<T, Failure>) -> Result<T> {
         let policy = crate::retry::policy();
         let started = std::time::Instant::now();
         let mut attempt = 1;
         loop {
-            let Failure { error, retry_after } = match self.attempt(method.clone(), path_and_query, extra, body.clone()).await {
-                Ok(response) => return Ok(response),
+            let Failure { error, retry_after } = match once().await {
+                Ok(done) => return Ok(done),
                 Err(failure) => failure,
             };
             let wait = match crate::retry::retryable(&error) {
@@ -79,14 +98,35 @@ impl RestClient {
                 false => None,
             };
             let Some(wait) = wait else { return Err(error) };
-            tracing::debug!(%error, attempt, ?wait, "retrying {} {}", method, path_and_query.split('?').next().unwrap_or(""));
+            tracing::debug!(%error, attempt, ?wait, "retrying {what}");
             tokio::time::sleep(wait).await;
             attempt += 1;
         }
     }
 
-    /// One try of a request.
+    /// One try of a request, its whole answer read.
     async fn attempt(&self, method: Method, path_and_query: &str, extra: &[(&str, &str)], body: Bytes) -> std::result::Result<Response, Failure> {
+        let large = body.len() > UPLOAD_PIECE;
+        let progress = Progress::new();
+        let exchange = async {
+            let resp = self.request(method, path_and_query, extra, body, &progress).await?;
+            let headers = resp.headers().clone();
+            let body = resp.bytes().await.map_err(|e| self.transport_error(e))?;
+            Ok::<_, Failure>(Response { headers, body })
+        };
+        if !large {
+            return exchange.await;
+        }
+        tokio::select! {
+            out = exchange => out,
+            () = progress.stalled(self.timeout) => Err(Error::Timeout { endpoint: redact_url(&self.account.endpoint), after: self.timeout }.into()),
+        }
+    }
+
+    /// Signs and sends a request; returns the answer once its status says success, with
+    /// the body still to be read. A body larger than UPLOAD_PIECE goes out piece by piece,
+    /// touching `progress`.
+    async fn request(&self, method: Method, path_and_query: &str, extra: &[(&str, &str)], body: Bytes, progress: &Progress) -> std::result::Result<reqwest::Response, Failure> {
         let url = format!("{}{}", self.account.endpoint, path_and_query);
         let mut req = Request::builder().method(method).uri(&url).body(()).map_err(|e| Error::InvalidResponse(e.to_string()))?;
         let headers = req.headers_mut();
@@ -107,7 +147,6 @@ impl RestClient {
                     _ => Error::Connect { endpoint: redact_url(&self.account.endpoint), cause: format!("could not sign the request: {e}") },
                 })?;
         }
-        let progress = Progress::new();
         let large = body.len() > UPLOAD_PIECE;
         let http_body = if large { pieces(body, progress.clone()) } else { reqwest::Body::from(body) };
         let mut req = reqwest::Request::try_from(Request::from_parts(parts, http_body))
@@ -116,27 +155,55 @@ impl RestClient {
             // No deadline for the whole exchange: `progress` bounds each step instead.
             *req.timeout_mut() = Some(Duration::from_secs(u64::from(u32::MAX)));
         }
-        let answered = progress.clone();
-        let exchange = async move {
-            let resp = self.http.execute(req).await.map_err(|e| self.transport_error(e))?;
-            answered.touch();
-            let status = resp.status().as_u16();
-            let headers = resp.headers().clone();
-            let body = resp.bytes().await.map_err(|e| self.transport_error(e))?;
-            if status >= 300 {
-                let code = headers.get("x-ms-error-code").and_then(|v| v.to_str().ok());
-                let error = Error::from_response(status, code, &body, self.anonymous()).with_credential(&self.account.credential);
-                return Err(Failure { error, retry_after: crate::retry::retry_after(&headers) });
+        let resp = self.http.execute(req).await.map_err(|e| self.transport_error(e))?;
+        progress.touch();
+        let status = resp.status().as_u16();
+        if status < 300 {
+            return Ok(resp);
+        }
+        let headers = resp.headers().clone();
+        let body = resp.bytes().await.map_err(|e| self.transport_error(e))?;
+        let code = headers.get("x-ms-error-code").and_then(|v| v.to_str().ok());
+        let error = Error::from_response(status, code, &body, self.anonymous()).naming(path_and_query).with_credential(&self.account.credential);
+        Err(Failure { error, retry_after: crate::retry::retry_after(&headers) })
+    }
+
+    /// Size and ETag of a blob (Get Blob Properties).
+    pub async fn blob_properties(&self, container: &str, path: &str) -> Result<BlobProperties> {
+        let response = self.send(Method::HEAD, &blob_resource(container, path)?, &[], Bytes::new()).await?;
+        let header = |name: &str| response.headers.get(name).and_then(|v| v.to_str().ok());
+        let size = header("content-length")
+            .and_then(|v| v.parse().ok())
+            .ok_or_else(|| Error::InvalidResponse(format!("no Content-Length for blob {path}")))?;
+        Ok(BlobProperties { size, etag: header("etag").map(str::to_string) })
+    }
+
+    /// Bytes `range` of a blob (Get Blob with a range), of the version `etag` names when
+    /// given. An answer cut short is asked again from its first missing byte, not from the
+    /// start of the range.
+    pub async fn get_range(&self, container: &str, path: &str, range: Range<u64>, etag: Option<&str>) -> Result<Bytes> {
+        let resource = blob_resource(container, path)?;
+        let wanted = range.end.saturating_sub(range.start);
+        let mut got = BytesMut::with_capacity(wanted as usize);
+        if wanted == 0 {
+            return Ok(got.freeze());
+        }
+        self.retrying(&format!("GET {resource}"), async || {
+            let from = range.start + got.len() as u64;
+            let bytes = format!("bytes={from}-{}", range.end - 1);
+            let mut headers = vec![("x-ms-range", bytes.as_str())];
+            headers.extend(etag.map(|etag| ("If-Match", etag)));
+            let mut resp = self.request(Method::GET, &resource, &headers, Bytes::new(), &Progress::new()).await?;
+            while let Some(piece) = resp.chunk().await.map_err(|e| self.transport_error(e))? {
+                got.extend_from_slice(&piece);
             }
-            Ok::<_, Failure>(Response { headers, body })
-        };
-        if !large {
-            return exchange.await;
+            Ok(())
+        })
+        .await?;
+        if got.len() as u64 != wanted {
+            return Err(Error::InvalidResponse(format!("asked for {wanted} bytes of blob {path}, got {}", got.len())));
         }
-        tokio::select! {
-            out = exchange => out,
-            () = progress.stalled(self.timeout) => Err(Error::Timeout { endpoint: redact_url(&self.account.endpoint), after: self.timeout }.into()),
-        }
+        Ok(got.freeze())
     }
 
     fn transport_error(&self, e: reqwest::Error) -> Error {
@@ -207,26 +274,15 @@ impl RestClient {
         // Never sent again blindly: a commit that failed on the way back may have happened,
         // and the blob's committed blocks say whether it did (block ids carry the upload's
         // random id, so an older version cannot have the same list).
-        let policy = crate::retry::policy();
-        let started = std::time::Instant::now();
-        let mut attempt = 1;
-        loop {
-            let Failure { error, retry_after } = match self.attempt(Method::PUT, &resource, &headers, body.clone()).await {
-                Ok(_) => return Ok(()),
-                Err(failure) => failure,
-            };
-            if !crate::retry::retryable(&error) {
-                return Err(error);
+        self.retrying("the block list commit", async || match self.attempt(Method::PUT, &resource, &headers, body.clone()).await {
+            Ok(_) => Ok(()),
+            Err(failure) if crate::retry::retryable(&failure.error) && self.committed_blocks(container, path).await?.as_deref() == Some(block_ids) => {
+                tracing::debug!(error = %failure.error, "the block list was committed although its answer failed");
+                Ok(())
             }
-            if self.committed_blocks(container, path).await?.as_deref() == Some(block_ids) {
-                tracing::debug!(%error, "the block list was committed although its answer failed");
-                return Ok(());
-            }
-            let Some(wait) = crate::retry::delay(policy, attempt + 1, started.elapsed(), retry_after) else { return Err(error) };
-            tracing::debug!(%error, attempt, ?wait, "committing the block list again");
-            tokio::time::sleep(wait).await;
-            attempt += 1;
-        }
+            Err(failure) => Err(failure),
+        })
+        .await
     }
 
     /// The ids of the blob's committed blocks, in order; `None` when there is no blob.
@@ -249,7 +305,7 @@ impl RestClient {
         let resource = format!("{}?comp=blocklist&blocklisttype=committed", blob_resource(container, path)?);
         let response = match self.send(Method::GET, &resource, &[], Bytes::new()).await {
             Ok(response) => response,
-            Err(Error::BlobNotFound) => return Ok(None),
+            Err(Error::BlobNotFound { .. }) => return Ok(None),
             Err(e) => return Err(e),
         };
         let text = std::str::from_utf8(&response.body).map_err(|e| Error::InvalidResponse(format!("block list: {e}")))?;
@@ -260,7 +316,7 @@ impl RestClient {
     /// Deletes a blob; a missing blob is not an error.
     pub async fn delete_blob(&self, container: &str, path: &str) -> Result<()> {
         match self.send(Method::DELETE, &blob_resource(container, path)?, &[], Bytes::new()).await {
-            Ok(_) | Err(Error::BlobNotFound) => Ok(()),
+            Ok(_) | Err(Error::BlobNotFound { .. }) => Ok(()),
             Err(e) => Err(e),
         }
     }
@@ -269,7 +325,7 @@ impl RestClient {
     pub async fn delete_container(&self, container: &str) -> Result<()> {
         crate::names::validate_container_name(container)?;
         match self.send(Method::DELETE, &format!("/{container}?restype=container"), &[], Bytes::new()).await {
-            Ok(_) | Err(Error::ContainerNotFound) => Ok(()),
+            Ok(_) | Err(Error::ContainerNotFound { .. }) => Ok(()),
             Err(e) => Err(e),
         }
     }

@@ -1,5 +1,6 @@
 //! Trying a request again after a failure that may pass: the service busy or failing for a
-//! moment (408, 429, 500, 502, 503, 504) or a connection reset. Waits grow exponentially with
+//! moment (408, 429, 500, 502, 503, 504), a connection reset, or no answer within the
+//! request timeout. Waits grow exponentially with
 //! jitter, a `Retry-After` from the service is honoured, and the attempts and the time spent
 //! are bounded. Refusals (403, 404, 409, ...) are never retried.
 //!
@@ -51,6 +52,8 @@ pub(crate) fn retryable(e: &Error) -> bool {
                 .iter()
                 .any(|s| cause.contains(s))
         }
+        // A stalled answer costs one request timeout per attempt; `total` bounds the sum.
+        Error::Timeout { .. } => true,
         _ => false,
     }
 }
@@ -96,7 +99,8 @@ mod tests {
         let service = |status| Error::Service { status, code: String::new(), message: String::new() };
         assert!(retryable(&service(503)) && retryable(&service(429)) && retryable(&service(500)));
         assert!(!retryable(&service(409)) && !retryable(&service(400)));
-        assert!(!retryable(&Error::BlobNotFound));
+        assert!(!retryable(&Error::BlobNotFound { container: "c".into(), blob: "b".into() }));
+        assert!(retryable(&Error::Timeout { endpoint: "e".into(), after: Duration::from_secs(1) }));
         let connect = |cause: &str| Error::Connect { endpoint: "e".into(), cause: cause.into() };
         assert!(retryable(&connect("error sending request: connection closed before message completed")));
         assert!(retryable(&connect("Connection reset by peer (os error 104)")));

@@ -1,4 +1,4 @@
-//! How requests to an account are signed, the same for our REST calls and OpenDAL's.
+//! How requests to an account are signed (reqsign providers, one chain per client).
 
 use std::time::Duration;
 

@@ -1,6 +1,7 @@
 //! Streaming a blob's decompressed bytes to a synchronous consumer with bounded memory.
 //!
-//! A download thread fetches the blob in ranged chunks (several in flight), a second thread
+//! A download thread fetches the blob in ranged chunks (several in flight, all of the version
+//! seen when the stream opened, each resumed where a broken answer stopped), a second thread
 //! decompresses them and hands pieces over a bounded channel; the consumer (a PostgreSQL
 //! backend's COPY parser) reads them as they come. Download, decompression and parsing thus
 //! overlap, and what is held at any time is bounded: CHUNK * (CONCURRENT + RAW_QUEUE)
@@ -26,8 +27,8 @@ const CHUNK: usize = 2 << 20;
 const CONCURRENT: usize = 4;
 /// Pieces waiting for the consumer.
 const QUEUE: usize = 8;
-/// Downloaded pieces (network reads, at most CHUNK each) waiting for decompression.
-const RAW_QUEUE: usize = 16;
+/// Downloaded chunks waiting for decompression.
+const RAW_QUEUE: usize = 4;
 /// Size of a decompressed piece.
 const PIECE: usize = 1 << 20;
 /// How often a waiting consumer asks whether to stop.
@@ -52,13 +53,16 @@ impl BlobStore {
     /// `stream`, for a blob whose size is known (from a listing), which saves a request.
     pub fn stream_sized(&self, path: &str, size: Option<u64>, compression: Compression, cancelled: &dyn Fn() -> bool) -> Result<BlobStream> {
         crate::names::validate_blob_name(path)?;
-        let size = match size {
-            Some(size) => size,
-            None => runtime::block_on(self.size(path), cancelled)?,
+        let (size, etag) = match size {
+            Some(size) => (size, None),
+            None => {
+                let properties = runtime::block_on(self.properties(path), cancelled)?;
+                (properties.size, properties.etag)
+            }
         };
         let (tx, rx) = sync_channel(QUEUE);
         let stop = Arc::new(AtomicBool::new(false));
-        let producer = Producer { store: self.reopen()?, path: path.to_string(), size, compression, tx, stop: stop.clone() };
+        let producer = Producer { store: self.reopen()?, path: path.to_string(), size, etag, compression, tx, stop: stop.clone() };
         std::thread::Builder::new()
             .name("blob-download".into())
             .spawn(move || producer.run())
@@ -122,6 +126,7 @@ struct Producer {
     store: BlobStore,
     path: String,
     size: u64,
+    etag: Option<String>,
     compression: Compression,
     tx: SyncSender<Result<Bytes>>,
     stop: Arc<AtomicBool>,
@@ -132,19 +137,12 @@ impl Producer {
     /// two overlap with each other and with the consumer.
     fn run(self) {
         runtime::block_signals();
-        let (raw_tx, raw_rx) = tokio::sync::mpsc::channel::<std::io::Result<Bytes>>(RAW_QUEUE);
+        let (raw_tx, raw_rx) = tokio::sync::mpsc::channel::<Result<Bytes>>(RAW_QUEUE);
         let decompressor = {
             let (tx, stop, compression) = (self.tx.clone(), self.stop.clone(), self.compression);
-            let store = match self.store.reopen() {
-                Ok(s) => s,
-                Err(e) => {
-                    let _ = self.tx.send(Err(e));
-                    return;
-                }
-            };
             std::thread::Builder::new().name("blob-decompress".into()).spawn(move || {
                 runtime::block_signals();
-                let source = ChunkReader { chunks: raw_rx, current: Bytes::new(), store: &store };
+                let source = ChunkReader { chunks: raw_rx, current: Bytes::new() };
                 if let Err(e) = decompress(compression, source, &tx, &stop) {
                     let _ = tx.send(Err(e));
                 }
@@ -157,9 +155,9 @@ impl Producer {
         let stopped = || self.stop.load(Ordering::Relaxed);
         let store = &self.store;
         let download = async {
-            let reader = store.op.reader_with(&self.path).chunk(CHUNK).concurrent(CONCURRENT).await.map_err(|e| store.error(e))?;
-            // A bounded range: an open one makes the reader probe past the end.
-            let mut chunks = reader.into_bytes_stream(0..self.size).await.map_err(|e| store.error(e))?;
+            let mut chunks = futures::stream::iter(crate::blobs::split(0..self.size, CHUNK as u64))
+                .map(|range| store.client.get_range(&store.container, &self.path, range, self.etag.as_deref()))
+                .buffered(CONCURRENT);
             while let Some(chunk) = chunks.next().await {
                 let failed = chunk.is_err();
                 if raw_tx.send(chunk).await.is_err() || failed {
@@ -237,13 +235,12 @@ fn io_to_storage_named(e: std::io::Error, compression: &'static str) -> Error {
 }
 
 /// The downloaded chunks as a `Read`, for the decompressors.
-struct ChunkReader<'a> {
-    chunks: tokio::sync::mpsc::Receiver<std::io::Result<Bytes>>,
+struct ChunkReader {
+    chunks: tokio::sync::mpsc::Receiver<Result<Bytes>>,
     current: Bytes,
-    store: &'a BlobStore,
 }
 
-impl ChunkReader<'_> {
+impl ChunkReader {
     fn next_chunk(&mut self) -> std::io::Result<Option<Bytes>> {
         if !self.current.is_empty() {
             return Ok(Some(std::mem::take(&mut self.current)));
@@ -251,12 +248,12 @@ impl ChunkReader<'_> {
         match self.chunks.blocking_recv() {
             None => Ok(None),
             Some(Ok(chunk)) => Ok(Some(chunk)),
-            Some(Err(e)) => Err(std::io::Error::other(Carried(self.store.io_error(e)))),
+            Some(Err(e)) => Err(std::io::Error::other(Carried(e))),
         }
     }
 }
 
-impl Read for ChunkReader<'_> {
+impl Read for ChunkReader {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         if self.current.is_empty() {
             match self.next_chunk()? {

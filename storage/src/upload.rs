@@ -6,8 +6,9 @@
 //! into blocks (sizes from `blocks::block_size`); an upload thread stages the blocks, several
 //! at a time. `finish` waits until every block is staged and yields a `StagedBlob`; only its
 //! `commit` writes the block list that makes the blob visible. Dropping the writer or the
-//! staged blob at any point commits nothing: an existing blob of that name keeps its
-//! content, and the staged blocks expire on the service's side.
+//! staged blob at any point commits nothing and stops the upload thread at once, requests in
+//! flight included: an existing blob of that name keeps its content, and the staged blocks
+//! expire on the service's side.
 //!
 //! Held at any time: a chunk being filled, FEED_QUEUE chunks waiting for compression, the
 //! block being cut, one block waiting and `concurrency` blocks in flight.
@@ -79,13 +80,19 @@ pub struct BlobWriter {
     feed: tokio::sync::mpsc::Sender<Feed>,
     events: Receiver<Event>,
     commit: tokio::sync::oneshot::Sender<()>,
+    alive: Alive,
     written: u64,
 }
+
+/// Held by the producer's end; when it is dropped, the upload thread stops.
+struct Alive(#[allow(dead_code)] tokio::sync::oneshot::Sender<()>);
 
 /// Every block staged, nothing visible yet.
 pub struct StagedBlob {
     events: Receiver<Event>,
     commit: tokio::sync::oneshot::Sender<()>,
+    // Dropped last: `commit` waits for the commit while holding it.
+    _alive: Alive,
     pub summary: UploadSummary,
 }
 
@@ -100,6 +107,7 @@ impl BlobWriter {
         let (block_tx, block_rx) = tokio::sync::mpsc::channel(1);
         let (events_tx, events_rx) = channel();
         let (commit_tx, commit_rx) = tokio::sync::oneshot::channel();
+        let (alive_tx, abandoned) = tokio::sync::oneshot::channel();
         let compressor = Compressor { feed: feed_rx, blocks: block_tx, events: events_tx.clone(), compression: options.compression };
         let uploader = Uploader {
             client,
@@ -110,10 +118,11 @@ impl BlobWriter {
             blocks: block_rx,
             events: events_tx,
             commit: commit_rx,
+            abandoned,
         };
         spawn("blob-compress", move || compressor.run())?;
         spawn("blob-upload", move || uploader.run())?;
-        Ok(BlobWriter { chunk: Vec::with_capacity(CHUNK), feed: feed_tx, events: events_rx, commit: commit_tx, written: 0 })
+        Ok(BlobWriter { chunk: Vec::with_capacity(CHUNK), feed: feed_tx, events: events_rx, commit: commit_tx, alive: Alive(alive_tx), written: 0 })
     }
 
     /// Adds bytes to the blob. Waits while the upload is behind, asking `cancelled` every
@@ -148,6 +157,7 @@ impl BlobWriter {
             Event::Staged { blocks, stored } => Ok(StagedBlob {
                 events: self.events,
                 commit: self.commit,
+                _alive: self.alive,
                 summary: UploadSummary { written: self.written, stored, blocks },
             }),
             Event::Failed(e) => Err(e),
@@ -319,13 +329,25 @@ struct Uploader {
     blocks: tokio::sync::mpsc::Receiver<Block>,
     events: Sender<Event>,
     commit: tokio::sync::oneshot::Receiver<()>,
+    /// Resolves when the producer's end is dropped (cancelled, failed, or done with).
+    abandoned: tokio::sync::oneshot::Receiver<()>,
 }
 
 impl Uploader {
-    fn run(self) {
+    fn run(mut self) {
         let events = self.events.clone();
+        let (_, never_sent) = tokio::sync::oneshot::channel();
+        let abandoned = std::mem::replace(&mut self.abandoned, never_sent);
+        // Dropping the work future aborts its requests, so a cancelled upload does not keep
+        // this thread and its connections until a stalled request times out.
+        let work = async move {
+            tokio::select! {
+                outcome = self.stage_and_commit() => outcome,
+                _ = abandoned => Ok(()),
+            }
+        };
         // This thread's own runtime: connections belong to the runtime that opened them.
-        let outcome = runtime::block_on(self.stage_and_commit(), &runtime::never);
+        let outcome = runtime::block_on(work, &runtime::never);
         if let Err(e) = outcome {
             let _ = events.send(Event::Failed(e));
         }

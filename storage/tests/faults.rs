@@ -52,6 +52,18 @@ impl Proxy {
         std::fs::read_to_string(&self.log).unwrap().lines().filter(|l| l.split_whitespace().nth(3) == Some(op)).count()
     }
 
+    /// The byte ranges of the reads the proxy saw, in order.
+    fn ranges(&self) -> Vec<(u64, u64)> {
+        let log = std::fs::read_to_string(&self.log).unwrap();
+        let mut ranges: Vec<(u64, u64)> = log
+            .lines()
+            .filter_map(|l| l.split_whitespace().find_map(|w| w.strip_prefix("bytes=")))
+            .filter_map(|r| r.split_once('-').and_then(|(a, b)| Some((a.parse().ok()?, b.parse().ok()?))))
+            .collect();
+        ranges.sort();
+        ranges
+    }
+
     /// The proxy's counter `name`.
     fn count(&self, name: &str) -> u64 {
         let stats = std::process::Command::new("curl").args(["-s", &format!("http://127.0.0.1:{}/_faultproxy/stats", self.port)]).output().unwrap();
@@ -121,10 +133,18 @@ fn failures_that_may_pass_are_retried_and_refusals_are_not() {
     assert_eq!(proxy.requests_of("blocklist"), 1, "the commit was sent again");
     drop(proxy);
 
-    // A read cut in the middle of the body, twice, resumes and returns every byte once.
+    // A read cut in the middle of the body, twice, resumes from the first byte it lacks and
+    // returns every byte once: two ranges start inside a chunk and end where their chunk ends.
     let proxy = Proxy::start(&["reset@op=get@first=2"]);
     assert_eq!(read_all(&proxy.account(), container, "upload.csv").unwrap(), data);
     assert_eq!(proxy.count("reset"), 2);
+    const CHUNK: u64 = 2 << 20;
+    let ranges = proxy.ranges();
+    let resumed: Vec<_> = ranges.iter().filter(|(start, _)| start % CHUNK != 0).collect();
+    assert_eq!(resumed.len(), 2, "{ranges:?}");
+    for (start, end) in resumed {
+        assert!(ranges.contains(&(start / CHUNK * CHUNK, *end)) && (end + 1) % CHUNK == 0 && start % CHUNK > 0, "{ranges:?}");
+    }
     drop(proxy);
 
     // A refusal is final: one request.

@@ -57,9 +57,12 @@ SELECT azure_storage.account_add(jsonb_build_object('account_name', 'closedacct'
 SELECT pg_temp.failure('closedacct');
 SELECT azure_storage.account_add(jsonb_build_object('account_name', 'stallacct', 'credentials', 'a2V5',
                                                     'endpoint', current_setting('azure_storage_test.stall_endpoint')));
+-- A timeout is tried again (here once), so the bound is the attempts' timeouts and waits.
 SET azure_storage.request_timeout = '2s';
+SET azure_storage.retry_attempts = 2;
 SELECT pg_temp.failure('stallacct');
 RESET azure_storage.request_timeout;
+RESET azure_storage.retry_attempts;
 SET azure_storage.request_timeout = 0;
 
 -- A wrong key is refused by the service, without the key in the message.

@@ -389,7 +389,9 @@ async fn handle(req: Request<Incoming>, app: Arc<App>, conn: Arc<Conn>) -> Resul
     let action = rule.map_or("forward", |r| r.label.as_str());
     let secs = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
     let shown = if keys.is_empty() { String::new() } else { format!("?{}", keys.join(",")) };
-    let text = format!("{secs} {method} {path}{shown} {op} -> {action}");
+    // The range asked for, to show where a read resumed.
+    let range = ["x-ms-range", "range"].iter().find_map(|h| parts.headers.get(*h)?.to_str().ok()).map(|r| format!(" {r}")).unwrap_or_default();
+    let text = format!("{secs} {method} {path}{shown} {op}{range} -> {action}");
     let mut log = LogLine { app: app.clone(), text, status: None };
     let fault = rule.map(|r| r.fault);
     let stats = &app.stats;
