@@ -110,36 +110,63 @@ fn spi<R>(what: &str, f: impl FnOnce() -> SpiResult<R>) -> R {
 
 const COLUMNS: &str = "account_name, auth_type::text, storage_type::text, credentials, credentials_encrypted, endpoint, client_id, tenant_id, federated_token_file, allowed_users::oid[]";
 
-fn read_rows(query: &str, args: &[pgrx::datum::DatumWithOid]) -> SpiResult<Vec<AccountRow>> {
-    Spi::connect(|client| {
+/// The rows `query` selects (with `$1` = `name` when given), as last committed rather than as
+/// the transaction's snapshot saw them: in a REPEATABLE READ or SERIALIZABLE transaction a
+/// removed grant or account counts at once, the way foreign key checks read the latest rows.
+fn read_rows(query: &str, name: Option<&str>) -> SpiResult<Vec<AccountRow>> {
+    Spi::connect(|_client| unsafe {
+        let query = std::ffi::CString::new(query).expect("the queries are ours, without NUL");
+        let mut types = [pg_sys::TEXTOID];
+        let plan = pg_sys::SPI_prepare(query.as_ptr(), i32::from(name.is_some()), types.as_mut_ptr());
+        let failed = |status: i32| pgrx::spi::SpiError::SpiError(pgrx::spi::SpiErrorCodes::try_from(status).unwrap_or(pgrx::spi::SpiErrorCodes::Unconnected));
+        if plan.is_null() {
+            return Err(failed(pg_sys::SPI_result));
+        }
+        let mut values = [name.and_then(|n| n.into_datum()).unwrap_or(pg_sys::Datum::from(0))];
+        let nulls = [b' ' as std::ffi::c_char];
+        let status = pg_sys::SPI_execute_snapshot(plan, values.as_mut_ptr(), nulls.as_ptr(), pg_sys::GetLatestSnapshot(), std::ptr::null_mut(), true, false, 0);
+        if status != pg_sys::SPI_OK_SELECT as i32 {
+            return Err(failed(status));
+        }
+        let table = pg_sys::SPI_tuptable;
         let mut rows = Vec::new();
-        for r in client.select(query, None, args)? {
-            let auth: String = r.get(2)?.unwrap_or_default();
+        for i in 0..pg_sys::SPI_processed as usize {
+            let (tuple, desc) = (*(*table).vals.add(i), (*table).tupdesc);
+            let auth: String = column(tuple, desc, 2).unwrap_or_default();
             rows.push(AccountRow {
-                name: r.get(1)?.unwrap_or_default(),
+                name: column(tuple, desc, 1).unwrap_or_default(),
                 auth_type: AuthType::parse(&auth).unwrap_or(AuthType::AccessKey),
-                storage_type: r.get(3)?.unwrap_or_default(),
-                credentials: r.get(4)?,
-                encrypted: r.get(5)?.unwrap_or(false),
-                endpoint: r.get(6)?,
-                client_id: r.get(7)?,
-                tenant_id: r.get(8)?,
-                federated_token_file: r.get(9)?,
-                allowed_users: r.get::<Vec<Oid>>(10)?.unwrap_or_default(),
+                storage_type: column(tuple, desc, 3).unwrap_or_default(),
+                credentials: column(tuple, desc, 4),
+                encrypted: column(tuple, desc, 5).unwrap_or(false),
+                endpoint: column(tuple, desc, 6),
+                client_id: column(tuple, desc, 7),
+                tenant_id: column(tuple, desc, 8),
+                federated_token_file: column(tuple, desc, 9),
+                allowed_users: column::<Vec<Oid>>(tuple, desc, 10).unwrap_or_default(),
             });
         }
         Ok(rows)
     })
 }
 
+/// Column `n` (from 1) of an SPI result row.
+unsafe fn column<T: FromDatum>(tuple: pg_sys::HeapTuple, desc: pg_sys::TupleDesc, n: i32) -> Option<T> {
+    let mut null = false;
+    unsafe {
+        let datum = pg_sys::SPI_getbinval(tuple, desc, n, &mut null);
+        T::from_datum(datum, null)
+    }
+}
+
 pub fn lookup(name: &str) -> Option<AccountRow> {
     let query = format!("SELECT {COLUMNS} FROM azure_storage.accounts WHERE account_name = $1");
-    spi("reading azure_storage.accounts", || read_rows(&query, &[name.into()])).into_iter().next()
+    spi("reading azure_storage.accounts", || read_rows(&query, Some(name))).into_iter().next()
 }
 
 pub fn all() -> Vec<AccountRow> {
     let query = format!("SELECT {COLUMNS} FROM azure_storage.accounts ORDER BY account_name");
-    spi("reading azure_storage.accounts", || read_rows(&query, &[]))
+    spi("reading azure_storage.accounts", || read_rows(&query, None))
 }
 
 /// Adds an account, or replaces the credentials of a registered one; its grants stay.

@@ -1,6 +1,7 @@
 //! Keeps credentials out of the server log. PostgreSQL logs the text of a failed statement
 //! (log_min_error_statement) and, with log_statement, of every statement; a statement that
-//! registers an account or sets the encryption passphrase carries a secret in its text.
+//! registers an account or sets the encryption passphrase carries a secret in its text, or in
+//! its bind parameters (extended protocol), which are logged as a detail or a context.
 
 use std::ffi::CStr;
 
@@ -25,8 +26,16 @@ pub fn install() {
 
 const CHANGED_KEY: &[u8] = b"parameter \"azure_storage.credential_encryption_key\" changed to";
 
+/// Lines that quote the statement: log_statement, log_min_duration_statement, and the
+/// extended protocol's "parse <name>: ..." (debug2).
 fn quotes_statement(message: &[u8]) -> bool {
-    [&b"statement: "[..], b"execute ", b"duration: "].iter().any(|p| message.starts_with(p))
+    [&b"statement: "[..], b"execute ", b"duration: ", b"parse "].iter().any(|p| message.starts_with(p))
+}
+
+/// Bind parameters: the detail of an execute line ("parameters: $1 = ..."), the context of
+/// an error in a portal ("unnamed portal with parameters: $1 = ...").
+fn quotes_parameters(text: &[u8]) -> bool {
+    text.starts_with(b"parameters: ") || text.windows(17).any(|w| w == b"with parameters: ")
 }
 
 #[pgrx::pg_guard]
@@ -40,6 +49,11 @@ unsafe extern "C-unwind" fn redact(edata: *mut pg_sys::ErrorData) {
             let message = (*edata).message;
             if !message.is_null() && quotes_statement(CStr::from_ptr(message).to_bytes()) {
                 (*edata).message = pg_sys::pstrdup(c"statement: <hidden by azure_storage: it carries a credential>".as_ptr());
+            }
+            for text in [&mut (*edata).detail, &mut (*edata).detail_log, &mut (*edata).context] {
+                if !text.is_null() && quotes_parameters(CStr::from_ptr(*text).to_bytes()) {
+                    *text = pg_sys::pstrdup(c"parameters: <hidden by azure_storage: the statement carries a credential>".as_ptr());
+                }
             }
         }
         // A reload of postgresql.conf logs the new value of each changed setting.
@@ -60,5 +74,9 @@ mod tests {
         assert!(super::carries_secret("SELECT azure_storage.account_add('a', 'k')"));
         assert!(super::carries_secret("set AZURE_STORAGE.CREDENTIAL_ENCRYPTION_KEY = 'x'"));
         assert!(!super::carries_secret("SELECT * FROM azure_storage.blob_list('a', 'c')"));
+        assert!(super::quotes_statement(b"parse <unnamed>: SELECT 1"));
+        assert!(super::quotes_parameters(b"parameters: $1 = 'x'"));
+        assert!(super::quotes_parameters(b"unnamed portal with parameters: $1 = 'x'"));
+        assert!(!super::quotes_parameters(b"SQL function \"f\" statement 1"));
     }
 }

@@ -25,6 +25,10 @@ pub const BLOB_RULE: &str = "a blob name has 1 to 1024 characters";
 pub const BLOB_SEGMENT_RULE: &str = "a blob name cannot have \".\" or \"..\" as a path segment (a/../b is read as b in a URL); \
      dots within a segment, as in a..b.csv, are fine";
 
+/// The service reads `\` in a URL path as `/` (so `a\b` would write `a/b`), and control
+/// characters are not allowed in names (listings that hold one fail).
+pub const BLOB_CHARACTER_RULE: &str = "a blob name cannot contain a backslash (the service reads it as /) or a control character (U+0000 to U+001F, U+007F)";
+
 fn invalid(kind: &'static str, value: &str, rule: &'static str) -> InvalidName {
     // Show at most a readable prefix of absurdly long values.
     let shown: String = value.chars().take(80).collect();
@@ -61,6 +65,11 @@ pub fn validate_blob_name(name: &str) -> Result<(), InvalidName> {
     }
     if name.split('/').any(|segment| segment == "." || segment == "..") {
         return Err(invalid("blob", name, BLOB_SEGMENT_RULE));
+    }
+    if name.chars().any(|c| c == '\\' || c.is_ascii_control()) {
+        // Control characters shown escaped, so that the message stays one readable line.
+        let shown: String = name.chars().map(|c| if c.is_ascii_control() { c.escape_default().to_string() } else { c.to_string() }).collect();
+        return Err(invalid("blob", &shown, BLOB_CHARACTER_RULE));
     }
     Ok(())
 }
@@ -107,5 +116,10 @@ mod tests {
             assert_eq!(validate_blob_name(bad).unwrap_err().rule, BLOB_SEGMENT_RULE, "{bad}");
         }
         assert!(validate_prefix("").is_ok());
+        for bad in ["back\\slash.csv", "tab\there.csv", "new\nline", "nul\0", "del\u{7f}"] {
+            assert_eq!(validate_blob_name(bad).unwrap_err().rule, BLOB_CHARACTER_RULE, "{bad:?}");
+        }
+        assert_eq!(validate_blob_name("tab\there.csv").unwrap_err().value, "tab\\there.csv");
+        assert!(validate_blob_name("é/😀 x+y&z=1#?.csv").is_ok());
     }
 }

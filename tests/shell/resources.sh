@@ -24,8 +24,7 @@
 #   their figures after 10. The first statements paid for the runtime, TLS and PostgreSQL's
 #   caches, but not yet for glibc's per-thread arenas: each download, decompression and upload
 #   thread allocates in an arena of its own (up to 8 per core), and an arena keeps what was
-#   freed in it for the next thread. Measured on 2 cores without cancelled exports (which
-#   hold memory, see below): 16.6 to 18.4 MB of growth in 5 runs, almost all of it within
+#   freed in it for the next thread. Measured on 2 cores: 11 to 18 MB of growth, almost all of it within
 #   the first 300 to 500 statements, then flat (0.4 kB per statement). A leak proportional to
 #   the statements passes 32 MB at 32 kB per statement; keeping one download range (2 MiB),
 #   upload block (8 MiB) or encoder chunk (1 MiB) per cancelled or failed statement passes
