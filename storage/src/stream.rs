@@ -38,6 +38,9 @@ pub struct BlobStream {
     pieces: Receiver<Result<Bytes>>,
     current: Bytes,
     stop: Arc<AtomicBool>,
+    /// Set by the download and decompression threads when they fail, so that the consumer
+    /// stops at once instead of first working through what was read ahead.
+    failed: Failed,
     finished: bool,
     /// Size of the blob as stored (compressed, when it is).
     pub size: u64,
@@ -62,12 +65,14 @@ impl BlobStore {
         };
         let (tx, rx) = sync_channel(QUEUE);
         let stop = Arc::new(AtomicBool::new(false));
+        let failed = Failed::default();
+        let tx = Reporter { tx, failed: failed.clone() };
         let producer = Producer { store: self.reopen()?, path: path.to_string(), size, etag, compression, tx, stop: stop.clone() };
         std::thread::Builder::new()
             .name("blob-download".into())
             .spawn(move || producer.run())
             .map_err(|e| Error::InvalidResponse(format!("could not start the download thread: {e}")))?;
-        Ok(BlobStream { pieces: rx, current: Bytes::new(), stop, finished: false, size })
+        Ok(BlobStream { pieces: rx, current: Bytes::new(), stop, failed, finished: false, size })
     }
 }
 
@@ -75,7 +80,16 @@ impl BlobStream {
     /// Reads up to `buf.len()` bytes; 0 means the end of the blob. Waits for the producer,
     /// asking `cancelled` every 50 ms.
     pub fn read(&mut self, buf: &mut [u8], cancelled: &dyn Fn() -> bool) -> Result<usize> {
-        while self.current.is_empty() {
+        loop {
+            // Checked before each wait and after the threads end: a failure is set before
+            // the channel closes.
+            if let Some(e) = self.failed.take() {
+                self.finished = true;
+                return Err(e);
+            }
+            if !self.current.is_empty() {
+                break;
+            }
             if self.finished {
                 return Ok(0);
             }
@@ -122,13 +136,51 @@ impl Drop for BlobStream {
     }
 }
 
+/// The first failure of a stream's threads, for the consumer to take.
+#[derive(Clone, Default)]
+struct Failed(Arc<std::sync::Mutex<Option<Error>>>, Arc<AtomicBool>);
+
+impl Failed {
+    fn set(&self, e: Error) {
+        self.0.lock().expect("never poisoned").get_or_insert(e);
+        self.1.store(true, Ordering::Release);
+    }
+
+    fn take(&self) -> Option<Error> {
+        if !self.1.load(Ordering::Acquire) {
+            return None;
+        }
+        self.0.lock().expect("never poisoned").take()
+    }
+}
+
+/// The threads' end of the channel to the consumer: pieces go in order, a failure also
+/// goes ahead of them (`Failed`).
+#[derive(Clone)]
+struct Reporter {
+    tx: SyncSender<Result<Bytes>>,
+    failed: Failed,
+}
+
+impl Reporter {
+    fn send(&self, piece: Result<Bytes>) -> std::result::Result<(), ()> {
+        match piece {
+            Ok(piece) => self.tx.send(Ok(piece)).map_err(|_| ()),
+            Err(e) => {
+                self.failed.set(e);
+                Ok(())
+            }
+        }
+    }
+}
+
 struct Producer {
     store: BlobStore,
     path: String,
     size: u64,
     etag: Option<String>,
     compression: Compression,
-    tx: SyncSender<Result<Bytes>>,
+    tx: Reporter,
     stop: Arc<AtomicBool>,
 }
 
@@ -159,9 +211,18 @@ impl Producer {
                 .map(|range| store.client.get_range(&store.container, &self.path, range, self.etag.as_deref()))
                 .buffered(CONCURRENT);
             while let Some(chunk) = chunks.next().await {
-                let failed = chunk.is_err();
-                if raw_tx.send(chunk).await.is_err() || failed {
-                    break; // the decompressor is gone, or has the error to report
+                // A failed download goes to the consumer at once, ahead of what was read
+                // ahead, and before the decompressor sees its input end (and calls it
+                // truncated).
+                let chunk = match chunk {
+                    Ok(chunk) => chunk,
+                    Err(e) => {
+                        let _ = self.tx.send(Err(e));
+                        break;
+                    }
+                };
+                if raw_tx.send(Ok(chunk)).await.is_err() {
+                    break; // the decompressor is gone, and says why if it failed
                 }
             }
             Ok(())
@@ -173,7 +234,7 @@ impl Producer {
 }
 
 /// Turns downloaded chunks into decompressed pieces for the consumer.
-fn decompress(compression: Compression, mut source: ChunkReader, tx: &SyncSender<Result<Bytes>>, stop: &AtomicBool) -> Result<()> {
+fn decompress(compression: Compression, mut source: ChunkReader, tx: &Reporter, stop: &AtomicBool) -> Result<()> {
     if compression == Compression::None {
         while let Some(chunk) = source.next_chunk().map_err(io_to_storage)? {
             if tx.send(Ok(chunk)).is_err() || stop.load(Ordering::Relaxed) {

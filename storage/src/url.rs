@@ -83,8 +83,9 @@ mod tests {
         assert!(e.contains("\"..\""), "{e}");
         assert!(parse_azure_host("https://acct.blob.core.windows.net/c1c/a/%2e%2e/b.csv").unwrap().is_err());
         assert!(parse_azure_host("https://acct.blob.core.windows.net/c1c/a/./b.csv").unwrap().is_err());
-        let b = parse_azure_host("https://acct.blob.core.windows.net/c1c/back\\slash.csv").unwrap().unwrap();
-        assert_eq!(b.path, "back\\slash.csv");
+        // A backslash is not turned into a separator here; the name is refused as such.
+        let e = parse_azure_host("https://acct.blob.core.windows.net/c1c/back\\slash.csv").unwrap().unwrap_err();
+        assert!(e.contains("back\\slash.csv") && e.contains("backslash"), "{e}");
         let b = parse_azure_host("https://acct.blob.core.windows.net/c1c/x%2Fy.csv").unwrap().unwrap();
         assert_eq!(b.path, "x/y.csv");
     }

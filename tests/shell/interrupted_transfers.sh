@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
-# Exports that do not finish leave nothing behind: a cancelled COPY TO or blob_put, one cut
-# by statement_timeout, and one whose storage service is killed in the middle. Each must stop
-# promptly with a clear message, commit no blob, and leave an existing blob of the same name
-# with its old content.
+# Transfers that do not finish leave nothing behind. Exports: a cancelled COPY TO or
+# blob_put, one cut by statement_timeout, and one whose storage service is killed in the
+# middle; each must stop promptly with a clear message, commit no blob, and leave an existing
+# blob of the same name with its old content. Imports: a COPY FROM whose storage service is
+# killed in the middle fails within the request timeout and leaves the table without a row.
 set -uo pipefail
 source "$(dirname "$0")/../../tools/env.sh"
 export PGDATABASE=regression
 BIN="$ROOT/target/release"
 status=0
-fail() { echo "export_faults: $*"; status=1; }
+name=$(basename "$0" .sh)
+fail() { echo "$name: $*"; status=1; }
 elapsed() { awk -v a="$1" -v b="$(date +%s.%N)" 'BEGIN { printf "%.2f", b - a }'; }
 out=$(mktemp)
 
@@ -27,7 +29,7 @@ for statement in "COPY ($big_query) TO '$url'" \
   psql -X -qAt -c "SELECT pg_cancel_backend(pid) FROM pg_stat_activity WHERE application_name = 'export_cancel'" >/dev/null
   wait $client
   took=$(elapsed "$cancel_at")
-  echo "export_faults: cancelled ${statement:0:40}... after 2.5 s; it ended $took s after pg_cancel_backend"
+  echo "$name: cancelled ${statement:0:40}... after 2.5 s; it ended $took s after pg_cancel_backend"
   grep -q 'canceling statement due to user request' "$out" || { fail "expected the cancel message, got:"; cat "$out"; }
   awk -v t="$took" 'BEGIN { exit !(t > 1.0) }' && fail "the cancel took longer than a second"
   [ "$(old)" = "old content" ] || fail "the blob changed after a cancelled export: $(old | head -c 100)"
@@ -36,7 +38,7 @@ done
 start=$(date +%s.%N)
 psql -X -c "SET statement_timeout = '2s'" -c "COPY ($big_query) TO '$url'" >"$out" 2>&1
 took=$(awk -v a="$start" -v b="$(date +%s.%N)" 'BEGIN { printf "%.2f", b - a - 2 }')
-echo "export_faults: COPY TO stopped $took s after its statement_timeout"
+echo "$name: COPY TO stopped $took s after its statement_timeout"
 grep -q 'canceling statement due to statement timeout' "$out" || { fail "expected the timeout message, got:"; cat "$out"; }
 awk -v t="$took" 'BEGIN { exit !(t > 1.0) }' && fail "statement_timeout took longer than a second to stop the export"
 [ "$(old)" = "old content" ] || fail "the blob changed after a timed-out export"
@@ -72,12 +74,39 @@ for statement in "COPY ($big_query) TO 'https://faultacct.blob.core.windows.net/
   kill -9 "$az_pid"; killed_at=$(date +%s.%N)
   wait $client
   took=$(elapsed "$killed_at")
-  echo "export_faults: storage killed during ${statement:0:40}...; the statement failed $took s later: $(grep ERROR "$out" | head -1)"
+  echo "$name: storage killed during ${statement:0:40}...; the statement failed $took s later: $(grep ERROR "$out" | head -1)"
   grep -q 'ERROR:  azure_storage: internal error while connecting' "$out" || { fail "expected a connection error, got:"; cat "$out"; }
   awk -v t="$took" 'BEGIN { exit !(t > 5.0) }' && fail "the export failed later than the 5 s request timeout"
   start_azurite || exit 1
   content=$(psql -X -qAt -c "SELECT * FROM azure_storage.blob_get('faultacct', 'faults', 'victim.csv', decoder := 'text') AS t(v text)")
   [ "$content" = "old content" ] || fail "after the failed export the blob holds: ${content:0:100}"
 done
+
+# An import whose storage service is killed while it reads: 60 MB, read no faster than a
+# trigger lets it (10 ms every 5,000 rows, about 10 s in all), so most of it is still to be
+# downloaded when the service goes.
+psql -X -q -v ON_ERROR_STOP=1 <<SQL >/dev/null || exit 1
+CREATE TABLE import_victim (i int, v text);
+CREATE FUNCTION import_slowly() RETURNS trigger LANGUAGE plpgsql AS \$\$
+BEGIN IF NEW.i % 5000 = 0 THEN PERFORM pg_sleep(0.01); END IF; RETURN NEW; END \$\$;
+CREATE TRIGGER slowly BEFORE INSERT ON import_victim FOR EACH ROW EXECUTE FUNCTION import_slowly();
+COPY (SELECT i, 'row' FROM generate_series(1, 5000000) i) TO 'https://faultacct.blob.core.windows.net/faults/import.csv';
+SQL
+sleep 6 # Azurite's metadata on disk, as above
+psql -X -c "SET azure_storage.request_timeout = '5s'" -c "COPY import_victim FROM 'https://faultacct.blob.core.windows.net/faults/import.csv'" >"$out" 2>&1 &
+client=$!
+sleep 3
+kill -9 "$az_pid"; killed_at=$(date +%s.%N)
+wait $client
+took=$(elapsed "$killed_at")
+echo "$name: storage killed during COPY FROM of 5,000,000 rows; the statement failed $took s later: $(grep ERROR "$out" | head -1)"
+grep -q 'ERROR:  azure_storage: internal error while connecting' "$out" || { fail "expected a connection error, got:"; cat "$out"; }
+awk -v t="$took" 'BEGIN { exit !(t > 5.0) }' && fail "the import failed later than the 5 s request timeout"
+rows=$(psql -X -qAt -c "SELECT count(*) FROM import_victim")
+[ "$rows" = 0 ] || fail "the failed import left $rows rows"
+start_azurite || exit 1
+rows=$(psql -X -qAt -c "DROP TRIGGER slowly ON import_victim" -c "COPY import_victim FROM 'https://faultacct.blob.core.windows.net/faults/import.csv'" -c "SELECT count(*), sum(i) FROM import_victim")
+[ "$rows" = "5000000|12500002500000" ] || fail "after a restart the import gave: $rows"
+psql -X -q -c "DROP TABLE import_victim" -c "DROP FUNCTION import_slowly()" >/dev/null
 psql -X -q -c "SELECT azure_storage.account_remove('faultacct')" >/dev/null
 exit $status
