@@ -197,16 +197,32 @@ impl Token {
     }
 }
 
-/// Tokens of this process, by source.
-static TOKENS: Mutex<Option<HashMap<TokenSource, Token>>> = Mutex::new(None);
-/// The last failure of each source: reqsign's chain keeps only that no credential came.
-static FAILURES: Mutex<Option<HashMap<TokenSource, String>>> = Mutex::new(None);
+/// What this process knows of a source: its last token, or why the last fetch failed
+/// (reqsign's chain keeps only that no credential came).
+#[derive(Clone)]
+enum SourceState {
+    Token(Token),
+    Failed(String),
+}
+
+static SOURCES: Mutex<Option<HashMap<TokenSource, SourceState>>> = Mutex::new(None);
 /// One fetch at a time, so that threads starting together share the first token.
 static FETCHING: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
+fn state(source: &TokenSource) -> Option<SourceState> {
+    SOURCES.lock().expect("never poisoned").as_ref()?.get(source).cloned()
+}
+
+fn remember(source: &TokenSource, state: SourceState) {
+    SOURCES.lock().expect("never poisoned").get_or_insert_with(HashMap::new).insert(source.clone(), state);
+}
+
 fn cached(source: &TokenSource) -> Option<Token> {
     let now = chrono::Utc::now().timestamp();
-    TOKENS.lock().expect("never poisoned").as_ref()?.get(source).filter(|t| t.fresh(now)).cloned()
+    match state(source)? {
+        SourceState::Token(token) if token.fresh(now) => Some(token),
+        _ => None,
+    }
 }
 
 /// A token from `source`, cached or fetched.
@@ -218,14 +234,9 @@ async fn token(source: &TokenSource, http: &reqwest::Client) -> Result<Token> {
     if let Some(token) = cached(source) {
         return Ok(token);
     }
-    let token = source.fetch(http).await.inspect_err(|e| {
-        FAILURES.lock().expect("never poisoned").get_or_insert_with(HashMap::new).insert(source.clone(), e.to_string());
-    })?;
+    let token = source.fetch(http).await.inspect_err(|e| remember(source, SourceState::Failed(e.to_string())))?;
     tracing::debug!(source = %source.describe(), expires_on = token.expires_on, "fetched an Entra ID token");
-    TOKENS.lock().expect("never poisoned").get_or_insert_with(HashMap::new).insert(source.clone(), token.clone());
-    if let Some(failures) = FAILURES.lock().expect("never poisoned").as_mut() {
-        failures.remove(source);
-    }
+    remember(source, SourceState::Token(token.clone()));
     Ok(token)
 }
 
@@ -271,8 +282,10 @@ impl ProvideCredential for TokenProvider {
 /// Why a request could not be signed with a token from `source`: reqsign's signing reports
 /// only that no credential came, so the cause is the source's last failure.
 pub(crate) fn signing_failure(source: &TokenSource, e: &(dyn std::error::Error + 'static)) -> Error {
-    let last = FAILURES.lock().expect("never poisoned").as_ref().and_then(|f| f.get(source).cloned());
-    Error::Identity(last.unwrap_or_else(|| format!("{FAILURE} {}: {e}", source.describe())))
+    match state(source) {
+        Some(SourceState::Failed(why)) => Error::Identity(why),
+        _ => Error::Identity(format!("{FAILURE} {}: {e}", source.describe())),
+    }
 }
 
 #[cfg(test)]
