@@ -64,19 +64,24 @@ psql -X -q -v ON_ERROR_STOP=1 <<SQL >/dev/null || exit 1
 SELECT azure_storage.account_add(jsonb_build_object('account_name', 'faultacct', 'credentials', '$key', 'endpoint', '$endpoint'));
 SELECT azure_storage.blob_put('faultacct', 'faults', 'victim.csv', t) FROM (SELECT 'old content' AS v) t;
 SQL
-# Azurite writes its metadata to disk every few seconds; what is older survives a kill -9.
-sleep 6
-for statement in "COPY ($big_query) TO 'https://faultacct.blob.core.windows.net/faults/victim.csv'" \
-                 "SELECT azure_storage.blob_put('faultacct', 'faults', 'victim.csv', t) FROM ($big_query) t"; do
-  psql -X -c "SET azure_storage.request_timeout = '5s'" -c "$statement" >"$out" 2>&1 &
-  client=$!
+# kill_during <label> <statement>: kills the storage service 3 s into the statement, which
+# must fail with a connection error within its 5 s request timeout.
+kill_during() {
+  psql -X -c "SET azure_storage.request_timeout = '5s'" -c "$2" >"$out" 2>&1 &
+  local client=$! killed_at took
   sleep 3
   kill -9 "$az_pid"; killed_at=$(date +%s.%N)
   wait $client
   took=$(elapsed "$killed_at")
-  echo "$name: storage killed during ${statement:0:40}...; the statement failed $took s later: $(grep ERROR "$out" | head -1)"
+  echo "$name: storage killed during $1; the statement failed $took s later: $(grep ERROR "$out" | head -1)"
   grep -q 'ERROR:  azure_storage: internal error while connecting' "$out" || { fail "expected a connection error, got:"; cat "$out"; }
-  awk -v t="$took" 'BEGIN { exit !(t > 5.0) }' && fail "the export failed later than the 5 s request timeout"
+  awk -v t="$took" 'BEGIN { exit !(t > 5.0) }' && fail "$1 failed later than the 5 s request timeout"
+}
+# Azurite writes its metadata to disk every few seconds; what is older survives a kill -9.
+sleep 6
+for statement in "COPY ($big_query) TO 'https://faultacct.blob.core.windows.net/faults/victim.csv'" \
+                 "SELECT azure_storage.blob_put('faultacct', 'faults', 'victim.csv', t) FROM ($big_query) t"; do
+  kill_during "${statement:0:40}..." "$statement"
   start_azurite || exit 1
   content=$(psql -X -qAt -c "SELECT * FROM azure_storage.blob_get('faultacct', 'faults', 'victim.csv', decoder := 'text') AS t(v text)")
   [ "$content" = "old content" ] || fail "after the failed export the blob holds: ${content:0:100}"
@@ -93,15 +98,7 @@ CREATE TRIGGER slowly BEFORE INSERT ON import_victim FOR EACH ROW EXECUTE FUNCTI
 COPY (SELECT i, 'row' FROM generate_series(1, 5000000) i) TO 'https://faultacct.blob.core.windows.net/faults/import.csv';
 SQL
 sleep 6 # Azurite's metadata on disk, as above
-psql -X -c "SET azure_storage.request_timeout = '5s'" -c "COPY import_victim FROM 'https://faultacct.blob.core.windows.net/faults/import.csv'" >"$out" 2>&1 &
-client=$!
-sleep 3
-kill -9 "$az_pid"; killed_at=$(date +%s.%N)
-wait $client
-took=$(elapsed "$killed_at")
-echo "$name: storage killed during COPY FROM of 5,000,000 rows; the statement failed $took s later: $(grep ERROR "$out" | head -1)"
-grep -q 'ERROR:  azure_storage: internal error while connecting' "$out" || { fail "expected a connection error, got:"; cat "$out"; }
-awk -v t="$took" 'BEGIN { exit !(t > 5.0) }' && fail "the import failed later than the 5 s request timeout"
+kill_during "COPY FROM of 5,000,000 rows" "COPY import_victim FROM 'https://faultacct.blob.core.windows.net/faults/import.csv'"
 rows=$(psql -X -qAt -c "SELECT count(*) FROM import_victim")
 [ "$rows" = 0 ] || fail "the failed import left $rows rows"
 start_azurite || exit 1
