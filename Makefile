@@ -4,7 +4,7 @@
 PG_CONFIG := /usr/lib/postgresql/15/bin/pg_config
 SHELL := /bin/bash
 
-.PHONY: setup build install up down demo test bench clean
+.PHONY: setup build install up down demo test bench fuzz clean
 
 setup:
 	@bash tools/setup.sh
@@ -30,6 +30,10 @@ test: install build
 
 clean: down
 	cargo clean
+
+# Every fuzz target for FUZZ_SECONDS (60) each; installs nightly Rust and cargo-fuzz once.
+fuzz: setup
+	@bash tools/fuzz.sh
 
 bench: up
 	@bash bench/bench.sh

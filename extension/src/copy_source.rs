@@ -4,6 +4,7 @@
 use std::cell::RefCell;
 use std::ffi::{c_int, c_void, CString};
 
+use copy_options::copy::CopyOption;
 use pgrx::pg_sys;
 use serde_json::Value;
 use storage::BlobStream;
@@ -82,22 +83,6 @@ pub fn string_option(name: &str, value: &str) -> *mut pg_sys::Node {
     def_elem(name, unsafe { pg_sys::makeString(pstr(value)) } as *mut pg_sys::Node)
 }
 
-fn list_option(name: &str, key: &str, value: &Value) -> *mut pg_sys::Node {
-    let items = match value {
-        // COPY accepts * (all columns) for FORCE_QUOTE; options_copy passes it as {*}.
-        Value::String(star) if star == "*" => return def_elem(name, a_star()),
-        Value::Array(items) if items.len() == 1 && items[0] == "*" => return def_elem(name, a_star()),
-        Value::Array(items) => items,
-        _ => invalid_parameter(format!("option \"{key}\" must be an array of column names")),
-    };
-    let mut list: *mut pg_sys::List = std::ptr::null_mut();
-    for item in items {
-        let Value::String(column) = item else { invalid_parameter(format!("option \"{key}\" must be an array of column names")) };
-        list = unsafe { pg_sys::lappend(list, pg_sys::makeString(pstr(column)) as *mut c_void) };
-    }
-    def_elem(name, list as *mut pg_sys::Node)
-}
-
 /// The `*` node of `FORCE_QUOTE *`.
 fn a_star() -> *mut pg_sys::Node {
     unsafe {
@@ -107,37 +92,23 @@ fn a_star() -> *mut pg_sys::Node {
     }
 }
 
-/// Keys of the `options` jsonb, as the options_* builders write them.
-pub const OPTION_KEYS: &str = "delimiter, null_string, header, quote, escape, force_quote, force_not_null, force_null, content_encoding";
-
 /// COPY options (a List of DefElem) for `format` and the `options` jsonb of blob_get/blob_put.
 pub fn copy_options(format: &str, options: Option<&Value>) -> *mut pg_sys::List {
+    let options = copy_options::copy::copy_options(format, options).unwrap_or_else(|e| invalid_parameter(e));
     let mut list: *mut pg_sys::List = std::ptr::null_mut();
-    let mut add = |node: *mut pg_sys::Node| list = unsafe { pg_sys::lappend(list, node as *mut c_void) };
-    add(string_option("format", format));
-    let Some(options) = options else { return list };
-    let Value::Object(map) = options else {
-        invalid_parameter(format!("options must be a JSON object with the keys {OPTION_KEYS}; build it with azure_storage.options_csv_get() and friends"))
-    };
-    for (key, value) in map {
-        let name = match key.as_str() {
-            "delimiter" | "quote" | "escape" => key.as_str(),
-            "null_string" => "null",
-            "content_encoding" => "encoding",
-            "header" => "header",
-            "force_quote" | "force_not_null" | "force_null" => {
-                add(list_option(key, key, value));
-                continue;
+    for option in options {
+        let node = match option {
+            CopyOption::Value { name, value } => string_option(name, &value),
+            CopyOption::AllColumns { name } => def_elem(name, a_star()),
+            CopyOption::Columns { name, columns } => {
+                let mut names: *mut pg_sys::List = std::ptr::null_mut();
+                for column in &columns {
+                    names = unsafe { pg_sys::lappend(names, pg_sys::makeString(pstr(column)) as *mut c_void) };
+                }
+                def_elem(name, names as *mut pg_sys::Node)
             }
-            _ => invalid_parameter(format!("unknown option \"{key}\"; accepted options are {OPTION_KEYS}")),
         };
-        let text = match value {
-            Value::String(s) => s.clone(),
-            Value::Bool(b) => b.to_string(),
-            Value::Null => continue,
-            other => invalid_parameter(format!("option \"{key}\" must be a string, not {other}")),
-        };
-        add(string_option(name, &text));
+        list = unsafe { pg_sys::lappend(list, node as *mut c_void) };
     }
     list
 }

@@ -84,6 +84,7 @@ pub fn redact_url(url: &str) -> String {
     match reqwest::Url::parse(url) {
         Ok(mut u) => {
             u.set_query(None);
+            u.set_fragment(None);
             let _ = u.set_username("");
             let _ = u.set_password(None);
             u.to_string()

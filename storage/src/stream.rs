@@ -25,10 +25,10 @@ use crate::runtime;
 const CHUNK: usize = 2 << 20;
 /// Downloads in flight at once.
 const CONCURRENT: usize = 4;
-/// Pieces waiting for the consumer.
-const QUEUE: usize = 8;
+/// Pieces waiting for the consumer (whole chunks when there is nothing to decompress).
+const QUEUE: usize = 4;
 /// Downloaded chunks waiting for decompression.
-const RAW_QUEUE: usize = 4;
+const RAW_QUEUE: usize = 2;
 /// Size of a decompressed piece.
 const PIECE: usize = 1 << 20;
 /// How often a waiting consumer asks whether to stop.

@@ -39,15 +39,15 @@ pub fn parse_azure_host(url: &str) -> Option<Result<BlobUrl, String>> {
     let parsed = reqwest::Url::parse(url).ok()?;
     let host = parsed.host_str()?.to_ascii_lowercase();
     let account = host.strip_suffix(AZURE_HOST_SUFFIX)?;
-    if parsed.query().is_some() {
-        return Some(Err(format!("blob URL \"{}\" has a query string; register a SAS token with account_add instead", crate::account::redact_url(url))));
+    if let Some(refused) = query_or_fragment(url, parsed.query().is_some(), parsed.fragment().is_some()) {
+        return Some(Err(refused));
     }
     // The path as written: a URL parser folds `a/../b` into `b`, `%2e%2e` into `..` and `\`
     // into `/`, which would read or write another blob than the one named. Dot segments are
-    // then refused by the blob name rules, and a backslash stays part of the name.
+    // then refused by the blob name rules, and so is a backslash. The path starts where the
+    // host and port end.
     let after_scheme = &url[url.find("://").map_or(0, |i| i + 3)..];
     let raw_path = after_scheme.find('/').map_or("", |i| &after_scheme[i..]);
-    let raw_path = raw_path.split(['?', '#']).next().unwrap_or_default();
     Some(container_and_path(account, raw_path, url))
 }
 
@@ -56,10 +56,20 @@ pub fn parse_azure_host(url: &str) -> Option<Result<BlobUrl, String>> {
 pub fn parse_under_endpoint(url: &str, endpoint: &str, account: &str) -> Option<Result<BlobUrl, String>> {
     let endpoint = endpoint.trim_end_matches('/');
     let rest = url.strip_prefix(endpoint)?.strip_prefix('/')?;
-    if rest.contains('?') {
-        return Some(Err(format!("blob URL \"{}\" has a query string; register a SAS token with account_add instead", crate::account::redact_url(url))));
+    if let Some(refused) = query_or_fragment(url, rest.contains('?'), rest.contains('#')) {
+        return Some(Err(refused));
     }
     Some(container_and_path(account, rest, url))
+}
+
+/// A query would carry credentials (they are registered instead), and a fragment would cut
+/// a blob name at `#` (written %23 in a URL): both refused.
+fn query_or_fragment(url: &str, query: bool, fragment: bool) -> Option<String> {
+    let shown = crate::account::redact_url(url);
+    if query {
+        return Some(format!("blob URL \"{shown}\" has a query string; register a SAS token with account_add instead"));
+    }
+    fragment.then(|| format!("blob URL \"{shown}\" has a fragment (#...); write a # in a blob name as %23"))
 }
 
 #[cfg(test)]
@@ -88,6 +98,14 @@ mod tests {
         assert!(e.contains("back\\slash.csv") && e.contains("backslash"), "{e}");
         let b = parse_azure_host("https://acct.blob.core.windows.net/c1c/x%2Fy.csv").unwrap().unwrap();
         assert_eq!(b.path, "x/y.csv");
+        let b = parse_azure_host("https://acct.blob.core.windows.net/c1c/hash%23.csv").unwrap().unwrap();
+        assert_eq!(b.path, "hash#.csv");
+        for fragment in ["https://acct.blob.core.windows.net#/c1c/b", "https://acct.blob.core.windows.net/c1c/hash#.csv"] {
+            let e = parse_azure_host(fragment).unwrap().unwrap_err();
+            assert!(e.contains("fragment"), "{e}");
+        }
+        let e = parse_under_endpoint("http://127.0.0.1:10000/acct/c1c/a#x?sig=s", "http://127.0.0.1:10000/acct", "acct").unwrap().unwrap_err();
+        assert!(!e.contains("sig") && !e.contains("#x"), "{e}");
     }
 
     #[test]

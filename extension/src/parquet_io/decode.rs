@@ -190,17 +190,19 @@ impl ParquetSource {
             self.next_group += 1;
             // The selected column chunks of the row group, in one read.
             let schema = self.metadata.parquet_schema();
+            let group = &groups[self.position.group];
+            let leaves: Vec<usize> = (0..group.num_columns()).filter(|&leaf| self.roots.contains(&schema.get_column_root_idx(leaf))).collect();
             let (mut start, mut end) = (u64::MAX, 0u64);
-            for (leaf, column) in groups[self.position.group].columns().iter().enumerate() {
-                if self.roots.contains(&schema.get_column_root_idx(leaf)) {
-                    let (offset, length) = column.byte_range();
-                    start = start.min(offset);
-                    end = end.max(offset + length);
-                }
+            for &leaf in &leaves {
+                let (offset, length) = group.column(leaf).byte_range();
+                start = start.min(offset);
+                end = end.max(offset.saturating_add(length));
             }
             if start < end {
                 self.file.load(start..end.min(self.file.size())).unwrap_or_else(|e| storage_error(&self.account, self.registered, e));
             }
+            copy_options::parquet_checks::check_dictionaries(&std::sync::Arc::new(self.file.clone()), group, leaves)
+                .unwrap_or_else(|e| not_parquet(&self.position.path, e));
             let reader = ParquetRecordBatchReaderBuilder::new_with_metadata(self.file.clone(), self.metadata.clone())
                 .with_projection(self.projection.clone())
                 .with_row_groups(vec![self.position.group])
