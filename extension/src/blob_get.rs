@@ -65,7 +65,7 @@ fn plan(decoder: &str, compression: &str, path: &str, options: Option<&serde_jso
         invalid_parameter("can only use text decoder with a single column");
     }
     if format == Format::Parquet {
-        return Plan::Parquet(ParquetOptions::from_json(compression, options));
+        return Plan::Parquet(crate::parquet_io::options_from_json(compression, options));
     }
     let compression = Compression::parse(compression, path).unwrap_or_else(|e| invalid_parameter(e));
     match format.copy_format() {

@@ -13,7 +13,6 @@ use crate::errors::{invalid_name, invalid_parameter, raise};
 use crate::export::Export;
 use crate::formats::Format;
 use crate::parquet_io::encode::ParquetEncoder;
-use crate::parquet_io::ParquetOptions;
 use crate::row_encoder::RowEncoder;
 
 static V1: pg_sys::Pg_finfo_record = pg_sys::Pg_finfo_record { api_version: 1 };
@@ -114,7 +113,7 @@ unsafe fn start(fcinfo: pg_sys::FunctionCallInfo, tuple: pg_sys::Datum) -> Put {
         let format = Format::parse_encoder(&encoder_name, &path).unwrap_or_else(|e| invalid_parameter(e));
         let compression_name = optional(COMPRESSION).unwrap_or_else(|| "auto".into());
         let options = if OPTIONS < nargs { pg_getarg::<JsonB>(fcinfo, OPTIONS).map(|j| j.0) } else { None };
-        let parquet = (format == Format::Parquet).then(|| ParquetOptions::from_json(&compression_name, options.as_ref()));
+        let parquet = (format == Format::Parquet).then(|| crate::parquet_io::options_from_json(&compression_name, options.as_ref()));
         let compression = match parquet {
             Some(_) => Compression::None,
             None => Compression::parse(&compression_name, &path).unwrap_or_else(|e| invalid_parameter(e)),

@@ -169,7 +169,7 @@ pub unsafe fn parquet_options(options: &CopyOptions) -> ParquetOptions {
             let value = if (*def).arg.is_null() { "true".to_string() } else { CStr::from_ptr(pg_sys::defGetString(def)).to_string_lossy().into_owned() };
             settings.push((name, value));
         }
-        ParquetOptions::parse(options.compression.as_deref().unwrap_or("auto"), &settings)
+        crate::parquet_io::options_from_settings(options.compression.as_deref().unwrap_or("auto"), &settings)
     }
 }
 
