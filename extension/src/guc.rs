@@ -90,7 +90,7 @@ pub fn register() {
     GucRegistry::define_int_guc(
         c"azure_storage.retry_attempts",
         c"How many times a request is tried when it fails in a way that may pass.",
-        c"Retried: 408, 429, 500, 502, 503, 504 and broken connections, waiting 0.5 s doubling to 16 s with jitter, or as the service's Retry-After says. 1: no retry.",
+        c"Retried: 408, 429, 500, 502, 503, 504, broken connections and answers not given within request_timeout, waiting 0.5 s doubling to 16 s with jitter, or as the service's Retry-After says. 1: no retry.",
         &RETRY_ATTEMPTS,
         1,
         20,

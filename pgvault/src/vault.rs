@@ -55,7 +55,7 @@ pub struct StorageArgs {
     #[arg(long, env = "AZURE_STORAGE_ENDPOINT", global = true)]
     pub endpoint: Option<String>,
     /// Attempts of a request that fails in a way that may pass (408, 429, 5xx, a broken
-    /// connection) [default: 5; 1: no retry].
+    /// connection, no answer within --timeout) [default: 5; 1: no retry].
     #[arg(long, global = true)]
     pub retries: Option<u32>,
     /// Seconds after which a failing request is not tried again [default: 120].

@@ -118,10 +118,9 @@ impl BlobWriter {
             blocks: block_rx,
             events: events_tx,
             commit: commit_rx,
-            abandoned,
         };
         spawn("blob-compress", move || compressor.run())?;
-        spawn("blob-upload", move || uploader.run())?;
+        spawn("blob-upload", move || uploader.run(abandoned))?;
         Ok(BlobWriter { chunk: Vec::with_capacity(CHUNK), feed: feed_tx, events: events_rx, commit: commit_tx, alive: Alive(alive_tx), written: 0 })
     }
 
@@ -329,15 +328,13 @@ struct Uploader {
     blocks: tokio::sync::mpsc::Receiver<Block>,
     events: Sender<Event>,
     commit: tokio::sync::oneshot::Receiver<()>,
-    /// Resolves when the producer's end is dropped (cancelled, failed, or done with).
-    abandoned: tokio::sync::oneshot::Receiver<()>,
 }
 
 impl Uploader {
-    fn run(mut self) {
+    /// `abandoned` resolves when the producer's end is dropped (cancelled, failed, or done
+    /// with).
+    fn run(self, abandoned: tokio::sync::oneshot::Receiver<()>) {
         let events = self.events.clone();
-        let (_, never_sent) = tokio::sync::oneshot::channel();
-        let abandoned = std::mem::replace(&mut self.abandoned, never_sent);
         // Dropping the work future aborts its requests, so a cancelled upload does not keep
         // this thread and its connections until a stalled request times out.
         let work = async move {
