@@ -35,7 +35,7 @@ const PIECE: usize = 1 << 20;
 const POLL: Duration = Duration::from_millis(50);
 
 pub struct BlobStream {
-    pieces: Receiver<Result<Bytes>>,
+    pieces: Receiver<Bytes>,
     current: Bytes,
     stop: Arc<AtomicBool>,
     /// Set by the download and decompression threads when they fail, so that the consumer
@@ -94,11 +94,7 @@ impl BlobStream {
                 return Ok(0);
             }
             match self.pieces.recv_timeout(POLL) {
-                Ok(Ok(piece)) => self.current = piece,
-                Ok(Err(e)) => {
-                    self.finished = true;
-                    return Err(e);
-                }
+                Ok(piece) => self.current = piece,
                 Err(RecvTimeoutError::Timeout) => {
                     if cancelled() {
                         return Err(Error::Cancelled);
@@ -154,23 +150,22 @@ impl Failed {
     }
 }
 
-/// The threads' end of the channel to the consumer: pieces go in order, a failure also
-/// goes ahead of them (`Failed`).
+/// The threads' end of the channel to the consumer: pieces go in order, a failure goes
+/// ahead of them (`Failed`).
 #[derive(Clone)]
 struct Reporter {
-    tx: SyncSender<Result<Bytes>>,
+    tx: SyncSender<Bytes>,
     failed: Failed,
 }
 
 impl Reporter {
-    fn send(&self, piece: Result<Bytes>) -> std::result::Result<(), ()> {
-        match piece {
-            Ok(piece) => self.tx.send(Ok(piece)).map_err(|_| ()),
-            Err(e) => {
-                self.failed.set(e);
-                Ok(())
-            }
-        }
+    /// Hands a piece over; `Err` when the consumer is gone.
+    fn send(&self, piece: Bytes) -> std::result::Result<(), ()> {
+        self.tx.send(piece).map_err(|_| ())
+    }
+
+    fn fail(&self, e: Error) {
+        self.failed.set(e);
     }
 }
 
@@ -189,19 +184,19 @@ impl Producer {
     /// two overlap with each other and with the consumer.
     fn run(self) {
         runtime::block_signals();
-        let (raw_tx, raw_rx) = tokio::sync::mpsc::channel::<Result<Bytes>>(RAW_QUEUE);
+        let (raw_tx, raw_rx) = tokio::sync::mpsc::channel::<Bytes>(RAW_QUEUE);
         let decompressor = {
             let (tx, stop, compression) = (self.tx.clone(), self.stop.clone(), self.compression);
             std::thread::Builder::new().name("blob-decompress".into()).spawn(move || {
                 runtime::block_signals();
                 let source = ChunkReader { chunks: raw_rx, current: Bytes::new() };
                 if let Err(e) = decompress(compression, source, &tx, &stop) {
-                    let _ = tx.send(Err(e));
+                    tx.fail(e);
                 }
             })
         };
         if let Err(e) = decompressor {
-            let _ = self.tx.send(Err(Error::InvalidResponse(format!("could not start the decompression thread: {e}"))));
+            self.tx.fail(Error::InvalidResponse(format!("could not start the decompression thread: {e}")));
             return;
         }
         let stopped = || self.stop.load(Ordering::Relaxed);
@@ -217,18 +212,18 @@ impl Producer {
                 let chunk = match chunk {
                     Ok(chunk) => chunk,
                     Err(e) => {
-                        let _ = self.tx.send(Err(e));
+                        self.tx.fail(e);
                         break;
                     }
                 };
-                if raw_tx.send(Ok(chunk)).await.is_err() {
+                if raw_tx.send(chunk).await.is_err() {
                     break; // the decompressor is gone, and says why if it failed
                 }
             }
             Ok(())
         };
         if let Err(e) = runtime::block_on(download, &stopped) {
-            let _ = self.tx.send(Err(e));
+            self.tx.fail(e);
         }
     }
 }
@@ -236,8 +231,8 @@ impl Producer {
 /// Turns downloaded chunks into decompressed pieces for the consumer.
 fn decompress(compression: Compression, mut source: ChunkReader, tx: &Reporter, stop: &AtomicBool) -> Result<()> {
     if compression == Compression::None {
-        while let Some(chunk) = source.next_chunk().map_err(io_to_storage)? {
-            if tx.send(Ok(chunk)).is_err() || stop.load(Ordering::Relaxed) {
+        while let Some(chunk) = source.next_chunk() {
+            if tx.send(chunk).is_err() || stop.load(Ordering::Relaxed) {
                 return Ok(());
             }
         }
@@ -253,41 +248,20 @@ fn decompress(compression: Compression, mut source: ChunkReader, tx: &Reporter, 
                 Ok(0) => break,
                 Ok(n) => filled += n,
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(io_to_storage_named(e, name)),
+                Err(e) => return Err(decompress_error(e, name)),
             }
         }
         if filled == 0 {
             return Ok(());
         }
         piece.truncate(filled);
-        if tx.send(Ok(Bytes::from(piece))).is_err() || stop.load(Ordering::Relaxed) {
+        if tx.send(Bytes::from(piece)).is_err() || stop.load(Ordering::Relaxed) {
             return Ok(());
         }
     }
 }
 
-/// Storage errors travel through `std::io::Read` wrapped in an io::Error.
-#[derive(Debug)]
-struct Carried(Error);
-impl std::fmt::Display for Carried {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        self.0.fmt(f)
-    }
-}
-impl std::error::Error for Carried {}
-
-fn io_to_storage(e: std::io::Error) -> Error {
-    match e.into_inner().map(|inner| inner.downcast::<Carried>()) {
-        Some(Ok(carried)) => carried.0,
-        Some(Err(other)) => Error::InvalidResponse(other.to_string()),
-        None => Error::InvalidResponse("read failed".into()),
-    }
-}
-
-fn io_to_storage_named(e: std::io::Error, compression: &'static str) -> Error {
-    if e.get_ref().is_some_and(|inner| inner.is::<Carried>()) {
-        return io_to_storage(e);
-    }
+fn decompress_error(e: std::io::Error, compression: &'static str) -> Error {
     let cause = match e.kind() {
         std::io::ErrorKind::UnexpectedEof => "the compressed data ends early (truncated blob)".to_string(),
         _ => e.to_string(),
@@ -297,27 +271,24 @@ fn io_to_storage_named(e: std::io::Error, compression: &'static str) -> Error {
 
 /// The downloaded chunks as a `Read`, for the decompressors.
 struct ChunkReader {
-    chunks: tokio::sync::mpsc::Receiver<Result<Bytes>>,
+    chunks: tokio::sync::mpsc::Receiver<Bytes>,
     current: Bytes,
 }
 
 impl ChunkReader {
-    fn next_chunk(&mut self) -> std::io::Result<Option<Bytes>> {
+    /// The next chunk; `None` at the end, or when the download failed (it reports that).
+    fn next_chunk(&mut self) -> Option<Bytes> {
         if !self.current.is_empty() {
-            return Ok(Some(std::mem::take(&mut self.current)));
+            return Some(std::mem::take(&mut self.current));
         }
-        match self.chunks.blocking_recv() {
-            None => Ok(None),
-            Some(Ok(chunk)) => Ok(Some(chunk)),
-            Some(Err(e)) => Err(std::io::Error::other(Carried(e))),
-        }
+        self.chunks.blocking_recv()
     }
 }
 
 impl Read for ChunkReader {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         if self.current.is_empty() {
-            match self.next_chunk()? {
+            match self.next_chunk() {
                 Some(chunk) => self.current = chunk,
                 None => return Ok(0),
             }
