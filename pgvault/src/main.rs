@@ -6,6 +6,7 @@ mod jobs;
 mod points;
 mod postgres;
 mod progress;
+mod psql_script;
 mod prune;
 mod restore;
 mod restore_files;
@@ -107,7 +108,13 @@ enum Commands {
                             parallel). --globals restores roles then tablespaces with psql first, leaving \
                             out those that exist on the target. --from reads files Azure Backup restored \
                             into a container (<name>_database_<db>.sql, _roles, _schema or _schemas, \
-                            _tablespaces, backupstarttimestamp); these carry no checksums.")]
+                            _tablespaces, backupstarttimestamp); these carry no checksums.\n\n\
+                            What goes to psql (roles, tablespaces, dumps in plain SQL) is read first as psql \
+                            reads it: a psql meta-command (\\! runs a shell command) other than the \\connect \
+                            <database>, \\encoding, \\restrict and \\unrestrict lines pg_dump writes refuses the \
+                            whole restore, naming the file and line, before anything is created. psql runs \
+                            with -X and ON_ERROR_STOP, and, where it has \\restrict (13.22, 14.19, 15.14, 16.10, \
+                            17.6, 18), restricted to SQL but for those lines.")]
     Restore {
         /// Vault: <account>/<container> (with --point).
         #[arg(long, requires = "point")]

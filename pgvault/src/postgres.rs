@@ -66,6 +66,16 @@ impl Postgres {
         self.column(MAINTENANCE_DB, "SELECT datname FROM pg_database WHERE datallowconn AND NOT datistemplate ORDER BY datname")
     }
 
+    /// What `program --version` prints, e.g. "psql (PostgreSQL) 15.20 (Debian 15.20-0+deb12u1)".
+    pub fn client_version(&self, program: &str) -> Result<String, String> {
+        let out = self.command(program)?.arg("--version").output().map_err(|e| format!("could not run {program}: {e}"))?;
+        let text = String::from_utf8_lossy(&out.stdout).trim().to_string();
+        if !out.status.success() || text.is_empty() {
+            return Err(format!("{program} --version failed ({}): {}", out.status, String::from_utf8_lossy(&out.stderr).trim()));
+        }
+        Ok(text)
+    }
+
     pub fn server_version(&self) -> Result<String, String> {
         self.column(MAINTENANCE_DB, "SHOW server_version")?.into_iter().next().ok_or_else(|| "the server did not say its version".into())
     }

@@ -6,8 +6,11 @@
 //! read. With `-j 1` a dump streams from the vault into pg_restore; with more jobs it is
 //! spooled into a temporary file first, since pg_restore can only work in parallel on a
 //! file it can seek in. A database file that is not a custom-format archive (no `PGDMP`
-//! magic) is plain SQL and goes to psql.
+//! magic) is plain SQL and goes to psql, as the roles and tablespaces do: before anything is
+//! restored, each file that goes to psql is read for psql meta-commands (psql_script), and
+//! read again as it streams into psql.
 
+use std::borrow::Cow;
 use std::collections::HashSet;
 use std::io::{BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
@@ -17,6 +20,7 @@ use crate::globals;
 use crate::jobs::Job;
 use crate::postgres::{Postgres, Running, MAINTENANCE_DB};
 use crate::progress::Progress;
+use crate::psql_script::{Psql, Refusal, Script};
 use crate::restore_source::{Source, SourceFile};
 use crate::validate;
 
@@ -49,11 +53,28 @@ pub struct Restored {
 
 pub fn run(source: &Source, pg: &Postgres, options: &RestoreOptions, progress: &Progress, job: &Job, cancelled: &dyn Fn() -> bool) -> Result<Restored, String> {
     let databases = choose(source, &options.databases)?;
-    let globals: Vec<&SourceFile> = if options.globals { ["roles", "tablespaces"].iter().filter_map(|k| source.file(k)).collect() } else { Vec::new() };
+    let global_files: Vec<&SourceFile> = if options.globals { ["roles", "tablespaces"].iter().filter_map(|k| source.file(k)).collect() } else { Vec::new() };
+    let psql = Psql::from_version(&pg.client_version("psql")?)?;
 
-    // Everything that can be known wrong is reported before anything is restored.
-    let mut problems = verify(source, databases.iter().chain(&globals).copied(), progress, cancelled);
+    // Everything that can be known wrong is reported before anything is restored: sizes and
+    // checksums, whatever psql would run besides SQL, the target.
+    let mut problems: Vec<String> = databases.iter().flat_map(|file| inspect(source, file, &psql, progress, cancelled)).collect();
+    let mut globals = Vec::new();
+    for file in global_files {
+        match read_globals(source, file, &psql, progress, cancelled) {
+            Ok((sql, bytes)) => globals.push((file, sql, bytes)),
+            Err(e) => problems.push(e),
+        }
+    }
     problems.extend(check_target(pg, &databases, options)?);
+    if problems.is_empty() {
+        for (file, sql, _) in &mut globals {
+            match fit_globals(pg, file, sql, options, &psql) {
+                Ok(fitted) => *sql = fitted,
+                Err(e) => problems.push(format!("{}: {e}", file.blob)),
+            }
+        }
+    }
     if !problems.is_empty() {
         return Err(format!("{} was not restored; found:\n  {}", source.label, problems.join("\n  ")));
     }
@@ -62,15 +83,21 @@ pub fn run(source: &Source, pg: &Postgres, options: &RestoreOptions, progress: &
     }
 
     let mut restored = Restored { source: source.label.clone(), databases: Vec::new(), globals: Vec::new(), bytes: 0 };
-    for file in globals {
-        let bytes = restore_globals(source, file, pg, options, progress, cancelled).map_err(|e| format!("{}: {e}", file.blob))?;
+    for (file, sql, bytes) in globals {
+        let mut sink = Sink::psql(pg, MAINTENANCE_DB, &psql, &file.blob).map_err(|e| format!("{}: {e}", file.blob))?;
+        match sink.write(sql.as_bytes()) {
+            Ok(()) => sink.finish(),
+            Err(e) => Err(sink.wait().err().unwrap_or(e)),
+        }
+        .map_err(|e| format!("{}: {e}", file.blob))?;
+        progress.file(&file.blob, None).done(bytes);
         job.add_bytes(bytes);
         restored.bytes += bytes;
         restored.globals.push(file.kind.clone());
     }
     for file in databases {
         let database = file.database.as_deref().expect("a database file names its database");
-        let bytes = restore_database(source, file, database, pg, options, progress, cancelled).map_err(|e| format!("database {database}: {e}"))?;
+        let bytes = restore_database(source, file, database, pg, &psql, options, progress, cancelled).map_err(|e| format!("database {database}: {e}"))?;
         job.add_bytes(bytes);
         restored.bytes += bytes;
         restored.databases.push(database.to_string());
@@ -96,15 +123,121 @@ fn choose<'a>(source: &'a Source, names: &[String]) -> Result<Vec<&'a SourceFile
         .collect()
 }
 
-/// Problems with the files' sizes and checksums, where the source has a manifest.
-fn verify<'a>(source: &Source, files: impl Iterator<Item = &'a SourceFile>, progress: &Progress, cancelled: &dyn Fn() -> bool) -> Vec<String> {
+/// Problems with a database file: its size and checksum where a manifest gives them, and
+/// when it is plain SQL, what psql would run of it besides SQL. A custom-format archive
+/// without a manifest is read no further than its first bytes.
+fn inspect(source: &Source, file: &SourceFile, psql: &Psql, progress: &Progress, cancelled: &dyn Fn() -> bool) -> Vec<String> {
+    const ENOUGH: &str = "(read enough)";
+    let bar = progress.file(&format!("checking {}", file.blob), file.expected.as_ref().map(|e| e.0));
+    let mut kind = Kind::default();
+    let mut script = Script::new(psql);
+    let mut out = Vec::new();
+    let mut refusal: Option<Refusal> = None;
+    let read = validate::read_hashed(&source.store, &file.blob, cancelled, &mut |piece| {
+        bar.add(piece.len() as u64);
+        let Some(bytes) = kind.take(piece) else { return Ok(()) };
+        match kind {
+            Kind::Archive if file.expected.is_none() => Err(ENOUGH.into()),
+            Kind::Archive => Ok(()),
+            _ => {
+                out.clear();
+                script.feed(&bytes, &mut out).map_err(|r| {
+                    refusal = Some(r);
+                    ENOUGH.to_string()
+                })
+            }
+        }
+    });
     let mut problems = Vec::new();
-    for file in files {
-        let Some((bytes, sha256)) = &file.expected else { continue };
-        let bar = progress.file(&format!("checking {}", file.blob), Some(*bytes));
-        problems.extend(validate::check_file(&source.store, &file.blob, (*bytes, sha256), cancelled, &|n| bar.add(n)));
+    match read {
+        Ok(read) => {
+            if let Some(rest) = kind.end() {
+                out.clear();
+                refusal = script.feed(&rest, &mut out).err();
+            }
+            if refusal.is_none() && matches!(kind, Kind::Sql) {
+                refusal = script.finish(&mut out).err();
+            }
+            if let Some((bytes, sha256)) = &file.expected {
+                problems.extend(validate::mismatch(&file.blob, read, (*bytes, sha256)));
+            }
+        }
+        Err(e) if e == ENOUGH => {}
+        Err(e) => problems.push(e),
     }
+    problems.extend(refusal.map(|r| format!("{}: {r}", file.blob)));
     problems
+}
+
+/// A database file's first bytes, until they tell a custom-format archive (pg_dump -Fc
+/// starts with "PGDMP") from plain SQL.
+#[derive(Default)]
+enum Kind {
+    #[default]
+    Unknown,
+    Head(Vec<u8>),
+    Archive,
+    Sql,
+}
+
+impl Kind {
+    /// Takes the next piece of the file; once the kind is known, the bytes to pass on (those
+    /// held back first).
+    fn take<'a>(&mut self, piece: &'a [u8]) -> Option<Cow<'a, [u8]>> {
+        let decide = |head: &[u8]| if head.starts_with(b"PGDMP") { Kind::Archive } else { Kind::Sql };
+        match self {
+            Kind::Unknown if piece.len() >= 5 => {
+                *self = decide(piece);
+                Some(Cow::Borrowed(piece))
+            }
+            Kind::Unknown => {
+                *self = Kind::Head(piece.to_vec());
+                None
+            }
+            Kind::Head(head) => {
+                head.extend_from_slice(piece);
+                if head.len() < 5 {
+                    return None;
+                }
+                let head = std::mem::take(head);
+                *self = decide(&head);
+                Some(Cow::Owned(head))
+            }
+            Kind::Archive | Kind::Sql => Some(Cow::Borrowed(piece)),
+        }
+    }
+
+    /// At the end of the file: what was held back, if it never was passed on (a file of
+    /// under 5 bytes, which is plain SQL).
+    fn end(&mut self) -> Option<Vec<u8>> {
+        match std::mem::replace(self, Kind::Sql) {
+            Kind::Head(head) => Some(head),
+            Kind::Unknown => None,
+            other => {
+                *self = other;
+                None
+            }
+        }
+    }
+}
+
+/// Roles or tablespaces: read whole (checked against the manifest, if any) and checked for
+/// psql meta-commands.
+fn read_globals(source: &Source, file: &SourceFile, psql: &Psql, progress: &Progress, cancelled: &dyn Fn() -> bool) -> Result<(String, u64), String> {
+    let bar = progress.file(&format!("checking {}", file.blob), file.expected.as_ref().map(|e| e.0));
+    let mut sql = Vec::new();
+    let read = validate::read_hashed(&source.store, &file.blob, cancelled, &mut |piece| {
+        bar.add(piece.len() as u64);
+        sql.extend_from_slice(piece);
+        Ok(())
+    })?;
+    let bytes = read.0;
+    if let Some(problem) = file.expected.as_ref().and_then(|(b, s)| validate::mismatch(&file.blob, read, (*b, s))) {
+        return Err(problem);
+    }
+    let sql = String::from_utf8(sql).map_err(|_| format!("{}: is not UTF-8 text; restore it with psql by hand", file.blob))?;
+    Script::check(psql, sql.as_bytes()).map_err(|r| format!("{}: {r}", file.blob))?;
+    Ok((sql, bytes))
 }
 
 /// Problems with the target: it must be reachable, and each database must be absent when
@@ -127,37 +260,99 @@ fn read_checked(source: &Source, file: &SourceFile, cancelled: &dyn Fn() -> bool
     validate::read_verified(&source.store, &file.blob, file.expected.as_ref().map(|(b, s)| (*b, s.as_str())), cancelled, each)
 }
 
-/// Roles or tablespaces, with what exists on the target (and on request what only Azure
-/// has) left out, run by psql in the maintenance database.
-fn restore_globals(source: &Source, file: &SourceFile, pg: &Postgres, options: &RestoreOptions, progress: &Progress, cancelled: &dyn Fn() -> bool) -> Result<u64, String> {
-    let mut sql = Vec::new();
-    let bytes = read_checked(source, file, cancelled, &mut |piece| {
-        sql.extend_from_slice(piece);
-        Ok(())
-    })?;
-    let sql = String::from_utf8(sql).map_err(|_| "is not UTF-8 text; restore it with psql by hand".to_string())?;
+/// Roles or tablespaces as they are to run: what exists on the target (and on request what
+/// only Azure has) left out, which comments out lines, so the result is checked again.
+fn fit_globals(pg: &Postgres, file: &SourceFile, sql: &str, options: &RestoreOptions, psql: &Psql) -> Result<String, String> {
     let sql = if file.kind == "roles" {
         let existing = pg.column(MAINTENANCE_DB, "SELECT quote_ident(rolname) FROM pg_roles")?.into_iter().collect();
-        globals::roles(&sql, &existing, options.drop_azure_roles)
+        globals::roles(sql, &existing, options.drop_azure_roles)
     } else {
         let existing = pg.column(MAINTENANCE_DB, "SELECT quote_ident(spcname) FROM pg_tablespace")?.into_iter().collect();
-        globals::tablespaces(&sql, &existing)
+        globals::tablespaces(sql, &existing)
     };
-    let mut psql = Running::start(psql(pg, MAINTENANCE_DB)?, Stdio::piped(), Stdio::null())?;
-    let written = psql.child.stdin.as_mut().expect("piped").write_all(sql.as_bytes());
-    psql.finish().and(written.map_err(|e| format!("psql: {e}")))?;
-    progress.file(&file.blob, None).done(bytes);
-    Ok(bytes)
+    Script::check(psql, sql.as_bytes()).map_err(|r| format!("with what exists on the target left out, {r}"))?;
+    Ok(sql)
 }
 
-fn psql(pg: &Postgres, database: &str) -> Result<Command, String> {
-    let mut command = pg.command_on("psql", database)?;
-    command.args(["-X", "-q", "-v", "ON_ERROR_STOP=1"]);
-    Ok(command)
+/// Where a file's bytes go: pg_restore as they are, or psql as psql_script lets them through.
+struct Sink {
+    program: Running,
+    /// For psql: the check, the file's name, and what the check passes on.
+    script: Option<(Script, String, Vec<u8>)>,
+    /// psql's first file (`\restrict <key>`), kept until psql ends.
+    _prologue: Option<tempfile::NamedTempFile>,
+}
+
+impl Sink {
+    /// psql in `database`: no psqlrc, stopping at the first error, starting as UTF-8 (the
+    /// files say their encoding; pg_dump's do), restricted first where it has `\restrict`.
+    fn psql(pg: &Postgres, database: &str, psql: &Psql, name: &str) -> Result<Sink, String> {
+        let mut command = pg.command_on("psql", database)?;
+        command.args(["-X", "-q", "-v", "ON_ERROR_STOP=1"]).env("PGCLIENTENCODING", "UTF8");
+        let prologue = match psql.prologue() {
+            Some(text) => {
+                let mut file = tempfile::Builder::new().prefix("pgvault-psql-").tempfile().map_err(|e| format!("cannot write psql's first line: {e}"))?;
+                file.write_all(text.as_bytes()).and_then(|_| file.flush()).map_err(|e| format!("cannot write psql's first line: {e}"))?;
+                command.arg("-f").arg(file.path()).args(["-f", "-"]);
+                Some(file)
+            }
+            None => None,
+        };
+        let program = Running::start(command, Stdio::piped(), Stdio::null())?;
+        Ok(Sink { program, script: Some((Script::new(psql), name.to_string(), Vec::new())), _prologue: prologue })
+    }
+
+    fn archive(pg: &Postgres, database: &str, options: &RestoreOptions, file: Option<&Path>) -> Result<Sink, String> {
+        let stdin = if file.is_some() { Stdio::null() } else { Stdio::piped() };
+        Ok(Sink { program: Running::start(restore_command(pg, database, options, file)?, stdin, Stdio::null())?, script: None, _prologue: None })
+    }
+
+    fn write(&mut self, piece: &[u8]) -> Result<(), String> {
+        let bytes = match &mut self.script {
+            None => piece,
+            Some((script, name, out)) => {
+                out.clear();
+                script.feed(piece, out).map_err(|r| changed(name, r))?;
+                out.as_slice()
+            }
+        };
+        self.program.child.stdin.as_mut().expect("piped").write_all(bytes).map_err(|e| format!("{} stopped reading: {e}", self.program.program()))
+    }
+
+    /// The end of the input: waits for the program.
+    fn finish(mut self) -> Result<(), String> {
+        if let Some((script, name, out)) = &mut self.script {
+            out.clear();
+            if let Err(r) = script.finish(out) {
+                let e = changed(name, r);
+                self.program.kill();
+                return Err(e);
+            }
+            if let Err(e) = self.program.child.stdin.as_mut().expect("piped").write_all(out) {
+                return Err(self.program.finish().err().unwrap_or_else(|| format!("psql stopped reading: {e}")));
+            }
+        }
+        self.program.finish()
+    }
+
+    /// Waits for a program that stopped reading: its own error says more than a broken pipe.
+    fn wait(self) -> Result<(), String> {
+        self.program.finish()
+    }
+
+    /// Stops the program after a failure on this side.
+    fn kill(self) {
+        self.program.kill();
+    }
+}
+
+fn changed(name: &str, refusal: Refusal) -> String {
+    format!("{name} changed after it was checked, and psql was stopped before its {refusal}")
 }
 
 /// One database: streamed into pg_restore (or psql), or spooled first for a parallel restore.
-fn restore_database(source: &Source, file: &SourceFile, database: &str, pg: &Postgres, options: &RestoreOptions, progress: &Progress, cancelled: &dyn Fn() -> bool) -> Result<u64, String> {
+#[allow(clippy::too_many_arguments)]
+fn restore_database(source: &Source, file: &SourceFile, database: &str, pg: &Postgres, psql: &Psql, options: &RestoreOptions, progress: &Progress, cancelled: &dyn Fn() -> bool) -> Result<u64, String> {
     let bar = progress.file(&format!("{database} <- {}", file.blob), file.expected.as_ref().map(|e| e.0));
     let bytes = if options.jobs > 1 {
         let dir = options.spool_dir.clone().unwrap_or_else(std::env::temp_dir);
@@ -171,28 +366,62 @@ fn restore_database(source: &Source, file: &SourceFile, database: &str, pg: &Pos
         drop(out);
         let custom = is_custom_archive(spool.path())?;
         prepare_target(pg, database, custom, options)?;
-        let command = restore_command(pg, database, custom, options, Some(spool.path()))?;
-        Running::start(command, Stdio::null(), Stdio::null())?.finish()?;
+        if custom {
+            Sink::archive(pg, database, options, Some(spool.path()))?.program.finish()?;
+        } else {
+            let mut sink = Sink::psql(pg, database, psql, &file.blob)?;
+            let mut spooled = std::fs::File::open(spool.path()).map_err(|e| format!("{}: {e}", spool.path().display()))?;
+            let mut buf = vec![0u8; 1 << 20];
+            loop {
+                let n = spooled.read(&mut buf).map_err(|e| format!("{}: {e}", spool.path().display()));
+                match n.and_then(|n| if n == 0 { Ok(0) } else { sink.write(&buf[..n]).map(|_| n) }) {
+                    Ok(0) => break,
+                    Ok(_) => {}
+                    Err(e) if e.contains("stopped reading") => return Err(sink.wait().err().unwrap_or(e)),
+                    Err(e) => {
+                        sink.kill();
+                        return Err(e);
+                    }
+                }
+            }
+            sink.finish()?;
+        }
         bytes
     } else {
-        let mut running: Option<Running> = None;
-        let streamed = read_checked(source, file, cancelled, &mut |piece| {
-            if running.is_none() {
-                let custom = piece.starts_with(b"PGDMP");
-                prepare_target(pg, database, custom, options)?;
-                let command = restore_command(pg, database, custom, options, None)?;
-                running = Some(Running::start(command, Stdio::piped(), Stdio::null())?);
+        let mut kind = Kind::default();
+        let mut sink: Option<Sink> = None;
+        let start = |custom: bool| -> Result<Sink, String> {
+            prepare_target(pg, database, custom, options)?;
+            if custom {
+                Sink::archive(pg, database, options, None)
+            } else {
+                Sink::psql(pg, database, psql, &file.blob)
             }
-            let program = running.as_mut().expect("started");
-            program.child.stdin.as_mut().expect("piped").write_all(piece).map_err(|e| format!("{} stopped reading: {e}", program.program()))
+        };
+        let streamed = read_checked(source, file, cancelled, &mut |piece| {
+            bar.add(piece.len() as u64);
+            let Some(bytes) = kind.take(piece) else { return Ok(()) };
+            if sink.is_none() {
+                sink = Some(start(matches!(kind, Kind::Archive))?);
+            }
+            sink.as_mut().expect("started").write(&bytes)
         });
-        match (streamed, running) {
-            (Ok(bytes), Some(program)) => program.finish().map(|_| bytes)?,
+        // A file of under 5 bytes is held back to its end.
+        let streamed = match (streamed, kind.end()) {
+            (Ok(bytes), Some(rest)) if !rest.is_empty() => start(false).and_then(|mut s| {
+                let written = s.write(&rest);
+                sink = Some(s);
+                written.map(|_| bytes)
+            }),
+            (streamed, _) => streamed,
+        };
+        match (streamed, sink) {
+            (Ok(bytes), Some(sink)) => sink.finish().map(|_| bytes)?,
             (Ok(_), None) => return Err(format!("{} is empty", file.blob)),
             // The program's own error says more than a broken pipe.
-            (Err(e), Some(program)) if e.contains("stopped reading") => return Err(program.finish().err().unwrap_or(e)),
-            (Err(e), Some(program)) => {
-                program.kill();
+            (Err(e), Some(sink)) if e.contains("stopped reading") => return Err(sink.wait().err().unwrap_or(e)),
+            (Err(e), Some(sink)) => {
+                sink.kill();
                 return Err(e);
             }
             (Err(e), None) => return Err(e),
@@ -208,9 +437,6 @@ fn is_custom_archive(path: &Path) -> Result<bool, String> {
     Ok(n == 5 && &magic == b"PGDMP")
 }
 
-/// pg_restore for a custom-format archive, psql for plain SQL; reading `file`, or standard
-/// input when there is none. For plain SQL with --create, the database is created here
-/// (pg_restore does that itself for an archive).
 /// A plain SQL file does not create its database: with --create it is made here (dropped
 /// first with --clean) before psql runs the file. pg_restore does this itself.
 fn prepare_target(pg: &Postgres, database: &str, custom: bool, options: &RestoreOptions) -> Result<(), String> {
@@ -224,14 +450,8 @@ fn prepare_target(pg: &Postgres, database: &str, custom: bool, options: &Restore
     Ok(())
 }
 
-fn restore_command(pg: &Postgres, database: &str, custom: bool, options: &RestoreOptions, file: Option<&Path>) -> Result<Command, String> {
-    if !custom {
-        let mut command = psql(pg, database)?;
-        if let Some(path) = file {
-            command.arg("-f").arg(path);
-        }
-        return Ok(command);
-    }
+/// pg_restore for a custom-format archive, reading `file`, or standard input when there is none.
+fn restore_command(pg: &Postgres, database: &str, options: &RestoreOptions, file: Option<&Path>) -> Result<Command, String> {
     // With --create pg_restore connects elsewhere and creates the database itself; it
     // cannot drop the database it is connected to.
     let connect = match (options.create, database) {

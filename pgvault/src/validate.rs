@@ -52,10 +52,19 @@ pub fn check_file(store: &BlobStore, name: &str, (bytes, sha256): (u64, &str), c
         advanced(piece.len() as u64);
         Ok(())
     }) {
-        Ok((n, _)) if n != bytes => Some(format!("{name}: {n} bytes, the manifest says {bytes}")),
-        Ok((_, sha)) if sha != sha256 => Some(format!("{name}: SHA-256 {sha} does not match the manifest's {sha256}")),
-        Ok(_) => None,
+        Ok(read) => mismatch(name, read, (bytes, sha256)),
         Err(e) => Some(e),
+    }
+}
+
+/// The problem with blob `name`, read as `(bytes, sha256)`, if its manifest says otherwise.
+pub fn mismatch(name: &str, (n, sha): (u64, String), (bytes, sha256): (u64, &str)) -> Option<String> {
+    if n != bytes {
+        Some(format!("{name}: {n} bytes, the manifest says {bytes}"))
+    } else if sha != sha256 {
+        Some(format!("{name}: SHA-256 {sha} does not match the manifest's {sha256}"))
+    } else {
+        None
     }
 }
 
