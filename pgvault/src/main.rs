@@ -11,6 +11,7 @@ mod prune;
 mod restore;
 mod restore_files;
 mod restore_source;
+mod secrets;
 mod validate;
 mod vault;
 
@@ -18,7 +19,8 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use clap::{Parser, Subcommand};
+use clap::parser::ValueSource;
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 
 use crate::jobs::Job;
 use crate::postgres::Postgres;
@@ -36,10 +38,13 @@ use crate::vault::{StorageArgs, Vault};
                   Backup's layout or into a server, keep a history of jobs, and prune by \
                   retention.\n\n\
                   PostgreSQL is reached as a connection string (--source-db, --target-db) or \
-                  libpq's environment says (PGHOST, PGPORT, PGUSER, PGPASSWORD, ...). The storage account's credential comes from --key, --sas-token \
-                  or --connection-string, or from AZURE_STORAGE_KEY, AZURE_STORAGE_SAS_TOKEN or \
-                  AZURE_STORAGE_CONNECTION_STRING; or is an Entra ID identity: a service principal \
-                  (--tenant-id, --client-id, --client-secret), a workload identity (--tenant-id, \
+                  libpq's environment says (PGHOST, PGPORT, PGUSER, PGPASSWORD, ...). The storage account's credential comes from --key-file, \
+                  --sas-token-file or --connection-string-file (files only their owner may read), \
+                  from AZURE_STORAGE_KEY, AZURE_STORAGE_SAS_TOKEN or AZURE_STORAGE_CONNECTION_STRING, \
+                  or from --key, --sas-token or --connection-string (a command line shows to other \
+                  local users until pgvault hides it, a moment after it starts); or is an Entra ID \
+                  identity: a service principal (--tenant-id, --client-id, --client-secret-file or \
+                  AZURE_CLIENT_SECRET), a workload identity (--tenant-id, \
                   --client-id, --federated-token-file, or Kubernetes' AZURE_* variables) or, with \
                   --managed-identity, the host's managed identity; or comes from a config file \
                   (--config, default ~/.config/pgvault/config.toml; mode 600 when it holds a \
@@ -257,8 +262,15 @@ fn interrupted() -> bool {
 }
 
 fn main() {
-    let mut cli = Cli::parse();
-    cli.storage = match cli.storage.clone().with_config() {
+    let matches = Cli::command().get_matches();
+    // Credentials typed on the command line are hidden from other users at once.
+    let hidden = secrets::hide_from_command_line();
+    let mut cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+    if let Err(e) = hidden {
+        eprintln!("pgvault: warning: {e}");
+    }
+    let on_command_line = |id: &str| matches.value_source(id) == Some(ValueSource::CommandLine);
+    cli.storage = match cli.storage.clone().with_files(&on_command_line).and_then(vault::StorageArgs::with_config) {
         Ok(storage) => storage,
         Err(e) => {
             eprintln!("pgvault: {e}");

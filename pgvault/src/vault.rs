@@ -7,23 +7,40 @@ use std::time::Duration;
 use clap::Args;
 use storage::{Account, Credential};
 
+use crate::secrets;
+
 /// Storage account options shared by every command: flags, else the environment, else the
-/// config file.
+/// config file. A credential's file form (`--key-file`, ...) takes the place of its flag; a
+/// credential typed on the command line is hidden from other users once parsed (secrets).
 #[derive(Args, Debug, Clone, Default, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct StorageArgs {
     /// Account of a vault or target given as a container name alone.
     #[arg(long, env = "AZURE_STORAGE_ACCOUNT", global = true)]
     pub account: Option<String>,
-    /// Shared key of the account.
+    /// Shared key of the account. Other local users see a command line (ps) for a moment,
+    /// until pgvault hides it: prefer --key-file or AZURE_STORAGE_KEY.
     #[arg(long, env = "AZURE_STORAGE_KEY", hide_env_values = true, global = true)]
     pub key: Option<String>,
-    /// SAS token for the account or container (instead of a key).
+    /// File holding the shared key (a trailing newline is ignored); only its owner may read it
+    /// (chmod 600).
+    #[arg(long, global = true, value_name = "FILE")]
+    pub key_file: Option<PathBuf>,
+    /// SAS token for the account or container (instead of a key). Other local users see a
+    /// command line for a moment: prefer --sas-token-file or AZURE_STORAGE_SAS_TOKEN.
     #[arg(long, env = "AZURE_STORAGE_SAS_TOKEN", hide_env_values = true, global = true)]
     pub sas_token: Option<String>,
-    /// Connection string: AccountName, AccountKey or SharedAccessSignature, BlobEndpoint.
+    /// File holding the SAS token (a trailing newline is ignored; chmod 600).
+    #[arg(long, global = true, value_name = "FILE")]
+    pub sas_token_file: Option<PathBuf>,
+    /// Connection string: AccountName, AccountKey or SharedAccessSignature, BlobEndpoint. Other
+    /// local users see a command line for a moment: prefer --connection-string-file or
+    /// AZURE_STORAGE_CONNECTION_STRING.
     #[arg(long, env = "AZURE_STORAGE_CONNECTION_STRING", hide_env_values = true, global = true)]
     pub connection_string: Option<String>,
+    /// File holding the connection string (a trailing newline is ignored; chmod 600).
+    #[arg(long, global = true, value_name = "FILE")]
+    pub connection_string_file: Option<PathBuf>,
     /// Authenticate with the host's managed identity (the instance metadata service), the
     /// user-assigned one given by --client-id if any.
     #[arg(long, global = true)]
@@ -39,9 +56,13 @@ pub struct StorageArgs {
     /// Entra ID tenant of a workload identity or service principal.
     #[arg(long, env = "AZURE_TENANT_ID", global = true)]
     pub tenant_id: Option<String>,
-    /// Client secret of a service principal (with --tenant-id and --client-id).
+    /// Client secret of a service principal (with --tenant-id and --client-id). Other local
+    /// users see a command line for a moment: prefer --client-secret-file or AZURE_CLIENT_SECRET.
     #[arg(long, env = "AZURE_CLIENT_SECRET", hide_env_values = true, global = true)]
     pub client_secret: Option<String>,
+    /// File holding the client secret (a trailing newline is ignored; chmod 600).
+    #[arg(long, global = true, value_name = "FILE")]
+    pub client_secret_file: Option<PathBuf>,
     /// Federated token file of a workload identity (with --tenant-id and --client-id), as
     /// Kubernetes mounts it.
     #[arg(long, env = "AZURE_FEDERATED_TOKEN_FILE", global = true)]
@@ -64,8 +85,9 @@ pub struct StorageArgs {
     /// Seconds a request may go without progress before it fails [default: 30].
     #[arg(long, global = true)]
     pub timeout: Option<u64>,
-    /// A TOML file with any of these settings (account, key, sas_token, connection_string,
-    /// managed_identity, identity_endpoint, client_id, tenant_id, client_secret,
+    /// A TOML file with any of these settings (account, key, key_file, sas_token,
+    /// sas_token_file, connection_string, connection_string_file, managed_identity,
+    /// identity_endpoint, client_id, tenant_id, client_secret, client_secret_file,
     /// federated_token_file, authority_host, endpoint, timeout, retries, retry_time) [default: ~/.config/pgvault/config.toml when it exists].
     #[arg(long, env = "PGVAULT_CONFIG", global = true)]
     #[serde(skip)]
@@ -73,6 +95,18 @@ pub struct StorageArgs {
 }
 
 impl StorageArgs {
+    /// These options with the credentials of the file forms read in. `on_command_line` says
+    /// whether an option (by its field name) was given on the command line rather than in the
+    /// environment: a flag and its file form both on the command line are refused, and a file
+    /// form wins over the environment.
+    pub fn with_files(mut self, on_command_line: &dyn Fn(&str) -> bool) -> Result<StorageArgs, String> {
+        self.key = secrets::value_or_file("--key", self.key.take(), on_command_line("key"), self.key_file.as_deref())?;
+        self.sas_token = secrets::value_or_file("--sas-token", self.sas_token.take(), on_command_line("sas_token"), self.sas_token_file.as_deref())?;
+        self.connection_string = secrets::value_or_file("--connection-string", self.connection_string.take(), on_command_line("connection_string"), self.connection_string_file.as_deref())?;
+        self.client_secret = secrets::value_or_file("--client-secret", self.client_secret.take(), on_command_line("client_secret"), self.client_secret_file.as_deref())?;
+        Ok(self)
+    }
+
     /// These options, completed from the config file.
     pub fn with_config(mut self) -> Result<StorageArgs, String> {
         let default = std::env::var_os("XDG_CONFIG_HOME").map(PathBuf::from).or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".config"))).map(|d| d.join("pgvault/config.toml"));
@@ -88,15 +122,24 @@ impl StorageArgs {
         if secret && mode & 0o077 != 0 {
             return Err(format!("config file {} holds a credential and others may read it (mode {:o}); chmod 600 it", path.display(), mode & 0o777));
         }
+        // A credential the config file names a file of is read only when nothing else gave it.
+        let credential = |name: &str, given: Option<String>, value: Option<String>, secret_file: Option<PathBuf>| -> Result<Option<String>, String> {
+            match (given, value, secret_file) {
+                (_, Some(_), Some(_)) => Err(format!("config file {}: {name} and {name}_file are both set; give one of them", path.display())),
+                (Some(given), _, _) => Ok(Some(given)),
+                (None, _, Some(secret_file)) => secrets::read_file(&format!("{name}_file"), &secret_file).map(Some).map_err(|e| format!("config file {}: {e}", path.display())),
+                (None, value, None) => Ok(value),
+            }
+        };
+        self.key = credential("key", self.key, file.key, file.key_file)?;
+        self.sas_token = credential("sas_token", self.sas_token, file.sas_token, file.sas_token_file)?;
+        self.connection_string = credential("connection_string", self.connection_string, file.connection_string, file.connection_string_file)?;
+        self.client_secret = credential("client_secret", self.client_secret, file.client_secret, file.client_secret_file)?;
         self.account = self.account.or(file.account);
-        self.key = self.key.or(file.key);
-        self.sas_token = self.sas_token.or(file.sas_token);
-        self.connection_string = self.connection_string.or(file.connection_string);
         self.managed_identity |= file.managed_identity;
         self.identity_endpoint = self.identity_endpoint.or(file.identity_endpoint);
         self.client_id = self.client_id.or(file.client_id);
         self.tenant_id = self.tenant_id.or(file.tenant_id);
-        self.client_secret = self.client_secret.or(file.client_secret);
         self.federated_token_file = self.federated_token_file.or(file.federated_token_file);
         self.authority_host = self.authority_host.or(file.authority_host);
         self.endpoint = self.endpoint.or(file.endpoint);
@@ -305,7 +348,39 @@ mod tests {
         let full = given.with_config().unwrap();
         assert_eq!((full.account.as_deref(), full.key.as_deref(), full.timeout), (Some("acct1"), Some("a2V5"), Some(9)));
         std::fs::write(&path, "acount = \"typo\"\n").unwrap();
-        assert!(StorageArgs { config: Some(path), ..args() }.with_config().unwrap_err().contains("unknown field"));
+        assert!(StorageArgs { config: Some(path.clone()), ..args() }.with_config().unwrap_err().contains("unknown field"));
+
+        // A credential file named in the config file; the config file itself holds no secret.
+        let key = dir.path().join("key");
+        std::fs::write(&key, "a2V5\n").unwrap();
+        std::fs::set_permissions(&key, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
+        std::fs::write(&path, format!("key_file = \"{}\"\n", key.display())).unwrap();
+        std::fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(0o644)).unwrap();
+        let with_file = StorageArgs { config: Some(path.clone()), ..args() };
+        assert_eq!(with_file.clone().with_config().unwrap().key.as_deref(), Some("a2V5"));
+        // The environment (or a flag) still wins over the config file.
+        assert_eq!(StorageArgs { key: Some("ZW52".into()), ..with_file.clone() }.with_config().unwrap().key.as_deref(), Some("ZW52"));
+        std::fs::set_permissions(&key, std::os::unix::fs::PermissionsExt::from_mode(0o604)).unwrap();
+        assert_eq!(with_file.clone().with_config().unwrap_err(), format!("config file {}: key_file {}: others may read it (mode 604); chmod 600 it", path.display(), key.display()));
+        std::fs::write(&path, format!("key = \"a2V5\"\nkey_file = \"{}\"\n", key.display())).unwrap();
+        std::fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
+        assert_eq!(with_file.with_config().unwrap_err(), format!("config file {}: key and key_file are both set; give one of them", path.display()));
+    }
+
+    #[test]
+    fn credential_files_on_the_command_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let key = dir.path().join("key");
+        std::fs::write(&key, "ZmlsZQ==\n").unwrap();
+        std::fs::set_permissions(&key, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
+        let flag = |_: &str| true;
+        let env = |_: &str| false;
+        let given = StorageArgs { key: Some("ZW52".into()), key_file: Some(key.clone()), ..args() };
+        assert_eq!(given.clone().with_files(&env).unwrap().key.as_deref(), Some("ZmlsZQ=="));
+        assert_eq!(given.with_files(&flag).unwrap_err(), "--key and --key-file are both given; give one of them");
+        let sas = StorageArgs { sas_token_file: Some(key.clone()), client_secret_file: Some(key.clone()), connection_string_file: Some(key), ..args() };
+        let read = sas.with_files(&env).unwrap();
+        assert_eq!((read.sas_token.as_deref(), read.client_secret.as_deref(), read.connection_string.as_deref()), (Some("ZmlsZQ=="), Some("ZmlsZQ=="), Some("ZmlsZQ==")));
     }
 
     #[test]
