@@ -13,6 +13,7 @@ use crate::errors::{invalid_name, invalid_parameter, raise};
 use crate::export::Export;
 use crate::formats::Format;
 use crate::parquet_io::encode::ParquetEncoder;
+use crate::records::{RowType, RowTypeId};
 use crate::row_encoder::RowEncoder;
 
 static V1: pg_sys::Pg_finfo_record = pg_sys::Pg_finfo_record { api_version: 1 };
@@ -48,6 +49,10 @@ enum Put {
 /// an unfinished upload without committing) when that context goes.
 struct Slot {
     put: Option<Put>,
+    /// The first row's type: every row is checked against it before it is read.
+    row_type: RowType,
+    values: Vec<pg_sys::Datum>,
+    nulls: Vec<bool>,
     callback: pg_sys::MemoryContextCallback,
 }
 
@@ -74,29 +79,48 @@ pub unsafe extern "C-unwind" fn blob_put_step(fcinfo: pg_sys::FunctionCallInfo) 
         }
         let tuple = args[TUPLE].value;
         if slot.is_null() {
+            let first = RowTypeId::of_value(tuple);
             let old = pg_sys::MemoryContextSwitchTo(aggcontext);
-            let put = start(fcinfo, tuple);
-            slot = Box::into_raw(Box::new(Slot { put: Some(put), callback: std::mem::zeroed() }));
+            let row_type = RowType::of_type(first);
+            let put = start(fcinfo, &row_type);
+            let natts = row_type.natts();
+            slot = Box::into_raw(Box::new(Slot {
+                put: Some(put),
+                row_type,
+                values: vec![pg_sys::Datum::from(0); natts],
+                nulls: vec![true; natts],
+                callback: std::mem::zeroed(),
+            }));
             (*slot).callback.func = Some(drop_slot);
             (*slot).callback.arg = slot as *mut std::ffi::c_void;
             pg_sys::MemoryContextRegisterResetCallback(aggcontext, &mut (*slot).callback);
             pg_sys::MemoryContextSwitchTo(old);
         }
-        match (*slot).put.as_mut() {
-            Some(Put::Rows { encoder, export, row }) => {
+        let Slot { put, row_type, values, nulls, .. } = &mut *slot;
+        let Some(put) = put.as_mut() else { return pg_sys::Datum::from(slot) };
+        // Detoasting allocates in the per-row context the aggregate resets.
+        if let Err(e) = row_type.deform(tuple, values, nulls) {
+            raise(
+                PgSqlErrorCode::ERRCODE_DATATYPE_MISMATCH,
+                format!("blob_put got a row of type {} after rows of type {}", e.found, e.expected),
+                Some("Every row written into one blob must have the row type of its first row.".into()),
+                Some("Cast the rows to one type, or write each type into a blob of its own.".into()),
+            );
+        }
+        match put {
+            Put::Rows { encoder, export, row } => {
                 row.clear();
-                encoder.row(tuple, row);
+                encoder.row(values, nulls, row);
                 export.write(row);
             }
-            Some(Put::Parquet(encoder)) => encoder.push_record(tuple),
-            None => {}
+            Put::Parquet(encoder) => encoder.push_values(values, nulls),
         }
         pg_sys::Datum::from(slot)
     }
 }
 
 /// The first row: checks every argument, then starts the upload.
-unsafe fn start(fcinfo: pg_sys::FunctionCallInfo, tuple: pg_sys::Datum) -> Put {
+unsafe fn start(fcinfo: pg_sys::FunctionCallInfo, row_type: &RowType) -> Put {
     unsafe {
         let text = |n: usize, name: &str| -> String {
             pg_getarg::<String>(fcinfo, n).unwrap_or_else(|| invalid_parameter(format!("{name} must not be NULL")))
@@ -119,19 +143,12 @@ unsafe fn start(fcinfo: pg_sys::FunctionCallInfo, tuple: pg_sys::Datum) -> Put {
             None => Compression::parse(&compression_name, &path).unwrap_or_else(|e| invalid_parameter(e)),
         };
 
-        let header = tuple.cast_mut_ptr::<pg_sys::HeapTupleHeaderData>();
-        let header = pg_sys::pg_detoast_datum(header as *mut pg_sys::varlena) as pg_sys::HeapTupleHeader;
-        let (type_id, typmod) = ((*header).t_choice.t_datum.datum_typeid, (*header).t_choice.t_datum.datum_typmod);
-        let tupdesc = pg_sys::lookup_rowtype_tupdesc(type_id, typmod);
         let content_type = format.content_type(&encoder_name, &path);
         if let Some(parquet) = parquet {
             let access = Access::open(&account);
-            let encoder = ParquetEncoder::new(tupdesc, &parquet, Export::start(&access, &container, &path, compression, content_type));
-            pg_sys::DecrTupleDescRefCount(tupdesc);
-            return Put::Parquet(encoder);
+            return Put::Parquet(ParquetEncoder::new(row_type.desc(), &parquet, Export::start(&access, &container, &path, compression, content_type)));
         }
-        let mut encoder = RowEncoder::new(format, tupdesc, options.as_ref());
-        pg_sys::DecrTupleDescRefCount(tupdesc);
+        let mut encoder = RowEncoder::new(format, row_type.desc(), options.as_ref());
 
         let access = Access::open(&account);
         let mut export = Export::start(&access, &container, &path, compression, content_type);
@@ -148,6 +165,9 @@ unsafe fn start(fcinfo: pg_sys::FunctionCallInfo, tuple: pg_sys::Datum) -> Put {
 #[pgrx::pg_guard]
 pub unsafe extern "C-unwind" fn blob_put_final(fcinfo: pg_sys::FunctionCallInfo) -> pg_sys::Datum {
     unsafe {
+        if pg_sys::AggCheckCallContext(fcinfo, std::ptr::null_mut()) == 0 {
+            raise(PgSqlErrorCode::ERRCODE_FEATURE_NOT_SUPPORTED, "blob_put_final is the final function of the aggregate blob_put", None, None);
+        }
         let args = (*fcinfo).args.as_slice((*fcinfo).nargs as usize);
         if !args[0].isnull {
             let slot = args[0].value.cast_mut_ptr::<Slot>();

@@ -37,7 +37,6 @@ struct Column {
 
 pub struct RowEncoder {
     layout: Layout,
-    tupdesc: pg_sys::TupleDesc,
     columns: Vec<Column>,
     header: bool,
     delim: u8,
@@ -54,8 +53,6 @@ pub struct RowEncoder {
     embeds_ascii: bool,
     /// Output functions allocate; their memory is released after each row.
     row_context: pg_sys::MemoryContext,
-    values: Vec<pg_sys::Datum>,
-    nulls: Vec<bool>,
 }
 
 impl RowEncoder {
@@ -64,15 +61,12 @@ impl RowEncoder {
     /// memory context.
     pub unsafe fn new(format: Format, tupdesc: pg_sys::TupleDesc, options: Option<&Value>) -> RowEncoder {
         unsafe {
-            let tupdesc = pg_sys::CreateTupleDescCopy(tupdesc);
             let attnums = pg_sys::CopyGetAttnums(tupdesc, std::ptr::null_mut(), std::ptr::null_mut());
             let indexes: Vec<usize> = (0..list_len(attnums)).map(|i| (*(*attnums).elements.add(i)).int_value as usize - 1).collect();
             let context = pg_sys::CurrentMemoryContext;
             let row_context = pg_sys::AllocSetContextCreateInternal(context, c"blob_put row".as_ptr(), 0, 8 * 1024, 8 * 1024 * 1024);
-            let natts = (*tupdesc).natts as usize;
             let mut encoder = RowEncoder {
                 layout: Layout::Whole,
-                tupdesc,
                 columns: Vec::new(),
                 header: false,
                 delim: b'\t',
@@ -85,8 +79,6 @@ impl RowEncoder {
                 need_transcoding: false,
                 embeds_ascii: false,
                 row_context,
-                values: vec![pg_sys::Datum::from(0); natts],
-                nulls: vec![true; natts],
             };
             let Some(copy_format) = format.copy_format() else {
                 if indexes.len() != 1 {
@@ -156,22 +148,21 @@ impl RowEncoder {
         }
     }
 
-    /// Appends one row, given as a composite datum of the encoder's row type.
-    pub unsafe fn row(&mut self, record: pg_sys::Datum, out: &mut Vec<u8>) {
+    /// Appends one row, given as the values of every attribute of the encoder's row type.
+    pub unsafe fn row(&mut self, values: &[pg_sys::Datum], nulls: &[bool], out: &mut Vec<u8>) {
         unsafe {
             pg_sys::MemoryContextReset(self.row_context);
             let old = pg_sys::MemoryContextSwitchTo(self.row_context);
-            crate::records::deform(record, self.tupdesc, &mut self.values, &mut self.nulls);
             match self.layout {
-                Layout::Binary => self.binary_row(out),
-                Layout::Whole => self.whole_value(out),
-                Layout::Text | Layout::Csv => self.text_row(out),
+                Layout::Binary => self.binary_row(values, nulls, out),
+                Layout::Whole => self.whole_value(values, nulls, out),
+                Layout::Text | Layout::Csv => self.text_row(values, nulls, out),
             }
             pg_sys::MemoryContextSwitchTo(old);
         }
     }
 
-    unsafe fn text_row(&mut self, out: &mut Vec<u8>) {
+    unsafe fn text_row(&mut self, values: &[pg_sys::Datum], nulls: &[bool], out: &mut Vec<u8>) {
         unsafe {
             let single = self.columns.len() == 1;
             for i in 0..self.columns.len() {
@@ -179,11 +170,11 @@ impl RowEncoder {
                     out.push(self.delim);
                 }
                 let index = self.columns[i].index;
-                if self.nulls[index] {
+                if nulls[index] {
                     out.extend_from_slice(&self.null_print_client);
                     continue;
                 }
-                let text = pg_sys::OutputFunctionCall(&mut self.columns[i].output, self.values[index]);
+                let text = pg_sys::OutputFunctionCall(&mut self.columns[i].output, values[index]);
                 let force = self.columns[i].force_quote;
                 self.attribute(CStr::from_ptr(text).to_bytes(), force, single, out);
             }
@@ -191,15 +182,15 @@ impl RowEncoder {
         }
     }
 
-    unsafe fn binary_row(&mut self, out: &mut Vec<u8>) {
+    unsafe fn binary_row(&mut self, values: &[pg_sys::Datum], nulls: &[bool], out: &mut Vec<u8>) {
         unsafe {
             out.extend_from_slice(&(self.columns.len() as i16).to_be_bytes());
             for column in &mut self.columns {
-                if self.nulls[column.index] {
+                if nulls[column.index] {
                     out.extend_from_slice(&(-1i32).to_be_bytes());
                     continue;
                 }
-                let bytes = pg_sys::SendFunctionCall(&mut column.output, self.values[column.index]);
+                let bytes = pg_sys::SendFunctionCall(&mut column.output, values[column.index]);
                 let data = pgrx::varlena::varlena_to_byte_slice(bytes as *const pg_sys::varlena);
                 out.extend_from_slice(&(data.len() as i32).to_be_bytes());
                 out.extend_from_slice(data);
@@ -208,13 +199,13 @@ impl RowEncoder {
     }
 
     /// The text, json and xml encoders: the value as its type prints it, nothing around it.
-    unsafe fn whole_value(&mut self, out: &mut Vec<u8>) {
+    unsafe fn whole_value(&mut self, values: &[pg_sys::Datum], nulls: &[bool], out: &mut Vec<u8>) {
         unsafe {
             let index = self.columns[0].index;
-            if self.nulls[index] {
+            if nulls[index] {
                 return;
             }
-            let text = pg_sys::OutputFunctionCall(&mut self.columns[0].output, self.values[index]);
+            let text = pg_sys::OutputFunctionCall(&mut self.columns[0].output, values[index]);
             out.extend_from_slice(&self.to_file_encoding(CStr::from_ptr(text).to_bytes()));
         }
     }

@@ -49,9 +49,6 @@ pub struct ParquetEncoder {
     rows: usize,
     /// Memory of one row's conversions, released after it.
     row_context: pg_sys::MemoryContext,
-    desc: pg_sys::TupleDesc,
-    values: Vec<Datum>,
-    nulls: Vec<bool>,
 }
 
 fn failed(e: impl std::fmt::Display) -> ! {
@@ -72,8 +69,6 @@ impl ParquetEncoder {
                 fields.push(Field::new(&target.name, target.ty.arrow_type(), !not_null));
                 collectors.push(Collector::new(&target.ty, &target.name));
             }
-            // After the fields: a copy loses NOT NULL, which makes a field required.
-            let desc = pg_sys::CreateTupleDescCopy(desc);
             let schema = Arc::new(Schema::new(fields));
             let properties = WriterProperties::builder()
                 .set_compression(options.codec)
@@ -82,7 +77,6 @@ impl ParquetEncoder {
                 .set_created_by(format!("azure_storage {}", env!("CARGO_PKG_VERSION")))
                 .build();
             let writer = ArrowWriter::try_new(Sink(export), schema.clone(), Some(properties)).unwrap_or_else(|e| failed(e));
-            let natts = (*desc).natts as usize;
             ParquetEncoder {
                 writer,
                 schema,
@@ -90,28 +84,11 @@ impl ParquetEncoder {
                 collectors,
                 rows: 0,
                 row_context: pg_sys::AllocSetContextCreateInternal(pg_sys::CurrentMemoryContext, c"parquet row".as_ptr(), 0, 8 * 1024, 8 * 1024 * 1024),
-                desc,
-                values: vec![Datum::from(0); natts],
-                nulls: vec![true; natts],
             }
         }
     }
 
-    /// Appends a row given as a composite datum of the encoder's row type (blob_put).
-    pub unsafe fn push_record(&mut self, record: Datum) {
-        unsafe {
-            pg_sys::MemoryContextReset(self.row_context);
-            let old = pg_sys::MemoryContextSwitchTo(self.row_context);
-            crate::records::deform(record, self.desc, &mut self.values, &mut self.nulls);
-            for (collector, &i) in self.collectors.iter_mut().zip(&self.columns) {
-                collector.push(self.values[i], self.nulls[i]);
-            }
-            pg_sys::MemoryContextSwitchTo(old);
-            self.row_done();
-        }
-    }
-
-    /// Appends a row given as the values of every attribute of the row type (COPY TO).
+    /// Appends a row given as the values of every attribute of the row type (COPY TO, blob_put).
     pub unsafe fn push_values(&mut self, values: &[Datum], nulls: &[bool]) {
         unsafe {
             pg_sys::MemoryContextReset(self.row_context);

@@ -16,6 +16,7 @@ use pgrx::pg_sys::{self, Datum};
 use super::from_arrow::{EPOCH_DAYS, EPOCH_MICROS};
 use super::types::{Kind, PgType};
 use crate::errors::raise;
+use crate::records::{type_name, RowType, RowTypeId};
 use pgrx::PgSqlErrorCode;
 
 pub enum Collector {
@@ -39,7 +40,8 @@ pub enum Collector {
     Uuid(FixedSizeBinaryBuilder),
     List { field: Arc<Field>, offsets: Vec<i32>, validity: NullBufferBuilder, element: Box<Collector>, layout: ElementLayout, column: String },
     /// `live`: the attributes of `desc` the children collect, in order.
-    Struct { fields: Fields, validity: NullBufferBuilder, children: Vec<Collector>, desc: pg_sys::TupleDesc, live: Vec<usize>, values: Vec<Datum>, nulls: Vec<bool> },
+    /// A composite: each value is checked against the column's row type before it is read.
+    Struct { fields: Fields, validity: NullBufferBuilder, children: Vec<Collector>, row_type: RowType, live: Vec<usize>, values: Vec<Datum>, nulls: Vec<bool>, column: String },
 }
 
 /// A type's output function.
@@ -137,16 +139,15 @@ impl Collector {
                     let DataType::Struct(arrow_fields) = ty.arrow_type() else { unreachable!("composites are structs") };
                     let mut base_typmod = ty.typmod;
                     let base = pg_sys::getBaseTypeAndTypmod(ty.oid, &mut base_typmod);
-                    let cached = pg_sys::lookup_rowtype_tupdesc(base, -1);
-                    let desc = pg_sys::CreateTupleDescCopy(cached);
-                    pg_sys::DecrTupleDescRefCount(cached);
-                    let natts = (*desc).natts as usize;
+                    let row_type = RowType::of_type(RowTypeId { oid: base, typmod: -1 });
+                    let natts = row_type.natts();
                     Collector::Struct {
                         fields: arrow_fields,
                         validity: NullBufferBuilder::new(0),
                         children: fields.iter().map(|(name, t)| Collector::new(t, &format!("{column}.{name}"))).collect(),
-                        live: crate::records::live_columns(desc),
-                        desc,
+                        live: crate::records::live_columns(row_type.desc()),
+                        row_type,
+                        column: column.to_string(),
                         values: vec![Datum::from(0); natts],
                         nulls: vec![true; natts],
                     }
@@ -207,6 +208,14 @@ impl Collector {
                             None,
                         );
                     }
+                    if (*array).elemtype != layout.oid {
+                        raise(
+                            PgSqlErrorCode::ERRCODE_DATATYPE_MISMATCH,
+                            format!("column \"{column}\" holds an array of type {} where its elements are of type {}", type_name((*array).elemtype, -1), type_name(layout.oid, -1)),
+                            None,
+                            None,
+                        );
+                    }
                     let (mut items, mut item_nulls, mut count) = (std::ptr::null_mut(), std::ptr::null_mut(), 0);
                     pg_sys::deconstruct_array(array, layout.oid, layout.len as i32, layout.by_value, layout.align, &mut items, &mut item_nulls, &mut count);
                     for k in 0..count as usize {
@@ -215,8 +224,15 @@ impl Collector {
                     offsets.push(offsets.last().copied().unwrap_or(0) + count);
                     validity.append_non_null();
                 }
-                Collector::Struct { validity, children, desc, live, values, nulls, .. } => {
-                    crate::records::deform(datum, *desc, values, nulls);
+                Collector::Struct { validity, children, row_type, live, values, nulls, column, .. } => {
+                    if let Err(e) = row_type.deform(datum, values, nulls) {
+                        raise(
+                            PgSqlErrorCode::ERRCODE_DATATYPE_MISMATCH,
+                            format!("column \"{column}\" holds a value of type {} where its type is {}", e.found, e.expected),
+                            None,
+                            None,
+                        );
+                    }
                     for (child, &i) in children.iter_mut().zip(live.iter()) {
                         child.push(values[i], nulls[i]);
                     }
