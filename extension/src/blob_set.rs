@@ -27,8 +27,13 @@ pub fn expand(access: &Access, container: &str, path: &str) -> Vec<Blob> {
         Err(storage::Error::BlobNotFound { .. }) => {}
         Err(e) => access.fail(e),
     }
+    let matcher = pattern::Pattern::new(path).unwrap_or_else(|e| crate::errors::invalid_parameter(e.to_string()));
     let names: Vec<Blob> = Pages::new(access, container, pattern::literal_prefix(path))
-        .filter(|entry| pattern::matches(path, &entry.path))
+        .filter(|entry| {
+            // A listing of millions of names stops at a cancel or statement_timeout.
+            pgrx::check_for_interrupts!();
+            matcher.matches(&entry.path)
+        })
         .map(|entry| Blob { size: u64::try_from(entry.bytes).ok(), path: entry.path })
         .collect();
     if names.is_empty() {
