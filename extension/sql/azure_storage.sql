@@ -7,7 +7,7 @@
 -- created it already.
 DO $$
 BEGIN
-    IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = 'azure_storage_admin') THEN
+    IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname OPERATOR(pg_catalog.=) 'azure_storage_admin') THEN
         CREATE ROLE azure_storage_admin NOLOGIN;
     END IF;
 END
@@ -38,7 +38,8 @@ REVOKE ALL ON azure_storage.accounts FROM PUBLIC;
 -- pg_dump keeps registered accounts (credentials stay encrypted when they are).
 SELECT pg_catalog.pg_extension_config_dump('azure_storage.accounts', '');
 
--- Members of azure_storage_admin may set the passphrase (ALTER DATABASE ... SET).
+-- Members of azure_storage_admin may set the passphrase in a session (never per database or
+-- role: its check hook refuses those, as every role can read them).
 GRANT SET ON PARAMETER azure_storage.credential_encryption_key TO azure_storage_admin;
 
 -- Accounts --------------------------------------------------------------------------------
@@ -84,6 +85,7 @@ CREATE FUNCTION azure_storage.account_options(name text, auth_type azure_storage
                                               storage_type azure_storage.storage_type,
                                               credentials text DEFAULT NULL) RETURNS jsonb
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    SET search_path = pg_catalog, pg_temp
 AS $$
     SELECT pg_catalog.jsonb_strip_nulls(pg_catalog.jsonb_build_object(
         'account_name', name, 'auth_type', auth_type, 'storage_type', storage_type,
@@ -93,11 +95,13 @@ $$;
 CREATE FUNCTION azure_storage.account_options_credentials(name text, credentials text,
                                                           type azure_storage.storage_type) RETURNS jsonb
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    SET search_path = pg_catalog, pg_temp
 AS $$ SELECT azure_storage.account_options(name, 'access-key', type, credentials) $$;
 
 CREATE FUNCTION azure_storage.account_options_managed_identity(name text,
                                                                type azure_storage.storage_type) RETURNS jsonb
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    SET search_path = pg_catalog, pg_temp
 AS $$ SELECT azure_storage.account_options(name, 'managed-identity', type) $$;
 
 -- Beyond Azure's helpers: a user-assigned managed identity, a workload identity (federated
@@ -106,9 +110,10 @@ CREATE FUNCTION azure_storage.account_options_managed_identity(name text,
                                                                type azure_storage.storage_type,
                                                                client_id text) RETURNS jsonb
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    SET search_path = pg_catalog, pg_temp
 AS $$
     SELECT azure_storage.account_options(name, 'managed-identity', type)
-           || pg_catalog.jsonb_strip_nulls(pg_catalog.jsonb_build_object('client_id', client_id))
+           OPERATOR(pg_catalog.||) pg_catalog.jsonb_strip_nulls(pg_catalog.jsonb_build_object('client_id', client_id))
 $$;
 
 CREATE FUNCTION azure_storage.account_options_workload_identity(name text,
@@ -116,9 +121,10 @@ CREATE FUNCTION azure_storage.account_options_workload_identity(name text,
                                                                 tenant_id text, client_id text,
                                                                 federated_token_file text) RETURNS jsonb
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    SET search_path = pg_catalog, pg_temp
 AS $$
     SELECT azure_storage.account_options(name, 'managed-identity', type)
-           || pg_catalog.jsonb_strip_nulls(pg_catalog.jsonb_build_object(
+           OPERATOR(pg_catalog.||) pg_catalog.jsonb_strip_nulls(pg_catalog.jsonb_build_object(
                   'tenant_id', tenant_id, 'client_id', client_id, 'federated_token_file', federated_token_file))
 $$;
 
@@ -127,14 +133,16 @@ CREATE FUNCTION azure_storage.account_options_service_principal(name text,
                                                                 tenant_id text, client_id text,
                                                                 client_secret text) RETURNS jsonb
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    SET search_path = pg_catalog, pg_temp
 AS $$
     SELECT azure_storage.account_options(name, 'managed-identity', type, client_secret)
-           || pg_catalog.jsonb_strip_nulls(pg_catalog.jsonb_build_object('tenant_id', tenant_id, 'client_id', client_id))
+           OPERATOR(pg_catalog.||) pg_catalog.jsonb_strip_nulls(pg_catalog.jsonb_build_object('tenant_id', tenant_id, 'client_id', client_id))
 $$;
 
 CREATE FUNCTION azure_storage.account_options_sas(name text, sas_token text,
                                                   type azure_storage.storage_type) RETURNS jsonb
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    SET search_path = pg_catalog, pg_temp
 AS $$ SELECT azure_storage.account_options(name, 'sas', type, sas_token) $$;
 
 -- Blobs -----------------------------------------------------------------------------------
@@ -152,6 +160,7 @@ CREATE FUNCTION azure_storage.options_copy(delimiter text DEFAULT NULL::text, nu
                                            force_not_null text[] DEFAULT NULL::text[], force_null text[] DEFAULT NULL::text[],
                                            content_encoding text DEFAULT NULL::text) RETURNS jsonb
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    SET search_path = pg_catalog, pg_temp
 AS $$
     SELECT pg_catalog.jsonb_strip_nulls(pg_catalog.jsonb_build_object(
         'delimiter', delimiter, 'null_string', null_string, 'header', header, 'quote', quote,
@@ -164,6 +173,7 @@ CREATE FUNCTION azure_storage.options_csv_get(delimiter text DEFAULT NULL::text,
                                               escape text DEFAULT NULL::text, force_not_null text[] DEFAULT NULL::text[],
                                               force_null text[] DEFAULT NULL::text[], content_encoding text DEFAULT NULL::text) RETURNS jsonb
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    SET search_path = pg_catalog, pg_temp
 AS $$
     SELECT azure_storage.options_copy(delimiter => delimiter, null_string => null_string, header => header,
                                       quote => quote, escape => escape, force_not_null => force_not_null,
@@ -173,6 +183,7 @@ $$;
 CREATE FUNCTION azure_storage.options_tsv(delimiter text DEFAULT NULL::text, null_string text DEFAULT NULL::text,
                                           content_encoding text DEFAULT NULL::text) RETURNS jsonb
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    SET search_path = pg_catalog, pg_temp
 AS $$
     SELECT azure_storage.options_copy(delimiter => delimiter, null_string => null_string,
                                       content_encoding => content_encoding)
@@ -180,6 +191,7 @@ $$;
 
 CREATE FUNCTION azure_storage.options_binary(content_encoding text DEFAULT NULL::text) RETURNS jsonb
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    SET search_path = pg_catalog, pg_temp
 AS $$ SELECT azure_storage.options_copy(content_encoding => content_encoding) $$;
 
 -- Beyond Azure's options_parquet(), which takes no arguments: the row group size and the
@@ -188,6 +200,7 @@ CREATE FUNCTION azure_storage.options_parquet(row_group_size integer DEFAULT NUL
                                               compression_level integer DEFAULT NULL::integer,
                                               match_by text DEFAULT NULL::text) RETURNS jsonb
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    SET search_path = pg_catalog, pg_temp
 AS $$
     SELECT pg_catalog.jsonb_strip_nulls(pg_catalog.jsonb_build_object(
         'row_group_size', row_group_size, 'compression_level', compression_level, 'match_by', match_by))
@@ -241,4 +254,5 @@ CREATE AGGREGATE azure_storage.blob_put(account_name text, container_name text, 
 -- expression nobody reads: SELECT count(*) FROM (SELECT blob_put(...) FROM t) s would write
 -- nothing. Writing a blob is a side effect, so blob_put is volatile.
 UPDATE pg_catalog.pg_proc SET provolatile = 'v'
-WHERE pronamespace = 'azure_storage'::regnamespace AND proname = 'blob_put' AND prokind = 'a';
+WHERE pronamespace OPERATOR(pg_catalog.=) 'azure_storage'::pg_catalog.regnamespace
+  AND proname OPERATOR(pg_catalog.=) 'blob_put' AND prokind OPERATOR(pg_catalog.=) 'a';

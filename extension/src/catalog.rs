@@ -96,9 +96,15 @@ pub fn seal(clear: Option<&str>) -> (Option<String>, bool) {
     }
 }
 
+/// The owner of `azure_storage.accounts`, asked as the caller: with pg_catalog's operator
+/// named and the search_path pinned, so that nothing the caller defined runs.
 fn owner() -> Oid {
-    Spi::get_one::<Oid>("SELECT relowner FROM pg_catalog.pg_class WHERE oid = 'azure_storage.accounts'::pg_catalog.regclass")
-        .ok()
+    roles::with_catalog_search_path(|| {
+        Spi::get_one::<Oid>(
+            "SELECT relowner FROM pg_catalog.pg_class WHERE oid OPERATOR(pg_catalog.=) 'azure_storage.accounts'::pg_catalog.regclass",
+        )
+    })
+    .ok()
         .flatten()
         .unwrap_or_else(|| raise(PgSqlErrorCode::ERRCODE_UNDEFINED_TABLE, "table azure_storage.accounts is missing; reinstall the extension", None, None))
 }
@@ -108,7 +114,7 @@ fn spi<R>(what: &str, f: impl FnOnce() -> SpiResult<R>) -> R {
     roles::as_role(owner, f).unwrap_or_else(|e| raise(PgSqlErrorCode::ERRCODE_INTERNAL_ERROR, format!("{what}: {e}"), None, None))
 }
 
-const COLUMNS: &str = "account_name, auth_type::text, storage_type::text, credentials, credentials_encrypted, endpoint, client_id, tenant_id, federated_token_file, allowed_users::oid[]";
+const COLUMNS: &str = "account_name, auth_type::pg_catalog.text, storage_type::pg_catalog.text, credentials, credentials_encrypted, endpoint, client_id, tenant_id, federated_token_file, allowed_users::pg_catalog.oid[]";
 
 /// The rows `query` selects (with `$1` = `name` when given), as last committed rather than as
 /// the transaction's snapshot saw them: in a REPEATABLE READ or SERIALIZABLE transaction a
@@ -160,7 +166,7 @@ unsafe fn column<T: FromDatum>(tuple: pg_sys::HeapTuple, desc: pg_sys::TupleDesc
 }
 
 pub fn lookup(name: &str) -> Option<AccountRow> {
-    let query = format!("SELECT {COLUMNS} FROM azure_storage.accounts WHERE account_name = $1");
+    let query = format!("SELECT {COLUMNS} FROM azure_storage.accounts WHERE account_name OPERATOR(pg_catalog.=) $1");
     spi("reading azure_storage.accounts", || read_rows(&query, Some(name))).into_iter().next()
 }
 
@@ -201,7 +207,8 @@ pub fn upsert(row: &AccountRow) {
 pub fn remove(name: &str) -> bool {
     spi("writing azure_storage.accounts", || {
         Spi::get_one_with_args::<bool>(
-            "WITH d AS (DELETE FROM azure_storage.accounts WHERE account_name = $1 RETURNING 1) SELECT count(*) > 0 FROM d",
+            "WITH d AS (DELETE FROM azure_storage.accounts WHERE account_name OPERATOR(pg_catalog.=) $1 RETURNING 1) \
+             SELECT pg_catalog.count(*) OPERATOR(pg_catalog.>) 0 FROM d",
             &[name.into()],
         )
     })
@@ -212,7 +219,8 @@ pub fn set_allowed_users(name: &str, users: &[Oid]) {
     let users: Vec<Oid> = users.to_vec();
     spi("writing azure_storage.accounts", || {
         Spi::run_with_args(
-            "UPDATE azure_storage.accounts SET allowed_users = $2::oid[]::regrole[] WHERE account_name = $1",
+            "UPDATE azure_storage.accounts SET allowed_users = $2::pg_catalog.oid[]::pg_catalog.regrole[] \
+             WHERE account_name OPERATOR(pg_catalog.=) $1",
             &[name.into(), users.into()],
         )
     })
@@ -221,7 +229,7 @@ pub fn set_allowed_users(name: &str, users: &[Oid]) {
 pub fn set_credentials(name: &str, stored: &str, encrypted: bool) {
     spi("writing azure_storage.accounts", || {
         Spi::run_with_args(
-            "UPDATE azure_storage.accounts SET credentials = $2, credentials_encrypted = $3 WHERE account_name = $1",
+            "UPDATE azure_storage.accounts SET credentials = $2, credentials_encrypted = $3 WHERE account_name OPERATOR(pg_catalog.=) $1",
             &[name.into(), stored.into(), encrypted.into()],
         )
     })

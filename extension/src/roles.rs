@@ -101,10 +101,16 @@ pub fn as_role<R>(owner: Oid, f: impl FnOnce() -> R) -> R {
         pg_sys::SetUserIdAndSecContext(owner, context | pg_sys::SECURITY_LOCAL_USERID_CHANGE as i32);
     }
     let _restore = Restore(user, context);
-    // The owner's queries must not run operators or functions found first in a schema the
-    // caller controls (a `=` on text in the caller's search_path would run as the owner):
-    // they see pg_catalog, then temporary objects, as SECURITY DEFINER functions with a SET
-    // clause do. An error unwinds the setting with the transaction.
+    with_catalog_search_path(f)
+}
+
+/// Runs `f`, whose queries must not run operators or functions found first in a schema the
+/// caller controls (a `=` on text in the caller's search_path would run with the rights of
+/// whoever runs `f`): they see pg_catalog, then temporary objects (never searched for
+/// functions and operators), as SECURITY DEFINER functions with a SET clause do. The queries
+/// also name pg_catalog's operators explicitly. An error unwinds the setting with the
+/// transaction.
+pub fn with_catalog_search_path<R>(f: impl FnOnce() -> R) -> R {
     let nest = unsafe {
         let nest = pg_sys::NewGUCNestLevel();
         pg_sys::set_config_option(
