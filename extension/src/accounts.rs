@@ -135,6 +135,7 @@ impl NewAccount {
 
 #[pg_extern(sql = false)]
 fn account_add(account_name_p: Option<&str>, account_key_p: Option<&str>) {
+    crate::log_redaction::statement_carries_secret();
     roles::require_admin("account_add");
     NewAccount::plain(required(account_name_p, "account_name_p").to_string(), AuthType::AccessKey, Some(required(account_key_p, "account_key_p").to_string()))
         .store();
@@ -144,6 +145,7 @@ const CONFIG_KEYS: &str = "account_name, auth_type, storage_type, credentials, e
 
 #[pg_extern(sql = false)]
 fn account_add_config(account_config: Option<JsonB>) {
+    crate::log_redaction::statement_carries_secret();
     roles::require_admin("account_add");
     let JsonB(config) = required(account_config, "account_config");
     let Value::Object(map) = config else {
@@ -198,7 +200,7 @@ fn account_encrypt_existing_credentials() -> i64 {
             PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
             "azure_storage.credential_encryption_key is not set",
             None,
-            Some("Run ALTER DATABASE <db> SET azure_storage.credential_encryption_key = '<passphrase>', reconnect, then call this function again.".into()),
+            Some("Set it in postgresql.conf or with ALTER SYSTEM (then SELECT pg_reload_conf()), name a key file in azure_storage.credential_encryption_key_file, or SET it in this session, then call this function again.".into()),
         );
     }
     let mut count = 0;

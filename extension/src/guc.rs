@@ -10,6 +10,12 @@ use pgrx::{pg_sys, GucContext, GucFlags, GucRegistry, GucSetting};
 /// superusers and azure_storage_admin members, and kept out of SHOW ALL.
 pub static CREDENTIAL_ENCRYPTION_KEY: GucSetting<Option<CString>> = GucSetting::<Option<CString>>::new(None);
 
+/// A file holding the passphrase, for servers that keep secrets in files: read by the server
+/// when a credential is sealed or opened and `credential_encryption_key` is not set. Set in
+/// postgresql.conf or with ALTER SYSTEM only; the file must belong to the server's user and
+/// be unreadable by others (mode 0600 or 0400).
+pub static CREDENTIAL_ENCRYPTION_KEY_FILE: GucSetting<Option<CString>> = GucSetting::<Option<CString>>::new(None);
+
 /// Endpoint of an account that is used without being registered (public containers).
 pub static DEFAULT_ENDPOINT: GucSetting<Option<CString>> =
     GucSetting::<Option<CString>>::new(Some(c"https://{account}.blob.core.windows.net"));
@@ -48,11 +54,19 @@ pub fn register() {
             std::ptr::null(),
             pg_sys::GucContext::PGC_SUSET,
             GucFlags::NO_SHOW_ALL.bits(),
-            None,
+            Some(check_encryption_key),
             None,
             Some(show_encryption_key),
         );
     }
+    GucRegistry::define_string_guc(
+        c"azure_storage.credential_encryption_key_file",
+        c"File holding the passphrase that encrypts storage credentials, used when azure_storage.credential_encryption_key is not set.",
+        c"The file must belong to the server's operating-system user and be readable by it alone (mode 0600 or 0400); a trailing newline is ignored.",
+        &CREDENTIAL_ENCRYPTION_KEY_FILE,
+        GucContext::Sighup,
+        GucFlags::default(),
+    );
     GucRegistry::define_string_guc(
         c"azure_storage.default_endpoint",
         c"Blob endpoint of accounts used without registration; {account} stands for the account name.",
@@ -148,9 +162,74 @@ fn text(setting: &GucSetting<Option<CString>>) -> Option<String> {
     setting.get().and_then(|c| c.into_string().ok()).filter(|s| !s.is_empty())
 }
 
-/// The passphrase, when set to something non-empty.
+/// The passphrase, when set to something non-empty: the setting, else the key file's content.
 pub fn encryption_passphrase() -> Option<String> {
-    text(&CREDENTIAL_ENCRYPTION_KEY)
+    if let Some(passphrase) = text(&CREDENTIAL_ENCRYPTION_KEY) {
+        return Some(passphrase);
+    }
+    let path = text(&CREDENTIAL_ENCRYPTION_KEY_FILE)?;
+    let refuse = |why: String| -> ! {
+        crate::errors::raise(
+            pgrx::PgSqlErrorCode::ERRCODE_CONFIG_FILE_ERROR,
+            format!("could not use azure_storage.credential_encryption_key_file \"{path}\": {why}"),
+            None,
+            Some("The file must belong to the server's operating-system user, have mode 0600 or 0400, and hold the passphrase.".into()),
+        )
+    };
+    let passphrase = read_key_file(std::path::Path::new(&path)).unwrap_or_else(|why| refuse(why));
+    if passphrase.is_empty() {
+        refuse("the file is empty".into());
+    }
+    Some(passphrase)
+}
+
+/// A key file's passphrase, after checking that only the server's user may read the file.
+fn read_key_file(path: &std::path::Path) -> Result<String, String> {
+    use std::os::unix::fs::MetadataExt;
+    let meta = std::fs::metadata(path).map_err(|e| e.to_string())?;
+    if !meta.is_file() {
+        return Err("it is not a regular file".into());
+    }
+    let server_user = unsafe { libc::geteuid() };
+    if meta.uid() != server_user {
+        return Err(format!("it belongs to user id {}, not to the server's user (id {server_user})", meta.uid()));
+    }
+    if meta.mode() & 0o077 != 0 {
+        return Err(format!("its mode is {:04o}, so other users may read it", meta.mode() & 0o7777));
+    }
+    let text = std::fs::read_to_string(path).map_err(|e| e.to_string())?;
+    Ok(text.strip_suffix('\n').map(|t| t.strip_suffix('\r').unwrap_or(t)).unwrap_or(&text).to_string())
+}
+
+/// Refuses the passphrase where every role could read it: settings of a database, a role or
+/// both (ALTER DATABASE / ALTER ROLE ... SET, kept in pg_db_role_setting), a function's SET
+/// clause (pg_proc), all of which are also copied into every dump. PGC_S_TEST is how
+/// PostgreSQL checks those before storing them.
+#[pgrx::pg_guard]
+unsafe extern "C-unwind" fn check_encryption_key(newval: *mut *mut std::ffi::c_char, _extra: *mut *mut std::ffi::c_void, source: pg_sys::GucSource::Type) -> bool {
+    use pg_sys::GucSource as S;
+    let stored_in_catalog = [S::PGC_S_GLOBAL, S::PGC_S_DATABASE, S::PGC_S_USER, S::PGC_S_DATABASE_USER, S::PGC_S_TEST].contains(&source);
+    let empty = unsafe { (*newval).is_null() || **newval == 0 };
+    if source == S::PGC_S_SESSION && !empty {
+        // SET or set_config(): the statement's text, or its parameters, carry the passphrase.
+        crate::log_redaction::statement_carries_secret();
+    }
+    if !stored_in_catalog || empty {
+        return true;
+    }
+    unsafe {
+        pg_sys::GUC_check_errcode(pgrx::PgSqlErrorCode::ERRCODE_INSUFFICIENT_PRIVILEGE as i32);
+        pg_sys::GUC_check_errmsg_string = pg_sys::pstrdup(
+            c"azure_storage.credential_encryption_key cannot be set for a database, a role or a function".as_ptr(),
+        );
+        pg_sys::GUC_check_errdetail_string = pg_sys::pstrdup(
+            c"Such settings are kept in pg_db_role_setting or pg_proc, which every role can read, and are copied into every dump next to the credentials they protect.".as_ptr(),
+        );
+        pg_sys::GUC_check_errhint_string = pg_sys::pstrdup(
+            c"Set it in postgresql.conf or with ALTER SYSTEM (files only the server's user reads), name a file of mode 0600 in azure_storage.credential_encryption_key_file, or SET it in a session.".as_ptr(),
+        );
+    }
+    false
 }
 
 /// SHOW, current_setting() and pg_settings show the passphrase to superusers and members of
