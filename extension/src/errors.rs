@@ -95,6 +95,12 @@ pub fn storage_error(account: &str, registered: bool, e: storage::Error) -> ! {
         E::BlobTooLarge { .. } => raise(C::ERRCODE_PROGRAM_LIMIT_EXCEEDED, e.to_string(), None, None),
         E::InvalidName(n) => invalid_name(n),
         E::BlobChanged { .. } => raise(C::ERRCODE_T_R_SERIALIZATION_FAILURE, e.to_string(), None, None),
+        E::Redirect { .. } => raise(
+            C::ERRCODE_CONNECTION_FAILURE,
+            e.to_string(),
+            None,
+            Some(format!("Register the endpoint the service really answers at: SELECT azure_storage.account_add(...) with the \"endpoint\" key for storage account {account}.")),
+        ),
         E::Service { .. } | E::InvalidResponse(_) => raise(C::ERRCODE_EXTERNAL_ROUTINE_EXCEPTION, e.to_string(), None, None),
     }
 }

@@ -35,6 +35,10 @@ pub enum Error {
     Timeout { endpoint: String, after: Duration },
     #[error("cancelled")]
     Cancelled,
+    /// Storage requests never follow a redirect: the credentials they carry, and the bytes
+    /// they return, belong to the endpoint the account names.
+    #[error("the storage endpoint {endpoint} answered {status} with a redirect to {location}; storage requests do not follow redirects")]
+    Redirect { endpoint: String, status: u16, location: String },
     #[error("storage service answered {status} {code}: {message}")]
     Service { status: u16, code: String, message: String },
     #[error("invalid answer from the storage service: {0}")]

@@ -54,6 +54,8 @@ impl RestClient {
             // Below the emulator's 5 s keep-alive, so that an idle pooled connection is not
             // reused just as the server closes it.
             .pool_idle_timeout(Duration::from_secs(4))
+            // A redirect is answered with an error (Error::Redirect), never followed.
+            .redirect(reqwest::redirect::Policy::none())
             .connect_timeout(timeout)
             .timeout(timeout)
             .build()
@@ -162,6 +164,10 @@ impl RestClient {
             return Ok(resp);
         }
         let headers = resp.headers().clone();
+        if status < 400 {
+            let location = headers.get(http::header::LOCATION).and_then(|v| v.to_str().ok()).map_or_else(|| "nowhere".into(), redact_url);
+            return Err(Error::Redirect { endpoint: redact_url(&self.account.endpoint), status, location }.into());
+        }
         let body = resp.bytes().await.map_err(|e| self.transport_error(e))?;
         let code = headers.get("x-ms-error-code").and_then(|v| v.to_str().ok());
         let error = Error::from_response(status, code, &body, self.anonymous()).naming(path_and_query).with_credential(&self.account.credential);
