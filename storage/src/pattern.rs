@@ -146,7 +146,7 @@ mod tests {
     fn bounds() {
         let long = "a".repeat(MAX_PATTERN_CHARS + 1) + "*";
         let e = Pattern::new(&long).unwrap_err();
-        assert!(e.rule.contains("1025 characters"), "{e}");
+        assert!(e.rule.contains("1026 characters"), "{e}");
         assert!(e.to_string().starts_with("invalid blob pattern \"aaaa"), "{e}");
         let many = "?".repeat(MAX_WILDCARDS + 1);
         assert!(Pattern::new(&many).unwrap_err().rule.contains("65 wildcards"));

@@ -151,10 +151,12 @@ fake() { # server point complete
   "$BIN/blobctl" put restorevault "$1/$2/$2_manifest.json" "$work/m" >/dev/null
   [ "$3" = complete ] && "$BIN/blobctl" put restorevault "$1/$2/backupstarttimestamp" "$work/x" >/dev/null
 }
-day() { date -u -d "$1 days ago" +%Y%m%dT%H%M%SZ; }
+# Each point's name is taken once: a second passing during the test must not change them.
+now=$(date -u +%s)
+day() { date -u -d "@$((now - $1 * 86400))" +%Y%m%dT%H%M%SZ; }
 for n in 1 2 3 10 40 70; do fake old "$(day $n)" complete; done
 fake old "$(day 5)" incomplete
-recent_incomplete=$(date -u -d "1 hour ago" +%Y%m%dT%H%M%SZ); fake old "$recent_incomplete" incomplete
+recent_incomplete=$(date -u -d "@$((now - 3600))" +%Y%m%dT%H%M%SZ); fake old "$recent_incomplete" incomplete
 before=$("$BIN/blobctl" list restorevault | wc -l)
 "$BIN/pgvault" prune --vault "$vault" --keep-last 2 --keep-monthly 2 "${storage[@]}" >"$work/out" 2>&1 || { fail "prune dry run failed:"; cat "$work/out"; }
 [ "$("$BIN/blobctl" list restorevault | wc -l)" = "$before" ] || fail "a dry run deleted blobs"

@@ -66,10 +66,14 @@ client_secret=SECRETCLIENT123
 bad_key=$(printf 'SECRETKEY-XYZ-123' | base64)
 idle_key=$(printf 'SECRETIDLEKEY-456' | base64)
 passphrase=SECRETPASSPHRASE77
+prepared_key=SECRETPREPAREDKEY901
+wrapped_key=SECRETWRAPPEDKEY902
+dynamic_key=SECRETDYNAMICKEY903
 secrets=("$AZURITE_KEY" "${AZURITE_KEY:0:24}" "$sas_sig" "$sas_sig_decoded" SECRETSIG123 "$client_secret"
-         "$bad_key" "$idle_key" "$passphrase")
+         "$bad_key" "$idle_key" "$passphrase" "$prepared_key" "$wrapped_key" "$dynamic_key")
 secret_labels=("the account key" "the account key's first 24 characters" "the SAS token's sig" "the SAS token's sig, decoded"
-               "the sig SECRETSIG123" "the client secret" "the wrong account's key" "the idle account's key" "the passphrase")
+               "the sig SECRETSIG123" "the client secret" "the wrong account's key" "the idle account's key" "the passphrase"
+               "a key passed to a prepared account_add" "a key passed through a wrapper function" "a key in a wrapper's dynamic SQL")
 [ -n "$sas_sig" ] && [ -n "$sas_sig_decoded" ] || { fail "no sig in the SAS token from blobctl: $sas"; exit 1; }
 printf '%s\n' "${secrets[@]}" > "$work/secrets"
 # scan <where> <file>: fails when the file holds a credential; names which and shows a few lines.
@@ -327,8 +331,24 @@ done)
 CREATE TEMP TABLE tt (a int, b text);
 COPY tt FROM '$host_url/data.csv';
 COPY tt TO '$host_url/log-copy.csv';
+-- Indirection: the secret is not in the text of the statement that runs account_add.
+PREPARE add_p(text, text) AS SELECT azure_storage.account_add(\$1, \$2);
+EXECUTE add_p('Bad_Name', '$prepared_key');
+CREATE FUNCTION pg_temp.add_w(k text) RETURNS void LANGUAGE plpgsql AS \$\$
+BEGIN PERFORM azure_storage.account_add('Bad_Name', k); END \$\$;
+CREATE FUNCTION pg_temp.add_d(k text) RETURNS void LANGUAGE plpgsql AS \$\$
+BEGIN EXECUTE pg_catalog.format('SELECT azure_storage.account_add(%L, %L)', 'Bad_Name', k); END \$\$;
+-- A log_statement line is written before the statement runs, so nothing can know yet that
+-- the wrapper's argument is a secret (README, Security): the wrapper calls run without it,
+-- and the lines written once account_add ran (error, STATEMENT, duration) must hide it.
+SET log_statement = 'none';
+SELECT pg_temp.add_w('$wrapped_key');
+SELECT pg_temp.add_d('$dynamic_key');
+RESET log_statement;
 SQL
 grep -qx debug5 "$work/logged_session" || fail "log_min_messages is not debug5 in the test's database"
+[ "$(grep -c 'invalid storage account name "Bad_Name"\|Bad_Name' "$work/logged_session")" -ge 3 ] \
+  || fail "the prepared and wrapped account_add calls did not fail as expected: $(grep -i error "$work/logged_session" | tail -3)"
 # The extended query protocol, as drivers (JDBC, psycopg, node-postgres, ...) send queries:
 # the credential in the statement, then as a bind parameter, then a failing call with
 # log_parameter_max_length_on_error = -1 (a setting any user may change).
@@ -562,6 +582,457 @@ while IFS= read -r line; do
   esac
 done < "$work/names"
 grep -q '^names: [0-9]* failures' "$work/names" || { fail "the names program did not finish:"; tail -5 "$work/names"; }
+
+# --- 8. Attacks on the extension's inputs. The server must never restart: every statement
+# below runs while a bystander session stays connected, and pg_postmaster_start_time() and
+# the bystander's pid are compared at the end.
+started_at=$(q -c "SELECT pg_postmaster_start_time()")
+# The bystander reads its statements from a pipe this script keeps open: the session stays
+# connected, idle, until the end.
+mkfifo "$work/bystander.in"
+PGAPPNAME=sec_bystander psql -X -q -At -d "$db" < "$work/bystander.in" > "$work/bystander" 2>&1 &
+bg_pids+=($!)
+exec {to_bystander}>"$work/bystander.in"
+echo "SELECT pg_backend_pid();" >&$to_bystander
+for _ in $(seq 1 100); do [ -s "$work/bystander" ] && break; sleep 0.05; done
+bystander=$(head -1 "$work/bystander")
+server_survived() { # what
+  local now alive
+  now=$(q -c "SELECT pg_postmaster_start_time()")
+  alive=$(q -c "SELECT count(*) FROM pg_stat_activity WHERE pid = ${bystander:-0}")
+  [ "$now" = "$started_at" ] && [ "$alive" = 1 ] && return 0
+  # After a crash the postmaster resets every session but keeps its start time: the
+  # bystander's session is what shows it.
+  fail "$1: the server restarted or reset its sessions (postmaster start $started_at -> $now; bystander session alive: $alive)"
+  return 1
+}
+# part / passed: a subsection's summary is printed only when none of its checks failed.
+part() { part_status=$status; status=0; }
+passed() { [ $status = 0 ] && echo "$name: $*"; status=$((part_status | status)); }
+
+# Section 5 took sec_user's grant away; it gets it back, and a composite type for the rows.
+q -c "SELECT azure_storage.account_user_add('$AZURITE_ACCOUNT', 'sec_user')" -c "CREATE TYPE sec_pair AS (a int, b text)" >/dev/null
+
+part
+# 8a. blob_put reads each row with the row type of the group's first row: rows of another
+# type must be refused before they are read (they used to be read as the first row's type:
+# an allocation of 2^64 bytes, a crash, or backend memory written into the blob).
+as_nobody_q() { psql -X -q -At -U sec_nobody -d "$db" -v VERBOSITY=verbose 2>&1; }
+mixed() { # encoder, first row, second row [, account]
+  echo "SELECT azure_storage.blob_put('${4:-noacct}', '$data', 'mixed.out', r, '$1') FROM (SELECT 1 o, $2 r UNION ALL SELECT 2, $3) s;"
+}
+as_nobody_q > "$work/mixed" <<SQL
+$(mixed csv "row('a'::text)" "row(0::int4)")
+$(mixed csv "row('a'::text)" "row(1::int2,257::int2,16705::int2,16705::int2,16705::int2,16705::int2)")
+$(mixed binary "row('a'::text)" "row(1::int2,257::int2,16705::int2,16705::int2,16705::int2,16705::int2)")
+$(mixed text "row('a'::text)" "row(1::int2,257::int2)")
+$(mixed parquet "row('a'::text)" "row(1::int2,257::int2,16705::int2,16705::int2,16705::int2,16705::int2)")
+$(mixed csv "row('\\x00'::bytea)" "row(100000::int4)")
+$(mixed csv "row(1::int4)" "row(1::int8)")
+$(mixed parquet "row(row(1, 'a')::sec_pair)" "row(1::int4)")
+$(mixed csv "row(1::int4, 'x'::text)" "(SELECT t FROM (SELECT 2::int4 a, 'y'::text b) t)")
+SQL
+refused=$(grep -c '^ERROR:  42804: azure_storage: blob_put got a row of type' "$work/mixed")
+[ "$refused" = 9 ] || { fail "blob_put of rows of two types: $refused of 9 refused with 42804 naming both types:"; grep -e ERROR -e server "$work/mixed" | head -12 | sed 's/^/    /'; }
+grep -q 'blob_put got a row of type record(f1 integer) after rows of type record(f1 text)' "$work/mixed" \
+  || fail "the type mismatch error does not name both types: $(grep -m1 ERROR "$work/mixed")"
+# A granted account: the blob must not be written with anything read from another row type.
+as_user -q > "$work/mixed_granted" <<SQL
+$(mixed csv "row('\\x00'::bytea)" "row(1000::int4)" "$AZURITE_ACCOUNT")
+$(mixed parquet "row('\\x00'::bytea)" "row(1000::int4)" "$AZURITE_ACCOUNT")
+SQL
+[ "$(grep -c 'ERROR:  42804: azure_storage: blob_put got a row of type record(f1 integer) after rows of type record(f1 bytea)' "$work/mixed_granted")" = 2 ] \
+  || { fail "sec_user's blob_put of a bytea row then an int4 row was not refused:"; head -5 "$work/mixed_granted" | sed 's/^/    /'; }
+"$BIN/blobctl" list $data | grep -q mixed.out && fail "a blob_put of rows of two types left a blob"
+server_survived "blob_put of rows of two types"
+passed "blob_put: $((refused + 2)) groups of rows of two types refused with 42804 before any row was read; the server did not restart"
+
+part
+# 8b. Rows of random types, many groups: each group of one type is written, each group with
+# a second type is refused, and nothing crashes (a property test through SQL).
+python3 - "$data" > "$work/mixed_random.sql" <<'PY'
+import random, sys
+data = sys.argv[1]
+rng = random.Random(20261130)
+values = {
+    "text": ["'a'", "''", "repeat('x', 3000)"], "int2": ["1", "'-32768'"], "int4": ["0", "2147483647"],
+    "int8": ["-1", "9223372036854775807"], "bytea": ["'\\x00ff'", "''"], "numeric": ["1.5", "'NaN'"],
+    "float8": ["1e308", "'-Infinity'"], "bool": ["true"], "date": ["'2026-01-01'"], "uuid": ["gen_random_uuid()"],
+    "jsonb": ["'{\"a\": [1, 2]}'"], "int4[]": ["'{1,NULL,3}'"], "text[]": ["'{a,b}'"], "timestamptz": ["now()"],
+    "interval": ["'1 day'"], "sec_pair": ["row(1, 'p')"],
+}
+types = list(values)
+def row(n):
+    cols = [rng.choice(types) for _ in range(n)]
+    return cols, "row(" + ", ".join(f"{rng.choice(values[t])}::{t}" for t in cols) + ")"
+cases = []
+for i in range(240):
+    encoder = rng.choice(["csv", "text", "binary", "parquet"])
+    a_cols, a = row(rng.randint(1, 4))
+    if rng.random() < 0.4:
+        b_cols, b = a_cols, "row(" + ", ".join(f"{rng.choice(values[t])}::{t}" for t in a_cols) + ")"
+    else:
+        b_cols, b = row(rng.randint(1, 4))
+    same = a_cols == b_cols
+    if encoder == "text" and len(a_cols) != 1:
+        continue
+    cases.append(same)
+    print(f"SELECT 'case {i} {'same' if same else 'mixed'}';")
+    print(f"SELECT azure_storage.blob_put('noacct', '{data}', 'random.out', r, '{encoder}') "
+          f"FROM (SELECT 1 o, {a} r UNION ALL SELECT 2, {b} UNION ALL SELECT 3, {a}) s;")
+print(f"SELECT 'cases: {len(cases)} {sum(cases)}';", file=sys.stdout)
+PY
+as_nobody_q < "$work/mixed_random.sql" > "$work/mixed_random.out"
+python3 - "$work/mixed_random.out" > "$work/mixed_random.check" <<'PY'
+import re, sys
+lines = open(sys.argv[1]).read().splitlines()
+case, kind, bad, same_ok, mixed_refused = None, None, [], 0, 0
+outcome = {}
+for line in lines:
+    m = re.match(r"^case (\d+) (same|mixed)$", line)
+    if m:
+        case, kind = m.group(1), m.group(2); outcome[case] = (kind, []); continue
+    if case is not None:
+        outcome[case][1].append(line)
+for case, (kind, out) in outcome.items():
+    text = "\n".join(out)
+    mismatch = "42804: azure_storage: blob_put got a row of type" in text
+    if kind == "mixed" and mismatch:
+        mixed_refused += 1
+    elif kind == "same" and not mismatch and "server closed" not in text:
+        # A group of one type reaches the storage step: the anonymous write is refused there.
+        same_ok += 1
+    else:
+        bad.append(f"case {case} ({kind}): {text[:300]}")
+print(f"random: {len(outcome)} groups, {mixed_refused} of two types refused, {same_ok} of one type passed the check")
+for b in bad[:5]:
+    print("FAIL: " + b)
+PY
+if grep -q '^FAIL: ' "$work/mixed_random.check"; then fail "rows of random types:"; grep '^FAIL: ' "$work/mixed_random.check" | sed 's/^FAIL: /    /'; fi
+server_survived "blob_put of rows of random types"
+passed "$(head -1 "$work/mixed_random.check"); the server did not restart"
+
+part
+# 8c. Patterns: matching takes linear time and stops at a cancel; length and wildcards are bounded.
+"$BIN/blobctl" put $data "$(printf 'a%.0s' $(seq 1 60))" "$work/data.csv" >/dev/null || exit 1
+"$BIN/blobctl" put $data "$(printf 'a%.0s' $(seq 1 1000))" "$work/data.csv" >/dev/null || exit 1
+patterns_start=$SECONDS
+timeout 60 psql -X -q -At -U sec_user -d "$db" > "$work/patterns" 2>&1 <<SQL
+SET statement_timeout = '20s';
+SELECT count(*) FROM azure_storage.blob_get('$AZURITE_ACCOUNT', '$data', '*a*a*a*a*a*a*a*b') AS r(v text);
+SELECT count(*) FROM azure_storage.blob_get('$AZURITE_ACCOUNT', '$data', '$(printf '*a%.0s' $(seq 1 30))*b') AS r(v text);
+SELECT count(*) FROM azure_storage.blob_get('$AZURITE_ACCOUNT', '$data', '$(printf '*a%.0s' $(seq 1 30))*', decoder := 'text') AS r(v text);
+SELECT count(*) FROM azure_storage.blob_get('$AZURITE_ACCOUNT', '$data', '$(printf '?%.0s' $(seq 1 65))') AS r(v text);
+SELECT count(*) FROM azure_storage.blob_get('$AZURITE_ACCOUNT', '$data', '$(printf 'b%.0s' $(seq 1 1100))*') AS r(v text);
+SQL
+code=$?
+[ $code = 124 ] && fail "patterns: psql did not finish within 60 s (exponential matching?)"
+[ "$(grep -c 'no blob in container "secdata" matches the pattern' "$work/patterns")" = 2 ] \
+  || { fail "patterns with many stars did not end with 'no blob matches':"; head -4 "$work/patterns" | sed 's/^/    /'; }
+grep -qx 2 "$work/patterns" || fail "the pattern *a*a...* did not match the two names of a's: $(head -5 "$work/patterns")"
+grep -q 'invalid blob pattern "?????.*": it has 65 wildcards; a pattern has at most 64' "$work/patterns" || fail "65 wildcards were not refused: $(grep ERROR "$work/patterns")"
+grep -q 'invalid blob name "bbbb.*": a blob name has 1 to 1024 characters' "$work/patterns" || fail "a pattern of 1,101 characters was not refused"
+grep -q 'statement timeout' "$work/patterns" && fail "a pattern ran into statement_timeout"
+passed "patterns: 30-star patterns over names of 60 and 1,000 characters answered in $((SECONDS - patterns_start)) s in all; 65 wildcards refused"
+
+# 8d. Operators and functions of a schema on an administrator's search_path never run inside
+# the extension: each records who ran it.
+psql -X -q -U sec_owner -d "$db" > "$work/trojan_setup" 2>&1 <<'SQL'
+DROP OPERATOR sec_owner_s.= (text, text);
+CREATE TABLE sec_owner_s.ran (who text, what text);
+GRANT INSERT ON sec_owner_s.ran TO PUBLIC;
+CREATE FUNCTION sec_owner_s.note(what text) RETURNS void LANGUAGE sql AS
+  $$ INSERT INTO sec_owner_s.ran VALUES (current_user, what) $$;
+CREATE FUNCTION sec_owner_s.eq_oid_regclass(a oid, b regclass) RETURNS boolean LANGUAGE plpgsql AS
+  $$ BEGIN PERFORM sec_owner_s.note('=(oid, regclass)'); RETURN a OPERATOR(pg_catalog.=) b::oid; END $$;
+CREATE OPERATOR sec_owner_s.= (leftarg = oid, rightarg = regclass, function = sec_owner_s.eq_oid_regclass);
+CREATE FUNCTION sec_owner_s.eq_text(a text, b text) RETURNS boolean LANGUAGE plpgsql AS
+  $$ BEGIN PERFORM sec_owner_s.note('=(text, text)'); RETURN a OPERATOR(pg_catalog.=) b; END $$;
+CREATE OPERATOR sec_owner_s.= (leftarg = text, rightarg = text, function = sec_owner_s.eq_text);
+CREATE FUNCTION sec_owner_s.cat(a jsonb, b jsonb) RETURNS jsonb LANGUAGE plpgsql AS
+  $$ BEGIN PERFORM sec_owner_s.note('||(jsonb, jsonb)'); RETURN a OPERATOR(pg_catalog.||) b; END $$;
+CREATE OPERATOR sec_owner_s.|| (leftarg = jsonb, rightarg = jsonb, function = sec_owner_s.cat);
+CREATE FUNCTION sec_owner_s.gt(a bigint, b integer) RETURNS boolean LANGUAGE plpgsql AS
+  $$ BEGIN PERFORM sec_owner_s.note('>(bigint, integer)'); RETURN a OPERATOR(pg_catalog.>) b; END $$;
+CREATE OPERATOR sec_owner_s.> (leftarg = bigint, rightarg = integer, function = sec_owner_s.gt);
+CREATE FUNCTION sec_owner_s.jsonb_strip_nulls(a jsonb) RETURNS jsonb LANGUAGE plpgsql AS
+  $$ BEGIN PERFORM sec_owner_s.note('jsonb_strip_nulls'); RETURN pg_catalog.jsonb_strip_nulls(a); END $$;
+SQL
+grep -q ERROR "$work/trojan_setup" && { fail "sec_owner could not define its operators:"; grep ERROR "$work/trojan_setup" | sed 's/^/    /'; }
+psql -X -q -At -d "$db" -v ON_ERROR_STOP=0 > "$work/trojan" 2>&1 <<SQL
+SET search_path = sec_owner_s, pg_catalog;
+SELECT azure_storage.account_options('a1', 'access-key', 'blob', 'k');
+SELECT azure_storage.account_options_credentials('a1', 'k', 'blob');
+SELECT azure_storage.account_options_managed_identity('a1', 'blob');
+SELECT azure_storage.account_options_managed_identity('a1', 'blob', 'cid');
+SELECT azure_storage.account_options_workload_identity('a1', 'blob', 't', 'c', '/nonexistent');
+SELECT azure_storage.account_options_service_principal('a1', 'blob', 't', 'c', 's');
+SELECT azure_storage.account_options_sas('a1', 'sv=1&sig=x', 'blob');
+SELECT azure_storage.options_copy(delimiter := ';');
+SELECT azure_storage.options_csv_get(header := true);
+SELECT azure_storage.options_tsv();
+SELECT azure_storage.options_binary();
+SELECT azure_storage.options_parquet(row_group_size := 10);
+SELECT count(*) FROM azure_storage.account_list();
+-- (The test's own statements name pg_catalog's operators, or the trojans would run from them.)
+SELECT azure_storage.account_add(azure_storage.account_options_credentials('sectrojan', '$AZURITE_KEY', 'blob') OPERATOR(pg_catalog.||) '{"endpoint": "$AZURITE_ENDPOINT"}');
+SELECT azure_storage.account_user_add('sectrojan', 'sec_user');
+SELECT azure_storage.account_user_remove('sectrojan', 'sec_user');
+SELECT count(*) FROM azure_storage.blob_list('$AZURITE_ACCOUNT', '$data');
+SELECT count(*) FROM azure_storage.blob_get('$AZURITE_ACCOUNT', '$data', 'data.csv') AS r(a int, b text);
+SELECT count(*) FROM azure_storage.blob_get('$AZURITE_ACCOUNT', '$data', 'd*.csv') AS r(a int, b text);
+SELECT azure_storage.blob_put('$AZURITE_ACCOUNT', '$data', 'trojan.csv', t) IS NULL FROM (SELECT 1 AS a) t;
+CREATE TEMP TABLE tt (a int, b text);
+COPY tt FROM '$AZURITE_ENDPOINT/$data/data.csv';
+COPY tt TO '$AZURITE_ENDPOINT/$data/trojan2.csv';
+SELECT azure_storage.account_remove('sectrojan');
+SQL
+ran=$(q -c "SELECT string_agg(DISTINCT who || ' ran ' || what, '; ') FROM sec_owner_s.ran")
+[ -z "$ran" ] || fail "operators or functions of sec_owner's schema ran inside the extension: $ran"
+[ "$(grep -c '^ERROR' "$work/trojan")" = 0 ] || { fail "the extension's functions failed under search_path = sec_owner_s, pg_catalog:"; grep ERROR "$work/trojan" | head -5 | sed 's/^/    /'; }
+[ -z "$ran" ] && echo "$name: search_path: 25 calls of every SQL function and COPY by a superuser with sec_owner's schema first ran none of its =, ||, > or functions"
+
+part
+# 8e. The passphrase cannot be stored where every role reads it; a key file can hold it.
+psql -X -q -d "$db" > "$work/passphrase" 2>&1 <<SQL
+ALTER DATABASE $db SET azure_storage.credential_encryption_key = '$passphrase';
+ALTER ROLE sec_user SET azure_storage.credential_encryption_key = '$passphrase';
+ALTER ROLE sec_user IN DATABASE $db SET azure_storage.credential_encryption_key = '$passphrase';
+ALTER ROLE ALL SET azure_storage.credential_encryption_key = '$passphrase';
+CREATE FUNCTION pg_temp.f() RETURNS int LANGUAGE sql SET azure_storage.credential_encryption_key = '$passphrase' AS 'SELECT 1';
+SQL
+refused=$(grep -c 'ERROR:  azure_storage.credential_encryption_key cannot be set for a database, a role or a function' "$work/passphrase")
+[ "$refused" = 5 ] || { fail "the passphrase was accepted as a database, role or function setting ($refused of 5 refused):"; grep -v '^$' "$work/passphrase" | head -6 | sed 's/^/    /'; }
+grep -q "HINT:  Set it in postgresql.conf or with ALTER SYSTEM" "$work/passphrase" || fail "the refusal of a database setting does not name the safe ways"
+stored=$(q -c "SELECT count(*) FROM pg_db_role_setting, unnest(setconfig) c WHERE c LIKE 'azure_storage.credential_encryption_key%'")
+[ "$stored" = 0 ] || fail "pg_db_role_setting holds the passphrase ($stored entries)"
+keyfile="$work/keyfile"
+printf '%s\n' "$passphrase" > "$keyfile"; chown postgres "$keyfile"; chmod 0600 "$keyfile"; chmod 0755 "$work"
+psql -X -q -c "ALTER SYSTEM SET azure_storage.credential_encryption_key_file = '$keyfile'" -c "SELECT pg_reload_conf()" >/dev/null
+sleep 0.3
+q > "$work/keyfile_use" <<SQL
+SELECT azure_storage.account_add(azure_storage.account_options_sas('seckeyfile', '$sas', 'blob') || '{"endpoint": "$AZURITE_ENDPOINT"}');
+SELECT credentials_encrypted FROM azure_storage.accounts WHERE account_name = 'seckeyfile';
+SELECT count(*) FROM azure_storage.blob_list('seckeyfile', '$data') WHERE path = 'data.csv';
+SQL
+chmod 0644 "$keyfile"
+q -c "SELECT count(*) FROM azure_storage.blob_list('seckeyfile', '$data')" > "$work/keyfile_open" 2>&1
+chmod 0600 "$keyfile"; chown root "$keyfile"
+q -c "SELECT count(*) FROM azure_storage.blob_list('seckeyfile', '$data')" >> "$work/keyfile_open" 2>&1
+psql -X -q -c "ALTER SYSTEM RESET azure_storage.credential_encryption_key_file" -c "SELECT pg_reload_conf()" >/dev/null
+q -c "SELECT azure_storage.account_remove('seckeyfile')" >/dev/null
+[ "$(grep -v '^$' "$work/keyfile_use" | tr '\n' ' ')" = "t 1 " ] || fail "an account registered with the key file set was not stored encrypted and usable: $(cat "$work/keyfile_use")"
+grep -q 'credential_encryption_key_file ".*keyfile": its mode is 0644, so other users may read it' "$work/keyfile_open" || fail "a key file of mode 0644 was used: $(head -2 "$work/keyfile_open")"
+grep -q 'credential_encryption_key_file ".*keyfile": it belongs to user id 0, not to the server' "$work/keyfile_open" || fail "a key file owned by root was used: $(tail -2 "$work/keyfile_open")"
+passed "passphrase: refused as a database, role, database-role, all-roles and function setting ($refused of 5); a key file of mode 0600 sealed and opened a credential, one of mode 0644 or another owner was refused"
+
+part
+# 8f. Storage requests never follow a redirect (it would send the request, and its signature,
+# elsewhere, and hand back another URL's body).
+redirect_port=$((AZURITE_PORT + 6))
+python3 - "$redirect_port" > "$work/redirector.log" 2>&1 <<'PY' &
+import http.server, sys
+port = int(sys.argv[1])
+class H(http.server.BaseHTTPRequestHandler):
+    def answer(self):
+        if self.path.startswith("/elsewhere"):
+            body = b"REDIRECTED-BODY\n"
+            self.send_response(200); self.send_header("Content-Length", str(len(body))); self.end_headers()
+            if self.command != "HEAD": self.wfile.write(body)
+            print("followed", self.path, flush=True)
+            return
+        self.send_response(302); self.send_header("Location", f"http://127.0.0.1:{port}/elsewhere/x?secret=1")
+        self.send_header("Content-Length", "0"); self.end_headers()
+    do_GET = do_HEAD = do_PUT = answer
+    def log_message(self, *a): pass
+http.server.HTTPServer(("127.0.0.1", port), H).serve_forever()
+PY
+bg_pids+=($!)
+for _ in $(seq 1 100); do port_open $redirect_port && break; sleep 0.05; done
+q > "$work/redirect" 2>&1 <<SQL
+SELECT azure_storage.account_add(azure_storage.account_options_credentials('secredirect', '$AZURITE_KEY', 'blob') || '{"endpoint": "http://127.0.0.1:$redirect_port/acct"}');
+SET azure_storage.retry_attempts = 1;
+SELECT * FROM azure_storage.blob_get('secredirect', 'cont', 'x.txt', decoder := 'text') AS r(v text);
+SELECT count(*) FROM azure_storage.blob_list('secredirect', 'cont');
+SELECT azure_storage.blob_put('secredirect', 'cont', 'y.csv', t) IS NULL FROM (SELECT 1 AS a) t;
+SELECT azure_storage.account_remove('secredirect');
+SQL
+n=$(grep -c "ERROR:  azure_storage: the storage endpoint http://127.0.0.1:$redirect_port/acct answered 302 with a redirect to http://127.0.0.1:$redirect_port/elsewhere/x; storage requests do not follow redirects" "$work/redirect")
+[ "$n" = 3 ] || { fail "redirects: $n of 3 requests refused with the redirect error:"; grep -v '^$' "$work/redirect" | head -6 | sed 's/^/    /'; }
+grep -q REDIRECTED-BODY "$work/redirect" && fail "blob_get returned the body of the URL a redirect named"
+grep -q followed "$work/redirector.log" && fail "a redirect was followed: $(grep followed "$work/redirector.log" | head -2)"
+passed "redirects: blob_get, blob_list and blob_put answered 302 fail naming the endpoint; nothing followed"
+
+server_survived "section 8" || true
+exec {to_bystander}>&-
+
+# --- 9. pgvault: a vault holds data, never commands for the restore host; credentials given
+# to pgvault stay out of what other local users see. (Uses name, work, status, fail, bg_pids,
+# port_open and sas from above; cleans up after itself.)
+#  a. restore reads every file that goes to psql before anything runs: a psql meta-command
+#     (\! runs a shell command) in a plain-SQL database dump restored --from a folder, or in
+#     the roles file of a vault point whose manifest was rewritten to match, refuses the whole
+#     restore, naming the file and the line; nothing runs and no database is created. \! in
+#     COPY data, a comment or a string is data. A client_encoding switched by the SQL as it
+#     runs gets past any reading ahead of time: psql's \restrict, under pgvault's key, stops it.
+#  b. --key VALUE and --sas-token=VALUE are gone from /proc/<pid>/cmdline while pgvault runs
+#     (against a port that never answers), the other arguments as they were; --key-file and
+#     --sas-token-file list a vault in Azurite; a key file others may read, and --key with
+#     --key-file, are refused; --help warns at each credential flag.
+pgv_from=secpwn-from
+pgv_vault=secpwn-vault
+pgv_target="postgresql://$PGUSER@$PGHOST:$PGPORT/postgres"
+pgv_guid=0b6c1f0e-5d0e-4a8e-9d3c-7d1b2f8c9a01
+pgv_cleanup() {
+  for c in $pgv_from $pgv_vault; do "$BIN/blobctl" rmcontainer $c >/dev/null 2>&1; done
+  for d in secpwn secpwn_ok secpwn_src secpwn_sjis; do psql -X -q -c "DROP DATABASE IF EXISTS $d WITH (FORCE)" >/dev/null 2>&1; done
+}
+pgv_db_exists() { [ "$(psql -X -At -c "SELECT count(*) FROM pg_database WHERE datname = '$1'")" = 1 ]; }
+pgv_restore() { # output file, restore arguments...
+  local out=$1; shift
+  "$BIN/pgvault" restore --target-db "$pgv_target" "$@" "${storage[@]}" > "$out" 2>&1
+}
+pgv_cleanup
+for c in $pgv_from $pgv_vault; do "$BIN/blobctl" mkcontainer $c >/dev/null || fail "pgvault: cannot make container $c"; done
+before=$status; status=0
+echo 2026-01-01T00:00:00Z > "$work/pgv_marker"
+
+# 9a. A --from folder as Azure Backup restores files, with the \! line at the top of a
+# plain-SQL dump, where it ran as root before this was refused.
+pwned="$work/pwned"
+cat > "$work/pwn.sql" <<SQL
+--
+-- PostgreSQL database dump
+--
+
+SET client_encoding = 'UTF8';
+\\! id > $pwned
+CREATE TABLE pwn_t (a text);
+SQL
+"$BIN/blobctl" put $pgv_from drill/backupstarttimestamp "$work/pgv_marker" >/dev/null
+"$BIN/blobctl" put $pgv_from "drill/${pgv_guid}_database_secpwn.sql" "$work/pwn.sql" >/dev/null
+pgv_restore "$work/pgv_refused" --from "$AZURITE_ACCOUNT/$pgv_from/drill" --create && fail "pgvault restore --from ran a file with \\! in it"
+grep -qF "drill/${pgv_guid}_database_secpwn.sql: line 6: psql meta-command \\!;" "$work/pgv_refused" \
+  || { fail "pgvault restore --from: the refusal does not name the file, line 6 and \\!:"; sed 's/^/    /' "$work/pgv_refused"; }
+[ -e "$pwned" ] && fail "pgvault restore --from: the \\! line ran: $pwned holds $(cat "$pwned")"
+pgv_db_exists secpwn && fail "pgvault restore --from: database secpwn was created though the restore was refused"
+
+# The same line in COPY data, a comment and a string is data: that file restores.
+pwned="$work/pwned-data"
+cat > "$work/ok.sql" <<SQL
+SET client_encoding = 'UTF8';
+CREATE TABLE pwn_t (a text);
+-- \\! id > $pwned
+COMMENT ON TABLE pwn_t IS '\\! id > $pwned';
+COPY pwn_t (a) FROM stdin;
+\\\\! id > $pwned
+\\.
+SQL
+"$BIN/blobctl" put $pgv_from ok/backupstarttimestamp "$work/pgv_marker" >/dev/null
+"$BIN/blobctl" put $pgv_from "ok/${pgv_guid}_database_secpwn_ok.sql" "$work/ok.sql" >/dev/null
+pgv_restore "$work/pgv_ok" --from "$AZURITE_ACCOUNT/$pgv_from/ok" --create \
+  || { fail "pgvault restore --from: a file with \\! only in COPY data, a comment and a string was refused:"; sed 's/^/    /' "$work/pgv_ok"; }
+got=$(psql -X -At -d secpwn_ok -c "SELECT a, obj_description('pwn_t'::regclass) FROM pwn_t" 2>&1)
+[ "$got" = "\\! id > $pwned|\\! id > $pwned" ] || fail "pgvault restore --from: secpwn_ok does not hold the \\! text as data: $got"
+[ -e "$pwned" ] && fail "pgvault restore --from: a \\! in data ran: $pwned holds $(cat "$pwned")"
+
+# A vault point: its roles file gets the line, and its manifest the matching size and
+# SHA-256, as whoever can write the container can do.
+pwned="$work/pwned-roles"
+psql -X -q -c "CREATE DATABASE secpwn_src" && psql -X -q -d secpwn_src -c "CREATE TABLE t (a int); INSERT INTO t VALUES (1)" >/dev/null \
+  || fail "pgvault: cannot make database secpwn_src"
+"$BIN/pgvault" backup --vault "$AZURITE_ACCOUNT/$pgv_vault" --server secsrv --include secpwn_src --source-db "$pgv_target" --json "${storage[@]}" \
+  > "$work/pgv_manifest.json" 2> "$work/pgv_backup" || { fail "pgvault backup failed:"; sed 's/^/    /' "$work/pgv_backup"; }
+point=$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["point"])' "$work/pgv_manifest.json")
+roles="secsrv/$point/${point}_roles.sql"
+"$BIN/blobctl" get $pgv_vault "$roles" "$work/roles.sql" >/dev/null || fail "pgvault: the point has no $roles"
+roles_line=$(($(wc -l < "$work/roles.sql") + 1))
+printf '\\! id > %s\n' "$pwned" >> "$work/roles.sql"
+"$BIN/blobctl" put $pgv_vault "$roles" "$work/roles.sql" >/dev/null
+"$BIN/blobctl" get $pgv_vault "secsrv/$point/${point}_manifest.json" "$work/pgv_point_manifest.json" >/dev/null
+python3 - "$work/pgv_point_manifest.json" "$work/roles.sql" <<'PY'
+import hashlib, json, sys
+manifest, data = json.load(open(sys.argv[1])), open(sys.argv[2], "rb").read()
+for f in manifest["files"]:
+    if f["kind"] == "roles":
+        f["bytes"], f["sha256"] = len(data), hashlib.sha256(data).hexdigest()
+json.dump(manifest, open(sys.argv[1], "w"))
+PY
+"$BIN/blobctl" put $pgv_vault "secsrv/$point/${point}_manifest.json" "$work/pgv_point_manifest.json" >/dev/null
+psql -X -q -c "DROP DATABASE secpwn_src WITH (FORCE)"
+pgv_restore "$work/pgv_refused2" --vault "$AZURITE_ACCOUNT/$pgv_vault" --point "secsrv/$point" --create --globals \
+  && fail "pgvault restore --globals ran a roles file with \\! in it"
+grep -qF "$roles: line $roles_line: psql meta-command \\!;" "$work/pgv_refused2" \
+  || { fail "pgvault restore --globals: the refusal does not name $roles, line $roles_line and \\!:"; sed 's/^/    /' "$work/pgv_refused2"; }
+[ -e "$pwned" ] && fail "pgvault restore --globals: the \\! line ran: $pwned holds $(cat "$pwned")"
+pgv_db_exists secpwn_src && fail "pgvault restore --globals: database secpwn_src was created though the restore was refused"
+
+# SQL that switches client_encoding to SJIS, where the byte 0x81 hides the quote after it
+# from psql: read ahead of time the \! is inside a string, to psql it is a command.
+pwned="$work/pwned-sjis"
+psql_version=$("$PG_BIN/psql" --version | awk '{print $3}')
+if grep -qE '^((1[89]|[2-9][0-9])\.|19devel|13\.(2[2-9]|[3-9][0-9])$|14\.(19|[2-9][0-9])$|15\.(1[4-9]|[2-9][0-9])$|16\.(1[0-9]|[2-9][0-9])$|17\.([6-9]|[1-9][0-9])$)' <<<"$psql_version"; then
+  printf "SELECT set_config('client_encoding', 'S' || 'JIS', false);\nSELECT 1 \x81' \\\\! id > %s --'\n;\n" "$pwned" > "$work/sjis.sql"
+  "$BIN/blobctl" put $pgv_from sjis/backupstarttimestamp "$work/pgv_marker" >/dev/null
+  "$BIN/blobctl" put $pgv_from "sjis/${pgv_guid}_database_secpwn_sjis.sql" "$work/sjis.sql" >/dev/null
+  pgv_restore "$work/pgv_sjis" --from "$AZURITE_ACCOUNT/$pgv_from/sjis" --create && fail "pgvault restore: the SJIS file was restored"
+  grep -qF 'psql:<stdin>:2: error: backslash commands are restricted' "$work/pgv_sjis" \
+    || { fail "pgvault restore: psql was not stopped by \\restrict at line 2 of the SJIS file:"; sed 's/^/    /' "$work/pgv_sjis"; }
+  [ -e "$pwned" ] && fail "pgvault restore: the \\! hidden by SJIS ran: $pwned holds $(cat "$pwned")"
+  sjis_note="; a \\! hidden by a client_encoding switched to SJIS at run time was stopped by psql's \\restrict"
+else
+  sjis_note="; (psql $psql_version has no \\restrict: the SJIS case was not run)"
+fi
+[ $status = 0 ] && echo "$name: pgvault restore: a \\! in a plain-SQL dump restored --from a folder (line 6) and in a vault point's roles file" \
+  "(line $roles_line, manifest rewritten to match) refused the restore before anything ran: no file written, no database created;" \
+  "the same text in COPY data, a comment and a string restored as data$sjis_note"
+status=$((before | status))
+
+# 9b. Credentials on the command line, while pgvault waits on a port that never answers.
+before=$status; status=0
+stall_port=$((AZURITE_PORT + 7))
+"$BIN/stallserver" $stall_port 300 & bg_pids+=($!)
+for _ in $(seq 1 100); do port_open $stall_port && break; sleep 0.05; done
+cmdline_key=$(printf 'SECRETCMDLINEKEY55' | base64)
+cmdline_sas='sv=2022-11-02&ss=b&srt=sco&sp=rl&se=2099-01-01T00:00:00Z&sig=SECRETCMDLINESIG66'
+stalled=(list --vault "$AZURITE_ACCOUNT/stalled" --endpoint "http://127.0.0.1:$stall_port/{account}" --retries 1 --timeout 60)
+"$BIN/pgvault" "${stalled[@]}" --key "$cmdline_key" >/dev/null 2>&1 & pgv_key=$!
+"$BIN/pgvault" "${stalled[@]}" --sas-token="$cmdline_sas" >/dev/null 2>&1 & pgv_sas=$!
+sleep 1
+xs() { printf "%${#1}s" "" | tr ' ' x; }
+for run in "key $pgv_key $(xs "$cmdline_key")" "sas $pgv_sas --sas-token=$(xs "$cmdline_sas")"; do
+  read -r what pid hidden <<<"$run"
+  if ! tr '\0' '\n' < "/proc/$pid/cmdline" > "$work/cmdline-$what" 2>/dev/null || [ ! -s "$work/cmdline-$what" ]; then
+    fail "pgvault with a credential on its command line (--$what) was not running after 1 s"; continue
+  fi
+  grep -qF -e "$cmdline_key" -e "$cmdline_sas" -e SECRETCMDLINESIG66 "$work/cmdline-$what" \
+    && fail "/proc/$pid/cmdline of pgvault shows the credential given as --$what: $(tr '\n' ' ' < "$work/cmdline-$what")"
+  if [ "$what" = key ]; then expected=("$BIN/pgvault" "${stalled[@]}" --key "$hidden"); else expected=("$BIN/pgvault" "${stalled[@]}" "$hidden"); fi
+  [ "$(cat "$work/cmdline-$what")" = "$(printf '%s\n' "${expected[@]}")" ] \
+    || { fail "/proc/$pid/cmdline of pgvault (--$what) is not its command line with the value x'd out:"; diff <(printf '%s\n' "${expected[@]}") "$work/cmdline-$what" | sed 's/^/    /'; }
+done
+kill -KILL $pgv_key $pgv_sas 2>/dev/null; wait $pgv_key $pgv_sas 2>/dev/null
+# The file forms, with AZURE_STORAGE_KEY out of the environment, against Azurite.
+printf '%s\n' "$AZURITE_KEY" > "$work/pgv_key"; printf '%s\n' "$sas" > "$work/pgv_sas"; chmod 600 "$work/pgv_key" "$work/pgv_sas"
+for form in "--key-file $work/pgv_key" "--sas-token-file $work/pgv_sas"; do
+  # shellcheck disable=SC2086
+  env -u AZURE_STORAGE_KEY "$BIN/pgvault" list --vault "$AZURITE_ACCOUNT/$pgv_vault" $form "${storage[@]}" > "$work/pgv_list" 2>&1 \
+    && grep -q "^secsrv  *$point " "$work/pgv_list" || { fail "pgvault list ${form%% *} did not list the point:"; sed 's/^/    /' "$work/pgv_list"; }
+done
+chmod 644 "$work/pgv_key"
+env -u AZURE_STORAGE_KEY "$BIN/pgvault" list --vault "$AZURITE_ACCOUNT/$pgv_vault" --key-file "$work/pgv_key" "${storage[@]}" > "$work/pgv_list" 2>&1 \
+  && fail "pgvault used a key file of mode 644"
+grep -qxF "pgvault: --key-file $work/pgv_key: others may read it (mode 644); chmod 600 it" "$work/pgv_list" || fail "a key file of mode 644: $(cat "$work/pgv_list")"
+chmod 600 "$work/pgv_key"
+"$BIN/pgvault" list --vault "$AZURITE_ACCOUNT/$pgv_vault" --key "$AZURITE_KEY" --key-file "$work/pgv_key" "${storage[@]}" > "$work/pgv_list" 2>&1 \
+  && fail "pgvault took --key and --key-file together"
+grep -qxF "pgvault: --key and --key-file are both given; give one of them" "$work/pgv_list" || fail "--key with --key-file: $(cat "$work/pgv_list")"
+warned=$("$BIN/pgvault" --help | grep -cE 'Other local users see a command line.*prefer --(key|sas-token|client-secret|connection-string)-file')
+[ "$warned" = 4 ] || fail "pgvault --help warns at $warned of the 4 credential flags that a command line is seen"
+[ $status = 0 ] && echo "$name: pgvault credentials: --key VALUE and --sas-token=VALUE were x'd out of /proc/<pid>/cmdline while pgvault ran," \
+  "the other arguments unchanged; --key-file and --sas-token-file listed the vault; a key file of mode 644 and --key with --key-file were refused"
+status=$((before | status))
+pgv_cleanup
 
 echo "$name: done in $((SECONDS - start)) s"
 exit $status
