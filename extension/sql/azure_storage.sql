@@ -195,15 +195,18 @@ CREATE FUNCTION azure_storage.options_binary(content_encoding text DEFAULT NULL:
 AS $$ SELECT azure_storage.options_copy(content_encoding => content_encoding) $$;
 
 -- Beyond Azure's options_parquet(), which takes no arguments: the row group size and the
--- compression level of writing, and how reading matches columns ('position' or 'name').
+-- compression level of writing, how reading matches columns ('position' or 'name'), and
+-- what writing does with arrays whose lower bound is not 1 ('error' or 'drop').
 CREATE FUNCTION azure_storage.options_parquet(row_group_size integer DEFAULT NULL::integer,
                                               compression_level integer DEFAULT NULL::integer,
-                                              match_by text DEFAULT NULL::text) RETURNS jsonb
+                                              match_by text DEFAULT NULL::text,
+                                              array_bounds text DEFAULT NULL::text) RETURNS jsonb
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
     SET search_path = pg_catalog, pg_temp
 AS $$
     SELECT pg_catalog.jsonb_strip_nulls(pg_catalog.jsonb_build_object(
-        'row_group_size', row_group_size, 'compression_level', compression_level, 'match_by', match_by))
+        'row_group_size', row_group_size, 'compression_level', compression_level, 'match_by', match_by,
+        'array_bounds', array_bounds))
 $$;
 
 -- Import ------------------------------------------------------------------------------------

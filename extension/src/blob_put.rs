@@ -144,14 +144,14 @@ unsafe fn start(fcinfo: pg_sys::FunctionCallInfo, row_type: &RowType) -> Put {
         };
 
         let content_type = format.content_type(&encoder_name, &path);
-        if let Some(parquet) = parquet {
-            let access = Access::open(&account);
-            return Put::Parquet(ParquetEncoder::new(row_type.desc(), &parquet, Export::start(&access, &container, &path, compression, content_type)));
-        }
-        let mut encoder = RowEncoder::new(format, row_type.desc(), options.as_ref());
-
+        let encoder = parquet.is_none().then(|| RowEncoder::new(format, row_type.desc(), options.as_ref()));
         let access = Access::open(&account);
         let mut export = Export::start(&access, &container, &path, compression, content_type);
+        crate::pending::claim(export.target(), query_estate(fcinfo));
+        if let Some(parquet) = parquet {
+            return Put::Parquet(ParquetEncoder::new(row_type.desc(), &parquet, export));
+        }
+        let mut encoder = encoder.expect("a row encoder for every format but parquet");
         let mut row = Vec::with_capacity(1 << 16);
         encoder.begin(&mut row);
         export.write(&row);
@@ -182,11 +182,15 @@ pub unsafe extern "C-unwind" fn blob_put_final(fcinfo: pg_sys::FunctionCallInfo)
                 None => None,
             };
             if let Some(export) = export {
-                // The aggregate's node (Agg or WindowAgg) knows its query's executor state.
-                let estate = (*((*fcinfo).context as *mut pg_sys::PlanState)).state;
-                crate::pending::commit_at_query_end(export.finish(), estate);
+                crate::pending::commit_at_query_end(export.finish(), query_estate(fcinfo));
             }
         }
         pg_sys::Datum::from(0)
     }
+}
+
+/// The executor state of the query the aggregate runs in, which its node (Agg or WindowAgg)
+/// knows.
+unsafe fn query_estate(fcinfo: pg_sys::FunctionCallInfo) -> *mut pg_sys::EState {
+    unsafe { (*((*fcinfo).context as *mut pg_sys::PlanState)).state }
 }

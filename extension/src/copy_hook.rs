@@ -103,7 +103,7 @@ fn under_default_endpoint(name: &str) -> Option<Result<BlobUrl, String>> {
 }
 
 /// COPY's options with ours taken out: FORMAT (tsv is text), COMPRESSION, and HEADERS as
-/// HEADER. FREEZE and HEADER MATCH are refused.
+/// HEADER. FREEZE is refused.
 pub struct CopyOptions {
     pub format: Option<String>,
     pub compression: Option<String>,
@@ -123,9 +123,7 @@ pub unsafe fn split_options(list: *mut pg_sys::List) -> CopyOptions {
                 "compression" => options.compression = Some(value()),
                 "freeze" => invalid_parameter("COPY with a blob URL does not support FREEZE"),
                 "header" | "headers" => {
-                    if !(*def).arg.is_null() && value().eq_ignore_ascii_case("match") {
-                        invalid_parameter("COPY with a blob URL does not support HEADER MATCH");
-                    }
+                    // true, false or MATCH, which COPY itself checks (MATCH: COPY FROM only).
                     let header = pg_sys::makeDefElem(c"header".as_ptr() as *mut c_char, (*def).arg, (*def).location);
                     options.rest = pg_sys::lappend(options.rest, header as *mut std::ffi::c_void);
                 }

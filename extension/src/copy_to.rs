@@ -136,7 +136,8 @@ unsafe fn as_query_when_not_a_table(copy: *mut pg_sys::CopyStmt) {
 }
 
 /// `COPY relation [(columns)]` as `COPY (SELECT columns FROM relation)`; a COPY of a query
-/// stays as it is.
+/// stays as it is. Without a column list, the columns are those native COPY writes: every
+/// column but the generated ones.
 pub unsafe fn as_query(copy: *mut pg_sys::CopyStmt) {
     unsafe {
         let relation = (*copy).relation;
@@ -146,7 +147,17 @@ pub unsafe fn as_query(copy: *mut pg_sys::CopyStmt) {
         let mut targets: *mut pg_sys::List = std::ptr::null_mut();
         let columns = (*copy).attlist;
         if columns.is_null() {
-            targets = pg_sys::lappend(targets, target(pg_sys::lappend(std::ptr::null_mut(), node::<pg_sys::A_Star>(pg_sys::NodeTag::T_A_Star) as *mut std::ffi::c_void)));
+            match columns_without_generated(relation) {
+                Some(names) => {
+                    for name in names {
+                        targets = pg_sys::lappend(targets, target(pg_sys::lappend(std::ptr::null_mut(), pg_sys::makeString(name) as *mut std::ffi::c_void)));
+                    }
+                }
+                None => {
+                    let star = node::<pg_sys::A_Star>(pg_sys::NodeTag::T_A_Star);
+                    targets = pg_sys::lappend(targets, target(pg_sys::lappend(std::ptr::null_mut(), star as *mut std::ffi::c_void)));
+                }
+            }
         } else {
             for i in 0..(*columns).length as usize {
                 let column = (*(*columns).elements.add(i)).ptr_value;
@@ -159,6 +170,24 @@ pub unsafe fn as_query(copy: *mut pg_sys::CopyStmt) {
         (*copy).query = select as *mut pg_sys::Node;
         (*copy).relation = std::ptr::null_mut();
         (*copy).attlist = std::ptr::null_mut();
+    }
+}
+
+/// The names of the columns of `relation` but its generated ones, when it has generated
+/// ones (else `*` says it); None too when it does not exist, for the query to say so.
+unsafe fn columns_without_generated(relation: *mut pg_sys::RangeVar) -> Option<Vec<*mut std::ffi::c_char>> {
+    unsafe {
+        let relid = pg_sys::RangeVarGetRelidExtended(relation, pg_sys::AccessShareLock as i32, pg_sys::RVROption::RVR_MISSING_OK, None, std::ptr::null_mut());
+        if relid == pg_sys::InvalidOid {
+            return None;
+        }
+        let rel = pg_sys::relation_open(relid, pg_sys::NoLock as i32);
+        let desc = (*rel).rd_att;
+        let attrs = std::slice::from_raw_parts((*desc).attrs.as_ptr(), (*desc).natts as usize);
+        let generated = attrs.iter().any(|a| !a.attisdropped && a.attgenerated != 0);
+        let names = attrs.iter().filter(|a| !a.attisdropped && a.attgenerated == 0).map(|a| pg_sys::pstrdup(a.attname.data.as_ptr())).collect();
+        pg_sys::relation_close(rel, pg_sys::NoLock as i32);
+        generated.then_some(names)
     }
 }
 

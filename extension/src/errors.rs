@@ -29,8 +29,21 @@ pub fn invalid_name(e: storage::names::InvalidName) -> ! {
 /// Turns a storage error into the error text users of Azure's extension expect.
 /// `registered` says whether the account had credentials registered.
 pub fn storage_error(account: &str, registered: bool, e: storage::Error) -> ! {
+    storage_error_noted(account, registered, e, None)
+}
+
+/// `storage_error` with a note added to the error's detail: what else the statement had
+/// done when the error came.
+pub fn storage_error_noted(account: &str, registered: bool, e: storage::Error, note: Option<String>) -> ! {
     use storage::Error as E;
     use PgSqlErrorCode as C;
+    let raise = |code: C, message: String, detail: Option<String>, hint: Option<String>| -> ! {
+        let detail = match (detail, &note) {
+            (Some(d), Some(n)) => Some(format!("{d}\n{n}")),
+            (d, n) => d.or_else(|| n.clone()),
+        };
+        raise(code, message, detail, hint)
+    };
     match e {
         // Azure's texts, with the name in a detail.
         E::ContainerNotFound { ref container } => {
@@ -43,13 +56,13 @@ pub fn storage_error(account: &str, registered: bool, e: storage::Error) -> ! {
         }
         E::Unauthenticated { .. } if !registered => raise(
             C::ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION,
-            "missing storage credentials",
+            "missing storage credentials".into(),
             Some(format!("storage account {account} is not registered and the container does not allow anonymous access")),
             Some(format!("Use SELECT azure_storage.account_add('{account}', '<access key>')")),
         ),
         E::AnonymousListing { .. } => raise(
             C::ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION,
-            "missing storage credentials",
+            "missing storage credentials".into(),
             Some(format!("storage account {account} is not registered, and {e}")),
             Some(format!("Read blobs by name, or use SELECT azure_storage.account_add('{account}', '<access key>')")),
         ),
@@ -61,7 +74,7 @@ pub fn storage_error(account: &str, registered: bool, e: storage::Error) -> ! {
         ),
         E::PermissionDenied { code, message } => raise(
             C::ERRCODE_INSUFFICIENT_PRIVILEGE,
-            "Permission is not sufficient to perform requested operation",
+            "Permission is not sufficient to perform requested operation".into(),
             Some(format!("{code}: {message}")),
             None,
         ),
@@ -77,18 +90,21 @@ pub fn storage_error(account: &str, registered: bool, e: storage::Error) -> ! {
             None,
             Some(format!("Register a new token with SELECT azure_storage.account_add(azure_storage.account_options_sas('{account}', '<SAS token>', 'blob'));")),
         ),
-        E::Connect { .. } => raise(C::ERRCODE_CONNECTION_FAILURE, "internal error while connecting", Some(e.to_string()), None),
+        E::Connect { .. } => raise(C::ERRCODE_CONNECTION_FAILURE, "internal error while connecting".into(), Some(e.to_string()), None),
         E::Timeout { .. } => raise(
             C::ERRCODE_CONNECTION_FAILURE,
-            "internal error while connecting",
+            "internal error while connecting".into(),
             Some(e.to_string()),
             Some("The bound is the setting azure_storage.request_timeout.".into()),
         ),
         E::Cancelled => {
             // The interrupt that cancelled the transfer is still pending: let PostgreSQL
-            // raise it with its own message (cancel, statement timeout, termination).
-            pgrx::check_for_interrupts!();
-            raise(C::ERRCODE_QUERY_CANCELED, "transfer cancelled", None, None)
+            // raise it with its own message (cancel, statement timeout, termination), unless
+            // the error has a note to carry (blobs committed before it).
+            if note.is_none() {
+                pgrx::check_for_interrupts!();
+            }
+            raise(C::ERRCODE_QUERY_CANCELED, "transfer cancelled".into(), None, None)
         }
         E::Decompress { .. } => raise(C::ERRCODE_DATA_CORRUPTED, e.to_string(), None, Some("Check the compression argument, or the blob.".into())),
         E::TooLarge { .. } => raise(C::ERRCODE_PROGRAM_LIMIT_EXCEEDED, e.to_string(), None, Some("Use the csv, tsv or binary decoder for large blobs.".into())),

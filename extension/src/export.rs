@@ -1,21 +1,64 @@
-//! Writing one blob from a backend: bytes in, failures as PostgreSQL errors in Azure's
-//! terms, and nothing visible until `Staged::commit`.
+//! Writing blobs from a backend: bytes in, failures as PostgreSQL errors in Azure's terms,
+//! and nothing visible until the blobs are committed, all of a statement's together.
+
+use std::fmt;
 
 use storage::{BlobWriter, Compression, StagedBlob};
 
 use crate::access::Access;
-use crate::errors::{interrupt_pending, storage_error};
+use crate::errors::{interrupt_pending, storage_error, storage_error_noted};
+
+/// One blob at the service: the account's endpoint (two registered names may reach one
+/// account), the container and the path. Shown with the account's name.
+#[derive(Clone, Debug)]
+pub struct BlobTarget {
+    pub account: String,
+    endpoint: String,
+    pub container: String,
+    pub path: String,
+}
+
+impl BlobTarget {
+    pub fn new(access: &Access, container: &str, path: &str) -> BlobTarget {
+        BlobTarget {
+            account: access.account.name.clone(),
+            endpoint: access.account.endpoint.clone(),
+            container: container.to_string(),
+            path: path.to_string(),
+        }
+    }
+}
+
+impl PartialEq for BlobTarget {
+    fn eq(&self, other: &BlobTarget) -> bool {
+        (&self.endpoint, &self.container, &self.path) == (&other.endpoint, &other.container, &other.path)
+    }
+}
+
+impl Eq for BlobTarget {}
+
+impl std::hash::Hash for BlobTarget {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        (&self.endpoint, &self.container, &self.path).hash(state)
+    }
+}
+
+impl fmt::Display for BlobTarget {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "blob \"{}\" in container \"{}\" of storage account {}", self.path, self.container, self.account)
+    }
+}
 
 pub struct Export {
     writer: BlobWriter,
-    account: String,
+    target: BlobTarget,
     registered: bool,
 }
 
 /// A blob whose every byte is stored but which is not visible yet.
 pub struct Staged {
     blob: StagedBlob,
-    account: String,
+    target: BlobTarget,
     registered: bool,
 }
 
@@ -23,22 +66,26 @@ impl Export {
     pub fn start(access: &Access, container: &str, path: &str, compression: Compression, content_type: &str) -> Export {
         Export {
             writer: access.upload(container, path, compression, content_type),
-            account: access.account.name.clone(),
+            target: BlobTarget::new(access, container, path),
             registered: access.registered,
         }
     }
 
+    pub fn target(&self) -> &BlobTarget {
+        &self.target
+    }
+
     pub fn write(&mut self, bytes: &[u8]) {
         if let Err(e) = self.writer.write(bytes, &interrupt_pending) {
-            storage_error(&self.account, self.registered, e)
+            storage_error(&self.target.account, self.registered, e)
         }
     }
 
     /// Waits until every block is stored.
     pub fn finish(self) -> Staged {
         match self.writer.finish(&interrupt_pending) {
-            Ok(blob) => Staged { blob, account: self.account, registered: self.registered },
-            Err(e) => storage_error(&self.account, self.registered, e),
+            Ok(blob) => Staged { blob, target: self.target, registered: self.registered },
+            Err(e) => storage_error(&self.target.account, self.registered, e),
         }
     }
 }
@@ -46,8 +93,38 @@ impl Export {
 impl Staged {
     /// Makes the blob visible, replacing any previous one of that name.
     pub fn commit(self) {
-        if let Err(e) = self.blob.commit(&interrupt_pending) {
-            storage_error(&self.account, self.registered, e)
-        }
+        commit_all(vec![self])
     }
+}
+
+/// Makes every blob of a statement visible, in order, once all of them are fully staged.
+/// Each commit is one request, so they come close together, but they are separate: if one
+/// fails, those before it stay committed and those after it are dropped, and the error says
+/// which are which.
+pub fn commit_all(blobs: Vec<Staged>) {
+    let total = blobs.len();
+    let mut committed: Vec<BlobTarget> = Vec::new();
+    let mut blobs = blobs.into_iter();
+    while let Some(Staged { blob, target, registered }) = blobs.next() {
+        if let Err(e) = blob.commit(&interrupt_pending) {
+            let dropped: Vec<BlobTarget> = blobs.map(|s| s.target).collect();
+            let note = (total > 1).then(|| commit_failure_note(&committed, &target, &dropped));
+            storage_error_noted(&target.account, registered, e, note)
+        }
+        committed.push(target);
+    }
+}
+
+fn commit_failure_note(committed: &[BlobTarget], failed: &BlobTarget, dropped: &[BlobTarget]) -> String {
+    let list = |blobs: &[BlobTarget]| blobs.iter().map(|b| b.to_string()).collect::<Vec<_>>().join("; ");
+    let mut note = format!("The statement wrote {} blobs; this error is from committing {failed}.", committed.len() + 1 + dropped.len());
+    if committed.is_empty() {
+        note.push_str(" No blob of the statement was committed.");
+    } else {
+        note.push_str(&format!(" Committed before the error, and visible now: {}.", list(committed)));
+    }
+    if !dropped.is_empty() {
+        note.push_str(&format!(" Not committed (they keep their old content): {}.", list(dropped)));
+    }
+    note
 }

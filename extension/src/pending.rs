@@ -2,20 +2,34 @@
 //! an aggregate's final function runs before the rest of its statement (later rows, other
 //! expressions, AFTER triggers), any of which may still fail.
 //!
-//! Each blob belongs to the executor state of its query. The ExecutorFinish hook commits a
-//! query's blobs once the query has finished without error. A callback on the query's
-//! memory drops the blobs that are still there when the query goes (an error, a
-//! cancellation, a query that never finished): dropped means never committed.
+//! Each blob belongs to the executor state of its query. A group claims its blob before its
+//! first byte is sent, so a query that would write one blob twice (two groups, or two
+//! blob_put calls, with one path) fails before anything is committed: the service keeps one
+//! list of uncommitted blocks per blob, and the first commit would drop the other writer's
+//! blocks. The ExecutorFinish hook commits a query's blobs, all of them fully staged, once
+//! the query has finished without error. A callback on the query's memory drops the blobs
+//! that are still there when the query goes (an error, a cancellation, a query that never
+//! finished): dropped means never committed.
 
 use std::cell::RefCell;
+use std::collections::HashSet;
 
-use pgrx::pg_sys;
+use pgrx::{pg_sys, PgSqlErrorCode};
 
-use crate::export::Staged;
+use crate::errors::raise;
+use crate::export::{commit_all, BlobTarget, Staged};
 use crate::native_errors;
 
+/// One query's blobs.
+struct QueryBlobs {
+    /// The query's executor state, as a key.
+    key: usize,
+    claimed: HashSet<BlobTarget>,
+    staged: Vec<Staged>,
+}
+
 thread_local! {
-    static PENDING: RefCell<Vec<(usize, Staged)>> = const { RefCell::new(Vec::new()) };
+    static PENDING: RefCell<Vec<QueryBlobs>> = const { RefCell::new(Vec::new()) };
 }
 
 static mut PREVIOUS_FINISH: pg_sys::ExecutorFinish_hook_type = None;
@@ -27,14 +41,34 @@ pub fn install() {
     }
 }
 
-/// Commits `staged` when the query running `estate` finishes.
+/// Records that the query running `estate` writes `target`; an error when it already does.
+pub unsafe fn claim(target: &BlobTarget, estate: *mut pg_sys::EState) {
+    if !with_query(estate, |q| q.claimed.insert(target.clone())) {
+        raise(
+            PgSqlErrorCode::ERRCODE_CARDINALITY_VIOLATION,
+            format!("blob_put cannot write {target} twice in one query"),
+            Some("Two groups, or two blob_put calls, of the query name the same blob; nothing has been committed.".into()),
+            Some("Give each group a path of its own, for example with the GROUP BY key in it: 'out/part-' || k || '.csv'.".into()),
+        );
+    }
+}
+
+/// Commits `staged`, claimed before, when the query running `estate` finishes.
 pub unsafe fn commit_at_query_end(staged: Staged, estate: *mut pg_sys::EState) {
+    with_query(estate, |q| q.staged.push(staged));
+}
+
+/// Runs `f` on the blobs of the query running `estate`, registering them on first use.
+fn with_query<T>(estate: *mut pg_sys::EState, f: impl FnOnce(&mut QueryBlobs) -> T) -> T {
     let key = estate as usize;
-    let first = PENDING.with(|p| {
+    let (result, first) = PENDING.with(|p| {
         let mut pending = p.borrow_mut();
-        let first = !pending.iter().any(|(k, _)| *k == key);
-        pending.push((key, staged));
-        first
+        let first = !pending.iter().any(|q| q.key == key);
+        if first {
+            pending.push(QueryBlobs { key, claimed: HashSet::new(), staged: Vec::new() });
+        }
+        let query = pending.iter_mut().find(|q| q.key == key).expect("registered above");
+        (f(query), first)
     });
     if first {
         unsafe {
@@ -45,14 +79,16 @@ pub unsafe fn commit_at_query_end(staged: Staged, estate: *mut pg_sys::EState) {
             pg_sys::MemoryContextRegisterResetCallback((*estate).es_query_cxt, callback);
         }
     }
+    result
 }
 
 fn take(key: usize) -> Vec<Staged> {
     PENDING.with(|p| {
         let mut pending = p.borrow_mut();
-        let (taken, kept) = std::mem::take(&mut *pending).into_iter().partition(|(k, _)| *k == key);
-        *pending = kept;
-        taken.into_iter().map(|(_, s)| s).collect()
+        match pending.iter().position(|q| q.key == key) {
+            Some(i) => pending.swap_remove(i).staged,
+            None => Vec::new(),
+        }
     })
 }
 
@@ -67,8 +103,6 @@ unsafe extern "C-unwind" fn executor_finish(query: *mut pg_sys::QueryDesc) {
             Some(previous) => previous(query),
             None => native_errors::standard_ExecutorFinish(query),
         }
-        for staged in take((*query).estate as usize) {
-            staged.commit();
-        }
+        commit_all(take((*query).estate as usize));
     }
 }

@@ -1,5 +1,5 @@
 //! Parquet settings: the codec from the compression argument, and row_group_size,
-//! compression_level and match_by from the `options` jsonb or COPY's options.
+//! compression_level, match_by and array_bounds from the `options` jsonb or COPY's options.
 
 use parquet::basic::{BrotliLevel, Compression as Codec, GzipLevel, ZstdLevel};
 use serde_json::Value;
@@ -11,16 +11,26 @@ pub enum MatchBy {
     Name,
 }
 
+/// What writing does with an array whose lower bound is not 1: a parquet list has none.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ArrayBounds {
+    /// Refuse the value, naming the column and the row.
+    Error,
+    /// Write the elements; reading gives them back from 1.
+    Drop,
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct ParquetOptions {
     pub codec: Codec,
     /// Rows in a row group, which bounds what a writer holds.
     pub row_group_size: usize,
     pub match_by: MatchBy,
+    pub array_bounds: ArrayBounds,
 }
 
 pub const CODECS: &str = "auto (snappy), snappy, gzip, brotli, lz4, zstd, none";
-pub const OPTION_KEYS: &str = "row_group_size, compression_level, match_by";
+pub const OPTION_KEYS: &str = "row_group_size, compression_level, match_by, array_bounds";
 pub const DEFAULT_ROW_GROUP_SIZE: usize = 122_880;
 
 /// The (name, value) settings of an `options` jsonb: strings as they are, other values as
@@ -53,7 +63,8 @@ impl ParquetOptions {
     /// From a compression and (name, value) settings; errors name what is accepted.
     pub fn parse(compression: &str, settings: &[(String, String)]) -> Result<ParquetOptions, String> {
         let mut level: Option<i64> = None;
-        let mut options = ParquetOptions { codec: Codec::SNAPPY, row_group_size: DEFAULT_ROW_GROUP_SIZE, match_by: MatchBy::Position };
+        let mut options =
+            ParquetOptions { codec: Codec::SNAPPY, row_group_size: DEFAULT_ROW_GROUP_SIZE, match_by: MatchBy::Position, array_bounds: ArrayBounds::Error };
         for (key, value) in settings {
             let number = || -> Result<i64, String> {
                 value.trim().parse().map_err(|_| format!("parquet option {key} must be an integer, not \"{value}\""))
@@ -69,6 +80,13 @@ impl ParquetOptions {
                         "position" => MatchBy::Position,
                         "name" => MatchBy::Name,
                         _ => return Err(format!("parquet option match_by must be 'position' or 'name', not \"{value}\"")),
+                    }
+                }
+                "array_bounds" => {
+                    options.array_bounds = match value.to_ascii_lowercase().as_str() {
+                        "error" => ArrayBounds::Error,
+                        "drop" => ArrayBounds::Drop,
+                        _ => return Err(format!("parquet option array_bounds must be 'error' or 'drop', not \"{value}\"")),
                     }
                 }
                 _ => return Err(format!("unknown parquet option \"{key}\"; accepted options are {OPTION_KEYS}")),
@@ -114,17 +132,36 @@ mod tests {
     #[test]
     fn defaults() {
         let o = ParquetOptions::from_json("auto", None).unwrap();
-        assert_eq!(o, ParquetOptions { codec: Codec::SNAPPY, row_group_size: DEFAULT_ROW_GROUP_SIZE, match_by: MatchBy::Position });
+        assert_eq!(
+            o,
+            ParquetOptions { codec: Codec::SNAPPY, row_group_size: DEFAULT_ROW_GROUP_SIZE, match_by: MatchBy::Position, array_bounds: ArrayBounds::Error }
+        );
         assert_eq!(ParquetOptions::from_json("AUTO", Some(&json!({}))).unwrap(), o);
     }
 
     #[test]
     fn accepted_keys() {
-        let o = ParquetOptions::from_json("zstd", Some(&json!({"row_group_size": 1000, "compression_level": "-5", "match_by": "NAME"}))).unwrap();
-        assert_eq!(o, ParquetOptions { codec: Codec::ZSTD(ZstdLevel::try_new(-5).unwrap()), row_group_size: 1000, match_by: MatchBy::Name });
+        let o = ParquetOptions::from_json("zstd", Some(&json!({"row_group_size": 1000, "compression_level": "-5", "match_by": "NAME", "array_bounds": "Drop"})))
+            .unwrap();
+        assert_eq!(
+            o,
+            ParquetOptions { codec: Codec::ZSTD(ZstdLevel::try_new(-5).unwrap()), row_group_size: 1000, match_by: MatchBy::Name, array_bounds: ArrayBounds::Drop }
+        );
         // COPY's options arrive as text, keys in any case; nulls are left out.
         let o = ParquetOptions::parse("gzip", &settings(&[("ROW_GROUP_SIZE", " 100000000 "), ("Compression_Level", "9"), ("match_by", "position")])).unwrap();
-        assert_eq!(o, ParquetOptions { codec: Codec::GZIP(GzipLevel::try_new(9).unwrap()), row_group_size: 100_000_000, match_by: MatchBy::Position });
+        assert_eq!(
+            o,
+            ParquetOptions {
+                codec: Codec::GZIP(GzipLevel::try_new(9).unwrap()),
+                row_group_size: 100_000_000,
+                match_by: MatchBy::Position,
+                array_bounds: ArrayBounds::Error
+            }
+        );
+        assert_eq!(
+            ParquetOptions::parse("auto", &settings(&[("array_bounds", "keep")])).unwrap_err(),
+            "parquet option array_bounds must be 'error' or 'drop', not \"keep\""
+        );
         assert_eq!(ParquetOptions::from_json("none", Some(&json!({"compression_level": null}))).unwrap().codec, Codec::UNCOMPRESSED);
     }
 
@@ -142,7 +179,7 @@ mod tests {
     fn not_an_object() {
         assert_eq!(
             ParquetOptions::from_json("auto", Some(&json!(["row_group_size"]))).unwrap_err(),
-            "options must be a JSON object with the keys row_group_size, compression_level, match_by; build it with azure_storage.options_parquet()"
+            "options must be a JSON object with the keys row_group_size, compression_level, match_by, array_bounds; build it with azure_storage.options_parquet()"
         );
     }
 
@@ -150,7 +187,7 @@ mod tests {
     fn unknown_key() {
         assert_eq!(
             ParquetOptions::parse("auto", &settings(&[("header", "true")])).unwrap_err(),
-            "unknown parquet option \"header\"; accepted options are row_group_size, compression_level, match_by"
+            "unknown parquet option \"header\"; accepted options are row_group_size, compression_level, match_by, array_bounds"
         );
     }
 

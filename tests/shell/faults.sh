@@ -70,6 +70,30 @@ got=$(q -c "SET azure_storage.retry_attempts = 3" -c "COPY src TO '$url/lost.csv
 grep -q "ERROR:  azure_storage: storage service answered 503 ServerBusy" <<<"$got" || { fail "an export beyond the retry limits:"; echo "$got"; }
 [ "$("$BIN/blobctl" list faults --prefix lost)" = "" ] || fail "a failed export left a blob"
 
+# --- One query writing three blobs, the second commit refused: the first blob is committed,
+# the other two keep their old bytes, and the error says which is which.
+for k in 0 1 2; do printf 'old %s\n' "$k" | "$BIN/blobctl" put faults "multi/$k.csv" - >/dev/null || exit 1; done
+start_proxy 15 --rule "status=409@op=blocklist@every=2"
+got=$(q -c "SET enable_hashagg = off" \
+        -c "SELECT azure_storage.blob_put('$AZURITE_ACCOUNT', 'faults', 'multi/' || r.i % 3 || '.csv', r) FROM (SELECT i FROM generate_series(0, 8) i) r GROUP BY r.i % 3")
+committed=(); kept=()
+for k in 0 1 2; do
+  "$BIN/blobctl" get faults "multi/$k.csv" "$work/multi" || exit 1
+  if [ "$(cat "$work/multi")" = "old $k" ]; then kept+=("$k")
+  elif [ "$(sort -n "$work/multi")" = "$(printf '%s\n' "$k" "$((k + 3))" "$((k + 6))")" ]; then committed+=("$k")
+  else fail "multi/$k.csv holds neither its old nor its new content: $(cat "$work/multi")"; fi
+done
+if [ "${#committed[@]}" != 1 ] || [ "${#kept[@]}" != 2 ]; then
+  fail "expected 1 committed and 2 kept blobs, got committed: ${committed[*]:-none}, kept: ${kept[*]:-none}:"; echo "$got"
+else
+  grep -q "ERROR:  azure_storage: storage service answered 409" <<<"$got" \
+    && grep -q "The statement wrote 3 blobs; this error is from committing blob \"multi/${kept[0]}.csv\"" <<<"$got" \
+    && grep -q "Committed before the error, and visible now: blob \"multi/${committed[0]}.csv\" in container \"faults\" of storage account $AZURITE_ACCOUNT\." <<<"$got" \
+    && grep -q "Not committed (they keep their old content): blob \"multi/${kept[1]}.csv\"" <<<"$got" \
+    || { fail "a commit refused after another: the error does not say which blobs were committed:"; echo "$got"; }
+  echo "faults: a refused commit among 3 blobs left ${committed[*]} committed and ${kept[*]} untouched"
+fi
+
 # --- pgvault: a backup through faults is a complete point; its restore is identical.
 start_proxy 14 --rule "reset-request@op=block@every=5" --rule "reset@op=get@every=4"
 out=$("$BIN/pgvault" backup --vault "$AZURITE_ACCOUNT/faults" --server faulty --include "$db" --endpoint "$through" --pg-bin "$PG_BIN" --json 2>&1) \

@@ -63,9 +63,25 @@ COPY events FROM 'https://devstoreaccount1.blob.core.windows.net/import/events.c
 SELECT count(*) AS after_failed_copy FROM events;
 ALTER TABLE events DROP CONSTRAINT small_ids;
 
+-- HEADER MATCH checks the header line against the columns, as native COPY does: the same
+-- rows when it matches, native's error when it does not (native COPY FROM STDIN beside it).
+COPY events_native TO 'https://devstoreaccount1.blob.core.windows.net/export/header/events.csv' WITH (FORMAT csv, HEADER);
+TRUNCATE events;
+COPY events FROM 'https://devstoreaccount1.blob.core.windows.net/export/header/events.csv' WITH (FORMAT csv, HEADER MATCH);
+SELECT same_as_native('SELECT * FROM events') AS header_match;
+TRUNCATE events;
+COPY events (event_type, event_id, event_public, repo_id, payload, repo, user_id, org, created_at)
+  FROM 'https://devstoreaccount1.blob.core.windows.net/export/header/events.csv' WITH (FORMAT csv, HEADER MATCH);
+COPY events (event_type, event_id, event_public, repo_id, payload, repo, user_id, org, created_at) FROM STDIN WITH (FORMAT csv, HEADER MATCH);
+event_id,event_type,event_public,repo_id,payload,repo,user_id,org,created_at
+\.
+COPY events FROM 'https://devstoreaccount1.blob.core.windows.net/export/header/events.csv' WITH (FORMAT csv, HEADER 'maybe');
+COPY events_native TO 'https://devstoreaccount1.blob.core.windows.net/export/header/events.csv' WITH (FORMAT csv, HEADER MATCH);
+COPY events_native TO STDOUT WITH (FORMAT csv, HEADER MATCH);
+SELECT count(*) AS loaded_on_mismatch FROM events;
+
 -- Refusals.
 COPY events FROM 'https://devstoreaccount1.blob.core.windows.net/import/events.csv' WITH (FREEZE);
-COPY events FROM 'https://devstoreaccount1.blob.core.windows.net/import/events.csv' WITH (HEADER MATCH);
 COPY events FROM 'https://devstoreaccount1.blob.core.windows.net/import/data.xlsx';
 COPY events FROM 'https://devstoreaccount1.blob.core.windows.net/import/events.csv' WITH (FORMAT 'xlsx');
 COPY events FROM 'https://devstoreaccount1.blob.core.windows.net/import/events.csv' WITH (compression 'bzip2');

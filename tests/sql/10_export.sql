@@ -149,6 +149,27 @@ DO $$ BEGIN
 EXCEPTION WHEN division_by_zero THEN RAISE NOTICE 'caught: %', SQLERRM;
 END $$;
 SELECT blob_exists('partial.csv') AS partial_blob;
+-- One query writing one blob twice (two groups, or two blob_put calls, with one path): an
+-- error before anything is committed; the existing blob keeps its bytes.
+SELECT azure_storage.blob_put('devstoreaccount1', 'export', 'same/x.csv', t, 'text') FROM (SELECT E'old,content\n' AS v) t;
+SELECT azure_storage.blob_put('devstoreaccount1', 'export', 'same/x.csv', r) FROM (SELECT i FROM generate_series(1, 25) i) r GROUP BY r.i / 10;
+SELECT azure_storage.blob_put('devstoreaccount1', 'export', 'same/x.csv', r),
+       azure_storage.blob_put('devstoreaccount1', 'export', 'same/x.csv', r, 'csv')
+FROM (SELECT i FROM generate_series(1, 25) i) r;
+-- The same blob through two registered names of one account.
+SELECT azure_storage.account_add(jsonb_build_object('account_name', 'alias', 'credentials', current_setting('azure_storage_test.key'),
+                                                    'endpoint', current_setting('azure_storage_test.endpoint')));
+SELECT azure_storage.blob_put(a, 'export', 'same/x.csv', r)
+FROM (SELECT i, CASE WHEN i % 2 = 0 THEN 'alias' ELSE 'devstoreaccount1' END AS a FROM generate_series(1, 4) i) r GROUP BY a;
+SELECT azure_storage.account_remove('alias');
+SELECT v = E'old,content\n' AS old_bytes_kept FROM azure_storage.blob_get('devstoreaccount1', 'export', 'same/x.csv', decoder := 'text') t(v text);
+-- Several blobs of one query are committed only once every group is staged: a failure in
+-- the last group commits none of them.
+SET enable_hashagg = off;
+SELECT azure_storage.blob_put('devstoreaccount1', 'export', 'multi/' || k || '.csv', r)
+FROM (SELECT i / 10 AS k, 1 / (i - 25) AS v FROM generate_series(1, 25) i) r GROUP BY k;
+RESET enable_hashagg;
+SELECT count(*) AS multi_blobs FROM azure_storage.blob_list('devstoreaccount1', 'export', 'multi/');
 -- The blob appears when its statement ends, not at commit: a rollback does not take it back.
 BEGIN;
 SELECT azure_storage.blob_put('devstoreaccount1', 'export', 'in_transaction.csv', t) FROM (SELECT 1 AS a) t;

@@ -46,7 +46,10 @@ pub struct ParquetEncoder {
     /// Index in the row type of each column written.
     columns: Vec<usize>,
     collectors: Vec<Collector>,
+    /// Rows collected for the next batch.
     rows: usize,
+    /// Rows pushed in all, which errors count in.
+    pushed: u64,
     /// Memory of one row's conversions, released after it.
     row_context: pg_sys::MemoryContext,
 }
@@ -67,7 +70,7 @@ impl ParquetEncoder {
             for (target, &i) in targets(desc, &columns).iter().zip(&columns) {
                 let not_null = (*(*desc).attrs.as_ptr().add(i)).attnotnull;
                 fields.push(Field::new(&target.name, target.ty.arrow_type(), !not_null));
-                collectors.push(Collector::new(&target.ty, &target.name));
+                collectors.push(Collector::new(&target.ty, &target.name, options.array_bounds));
             }
             let schema = Arc::new(Schema::new(fields));
             let properties = WriterProperties::builder()
@@ -83,6 +86,7 @@ impl ParquetEncoder {
                 columns,
                 collectors,
                 rows: 0,
+                pushed: 0,
                 row_context: pg_sys::AllocSetContextCreateInternal(pg_sys::CurrentMemoryContext, c"parquet row".as_ptr(), 0, 8 * 1024, 8 * 1024 * 1024),
             }
         }
@@ -93,8 +97,9 @@ impl ParquetEncoder {
         unsafe {
             pg_sys::MemoryContextReset(self.row_context);
             let old = pg_sys::MemoryContextSwitchTo(self.row_context);
+            self.pushed += 1;
             for (collector, &i) in self.collectors.iter_mut().zip(&self.columns) {
-                collector.push(values[i], nulls[i]);
+                collector.push(values[i], nulls[i], self.pushed);
             }
             pg_sys::MemoryContextSwitchTo(old);
             self.row_done();

@@ -16,6 +16,7 @@ use pgrx::pg_sys::{self, Datum};
 use super::from_arrow::{EPOCH_DAYS, EPOCH_MICROS};
 use super::types::{Kind, PgType};
 use crate::errors::raise;
+use super::ArrayBounds;
 use crate::records::{type_name, RowType, RowTypeId};
 use pgrx::PgSqlErrorCode;
 
@@ -38,7 +39,8 @@ pub enum Collector {
     Time(Time64MicrosecondBuilder),
     Timestamp(TimestampMicrosecondBuilder, Option<Arc<str>>),
     Uuid(FixedSizeBinaryBuilder),
-    List { field: Arc<Field>, offsets: Vec<i32>, validity: NullBufferBuilder, element: Box<Collector>, layout: ElementLayout, column: String },
+    /// `drop_bounds`: write arrays whose lower bound is not 1 (else they are refused).
+    List { field: Arc<Field>, offsets: Vec<i32>, validity: NullBufferBuilder, element: Box<Collector>, layout: ElementLayout, column: String, drop_bounds: bool },
     /// `live`: the attributes of `desc` the children collect, in order.
     /// A composite: each value is checked against the column's row type before it is read.
     Struct { fields: Fields, validity: NullBufferBuilder, children: Vec<Collector>, row_type: RowType, live: Vec<usize>, values: Vec<Datum>, nulls: Vec<bool>, column: String },
@@ -89,6 +91,16 @@ unsafe fn utf8<'a>(bytes: &[u8]) -> &'a str {
     }
 }
 
+/// The lower bound of a one-dimensional array (ARR_LBOUND); None for an empty one.
+unsafe fn lower_bound(array: *const pg_sys::ArrayType) -> Option<i32> {
+    unsafe {
+        let ndim = (*array).ndim as usize;
+        // After the header: the dimensions' lengths, then their lower bounds.
+        let dims = (array as *const u8).add(std::mem::size_of::<pg_sys::ArrayType>()) as *const i32;
+        (ndim == 1).then(|| *dims.add(ndim))
+    }
+}
+
 unsafe fn varlena_bytes<'a>(datum: Datum) -> &'a [u8] {
     unsafe {
         let v = pg_sys::pg_detoast_datum_packed(datum.cast_mut_ptr());
@@ -98,7 +110,7 @@ unsafe fn varlena_bytes<'a>(datum: Datum) -> &'a [u8] {
 
 impl Collector {
     /// A collector for a column of `ty`; lives in the current memory context.
-    pub unsafe fn new(ty: &PgType, column: &str) -> Collector {
+    pub unsafe fn new(ty: &PgType, column: &str, bounds: ArrayBounds) -> Collector {
         unsafe {
             match &ty.kind {
                 Kind::Bool => Collector::Bool(BooleanBuilder::new()),
@@ -130,9 +142,10 @@ impl Collector {
                         field,
                         offsets: vec![0],
                         validity: NullBufferBuilder::new(0),
-                        element: Box::new(Collector::new(element, column)),
+                        element: Box::new(Collector::new(element, column, bounds)),
                         layout: ElementLayout { oid: element.oid, len, by_value, align },
                         column: column.to_string(),
+                        drop_bounds: bounds == ArrayBounds::Drop,
                     }
                 }
                 Kind::Composite(fields) => {
@@ -144,7 +157,7 @@ impl Collector {
                     Collector::Struct {
                         fields: arrow_fields,
                         validity: NullBufferBuilder::new(0),
-                        children: fields.iter().map(|(name, t)| Collector::new(t, &format!("{column}.{name}"))).collect(),
+                        children: fields.iter().map(|(name, t)| Collector::new(t, &format!("{column}.{name}"), bounds)).collect(),
                         live: crate::records::live_columns(row_type.desc()),
                         row_type,
                         column: column.to_string(),
@@ -156,8 +169,9 @@ impl Collector {
         }
     }
 
-    /// Appends one value. Memory the conversion allocates is the caller's to release.
-    pub unsafe fn push(&mut self, datum: Datum, null: bool) {
+    /// Appends one value of row `row` (counted from 1, for errors). Memory the conversion
+    /// allocates is the caller's to release.
+    pub unsafe fn push(&mut self, datum: Datum, null: bool, row: u64) {
         unsafe {
             if null {
                 return self.push_null();
@@ -176,7 +190,7 @@ impl Collector {
                         Ok(v) if !text.is_empty() && !text.starts_with('N') => builder.append_value(if text.starts_with('-') { -v } else { v }),
                         _ => raise(
                             PgSqlErrorCode::ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE,
-                            format!("column \"{column}\": the value {text} has no parquet decimal form"),
+                            format!("column \"{column}\" of row {row}: the value {text} has no parquet decimal form"),
                             None,
                             Some("Cast the column to numeric without a precision, which is written as text.".into()),
                         ),
@@ -198,12 +212,12 @@ impl Collector {
                     )
                 })),
                 Collector::Uuid(b) => b.append_value(std::slice::from_raw_parts(datum.cast_mut_ptr::<u8>(), 16)).expect("a uuid has 16 bytes"),
-                Collector::List { offsets, validity, element, layout, column, .. } => {
+                Collector::List { offsets, validity, element, layout, column, drop_bounds, .. } => {
                     let array = pg_sys::pg_detoast_datum(datum.cast_mut_ptr()) as *mut pg_sys::ArrayType;
                     if (*array).ndim > 1 {
                         raise(
                             PgSqlErrorCode::ERRCODE_FEATURE_NOT_SUPPORTED,
-                            format!("column \"{column}\" holds a {}-dimensional array; parquet lists are written from one-dimensional arrays", (*array).ndim),
+                            format!("column \"{column}\" of row {row} holds a {}-dimensional array; parquet lists are written from one-dimensional arrays", (*array).ndim),
                             None,
                             None,
                         );
@@ -211,15 +225,31 @@ impl Collector {
                     if (*array).elemtype != layout.oid {
                         raise(
                             PgSqlErrorCode::ERRCODE_DATATYPE_MISMATCH,
-                            format!("column \"{column}\" holds an array of type {} where its elements are of type {}", type_name((*array).elemtype, -1), type_name(layout.oid, -1)),
+                            format!(
+                                "column \"{column}\" of row {row} holds an array of type {} where its elements are of type {}",
+                                type_name((*array).elemtype, -1),
+                                type_name(layout.oid, -1)
+                            ),
                             None,
                             None,
                         );
                     }
+                    match lower_bound(array) {
+                        Some(lower) if lower != 1 && !*drop_bounds => raise(
+                            PgSqlErrorCode::ERRCODE_FEATURE_NOT_SUPPORTED,
+                            format!("column \"{column}\" of row {row} holds an array whose lower bound is {lower}; a parquet list has no lower bound and reads back from 1"),
+                            None,
+                            Some(
+                                "Write the array from 1 (for example ARRAY(SELECT unnest(...))), or set the parquet option array_bounds to 'drop' to write its elements without the bound."
+                                    .into(),
+                            ),
+                        ),
+                        _ => {}
+                    }
                     let (mut items, mut item_nulls, mut count) = (std::ptr::null_mut(), std::ptr::null_mut(), 0);
                     pg_sys::deconstruct_array(array, layout.oid, layout.len as i32, layout.by_value, layout.align, &mut items, &mut item_nulls, &mut count);
                     for k in 0..count as usize {
-                        element.push(*items.add(k), *item_nulls.add(k));
+                        element.push(*items.add(k), *item_nulls.add(k), row);
                     }
                     offsets.push(offsets.last().copied().unwrap_or(0) + count);
                     validity.append_non_null();
@@ -228,13 +258,13 @@ impl Collector {
                     if let Err(e) = row_type.deform(datum, values, nulls) {
                         raise(
                             PgSqlErrorCode::ERRCODE_DATATYPE_MISMATCH,
-                            format!("column \"{column}\" holds a value of type {} where its type is {}", e.found, e.expected),
+                            format!("column \"{column}\" of row {row} holds a value of type {} where its type is {}", e.found, e.expected),
                             None,
                             None,
                         );
                     }
                     for (child, &i) in children.iter_mut().zip(live.iter()) {
-                        child.push(values[i], nulls[i]);
+                        child.push(values[i], nulls[i], row);
                     }
                     validity.append_non_null();
                 }
