@@ -246,6 +246,18 @@ for check in sys.argv[2:]:
 sys.exit(1 if bad else 0)
 PY
 
+# What pyarrow sees of a table with a stored generated column and an array not starting at
+# 1, written with array_bounds 'drop': the columns native COPY writes, and the elements.
+q >/dev/null <<SQL
+CREATE TABLE gen (a int, twice int GENERATED ALWAYS AS (a * 2) STORED, b text, xs int[]);
+INSERT INTO gen (a, b, xs) VALUES (1, 'x', '[0:2]={5,6,7}');
+COPY gen TO '$base/export/gen.parquet' WITH (array_bounds 'drop');
+SQL
+"$BIN/blobctl" get "$CONTAINER" export/gen.parquet "$work/export/gen.parquet" >/dev/null || fail "no blob export/gen.parquet"
+got=$("$PY" -c 'import sys, pyarrow.parquet as pq; print(pq.read_table(sys.argv[1]).to_pylist())' "$work/export/gen.parquet")
+[ "$got" = "[{'a': 1, 'b': 'x', 'xs': [5, 6, 7]}]" ] || fail "pyarrow reads gen.parquet as $got, expected the columns a, b, xs without the generated one"
+ok "pyarrow reads COPY TO of a table with a generated column: $got"
+
 # Refused files: the error says what is wrong and where, and nothing is loaded.
 expect_error() { # label table statement needle...
   local label=$1 table=$2 statement=$3 out; shift 3
