@@ -1,6 +1,6 @@
 //! From an account name to a ready client: name checks, permission, credentials, endpoint.
 
-use storage::{Account, BlobStream, BlobStore, BlobWriter, Compression, Credential, RestClient, TokenSource, UploadOptions};
+use storage::{Account, BlobStream, BlobStore, BlobVersion, BlobWriter, Compression, Credential, RestClient, TokenSource, UploadOptions};
 
 use crate::catalog::{self, AuthType};
 use crate::errors::{invalid_name, raise, storage_error};
@@ -53,17 +53,23 @@ impl Access {
         BlobStore::new(&self.account, container, guc::request_timeout()).unwrap_or_else(|e| self.fail(e))
     }
 
-    /// A blob's decompressed bytes, streaming; fails here when the blob is missing. `size`,
-    /// when a listing gave it, saves asking for it.
-    pub fn stream(&self, container: &str, path: &str, size: Option<u64>, compression: Compression) -> BlobStream {
-        self.store(container).stream_sized(path, size, compression, &crate::errors::interrupt_pending).unwrap_or_else(|e| self.fail(e))
+    /// The decompressed bytes of one version of a blob, streaming.
+    pub fn stream(&self, container: &str, blob: &BlobVersion, compression: Compression) -> BlobStream {
+        self.store(container).stream(blob, compression).unwrap_or_else(|e| self.fail(e))
     }
 
-    /// A writer of a new version of a blob, which appears only when committed.
+    /// A writer of a new version of a blob, which appears only when committed. A compressed
+    /// blob has the Content-Type of its compression (`content_type` is its format's), unless
+    /// azure_storage.content_encoding_header asks for Content-Encoding.
     pub fn upload(&self, container: &str, path: &str, compression: Compression, content_type: &str) -> BlobWriter {
+        let (content_type, content_encoding) = match (compression.media_type(), guc::CONTENT_ENCODING_HEADER.get()) {
+            (Some(media_type), false) => (media_type, None),
+            (_, _) => (content_type, compression.content_encoding()),
+        };
         let options = UploadOptions {
             compression,
             content_type: content_type.to_string(),
+            content_encoding: content_encoding.map(str::to_string),
             concurrency: guc::upload_concurrency(),
             timeout: guc::request_timeout(),
         };

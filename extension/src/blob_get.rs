@@ -6,7 +6,7 @@
 use pgrx::fcinfo::pg_getarg;
 use pgrx::pg_sys;
 use pgrx::{JsonB, PgSqlErrorCode};
-use storage::Compression;
+use storage::{BlobVersion, Compression};
 
 use crate::access::Access;
 use crate::copy_source::{content_encoding, copy_error_context, copy_options, stub_relation, ActiveSource};
@@ -58,8 +58,9 @@ enum Plan {
     Parquet(ParquetOptions),
 }
 
-/// The plan for the blob at `path`; `decoder` and `compression` may be `auto`.
-fn plan(decoder: &str, compression: &str, path: &str, options: Option<&serde_json::Value>, ncolumns: usize) -> Plan {
+/// The plan for the blob at `path` (with that Content-Encoding, once known); `decoder` and
+/// `compression` may be `auto`.
+fn plan(decoder: &str, compression: &str, path: &str, content_encoding: Option<&str>, options: Option<&serde_json::Value>, ncolumns: usize) -> Plan {
     let format = Format::parse(decoder, path).unwrap_or_else(|e| invalid_parameter(e));
     if format == Format::Whole && ncolumns != 1 {
         invalid_parameter("can only use text decoder with a single column");
@@ -67,7 +68,7 @@ fn plan(decoder: &str, compression: &str, path: &str, options: Option<&serde_jso
     if format == Format::Parquet {
         return Plan::Parquet(crate::parquet_io::options_from_json(compression, options));
     }
-    let compression = Compression::parse(compression, path).unwrap_or_else(|e| invalid_parameter(e));
+    let compression = Compression::for_blob(compression, path, content_encoding).unwrap_or_else(|e| invalid_parameter(e));
     match format.copy_format() {
         Some(format) => Plan::Copy { format, compression },
         None => Plan::Whole { compression },
@@ -91,7 +92,7 @@ unsafe fn blob_get(fcinfo: pg_sys::FunctionCallInfo, first_option: usize) -> pg_
         let (rsinfo, tupdesc) = materialize_target(fcinfo);
         let ncolumns = live_columns(tupdesc).len();
         if !storage::pattern::is_pattern(&path) {
-            plan(&decoder, &compression, &path, options.as_ref(), ncolumns);
+            plan(&decoder, &compression, &path, None, options.as_ref(), ncolumns);
         }
 
         let access = Access::open(&account);
@@ -107,25 +108,27 @@ unsafe fn blob_get(fcinfo: pg_sys::FunctionCallInfo, first_option: usize) -> pg_
 
         let blobs = blob_set::expand(&access, &container, &path);
         let several = blobs.len() > 1;
-        let open = |b: &blob_set::Blob| match plan(&decoder, &compression, &b.path, options.as_ref(), ncolumns) {
-            Plan::Copy { compression, .. } | Plan::Whole { compression } => Some(access.stream(&container, &b.path, b.size, compression)),
+        let plan_of = |b: &BlobVersion| plan(&decoder, &compression, b.path(), b.content_encoding(), options.as_ref(), ncolumns);
+        let open = |b: &BlobVersion| match plan_of(b) {
+            Plan::Copy { compression, .. } | Plan::Whole { compression } => Some(access.stream(&container, b, compression)),
             Plan::Parquet(_) => None,
         };
-        blob_set::for_each_prefetched(blobs, open, |blob_set::Blob { path, size }, stream| {
-            let name = several.then_some(path.as_str());
-            match (plan(&decoder, &compression, &path, options.as_ref(), ncolumns), stream) {
+        blob_set::for_each_prefetched(blobs, open, |blob, stream| {
+            let path = blob.path();
+            let name = several.then_some(path);
+            match (plan_of(&blob), stream) {
                 (Plan::Copy { format, .. }, Some(stream)) => {
                     let _source = ActiveSource::stream(stream, &account, access.registered);
-                    parse_with_copy(result_desc, copy_options(format, options.as_ref()), &path, name, store_rows);
+                    parse_with_copy(result_desc, copy_options(format, options.as_ref()), path, name, store_rows);
                 }
                 (Plan::Whole { .. }, Some(mut stream)) => {
                     let bytes = stream.read_to_end(MAX_VALUE, &interrupt_pending).unwrap_or_else(|e| access.fail(e));
                     whole_value(result_desc, &bytes, options.as_ref(), store_rows);
                 }
                 (Plan::Parquet(parquet), _) => {
-                    let source = ParquetSource::open(&access, &container, &path, size, targets(result_desc, &live_columns(result_desc)), &parquet);
+                    let source = ParquetSource::open(&access, &container, &blob, targets(result_desc, &live_columns(result_desc)), &parquet);
                     let _source = ActiveSource::push(Box::new(source));
-                    parse_with_copy(result_desc, copy_options("binary", None), &path, name, store_rows);
+                    parse_with_copy(result_desc, copy_options("binary", None), path, name, store_rows);
                 }
                 (_, None) => unreachable!("COPY formats and whole values are opened by `open`"),
             }

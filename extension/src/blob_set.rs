@@ -1,40 +1,33 @@
 //! Which blobs a path names, for COPY FROM and blob_get: the blob of that name or, when the
 //! path has wildcards (storage::pattern) and no blob has exactly that name, every blob of
-//! the container that matches, in name order.
+//! the container that matches, in name order. Each comes as the version the statement
+//! found (storage::BlobVersion), which every read of it is pinned to.
 
 use std::collections::VecDeque;
 
 use pgrx::PgSqlErrorCode;
-use storage::{pattern, BlobStream};
+use storage::{pattern, BlobStream, BlobVersion};
 
 use crate::access::Access;
 use crate::blob_list::Pages;
 use crate::errors::raise;
 
-/// A blob to read, with its size when a listing gave it.
-pub struct Blob {
-    pub path: String,
-    pub size: Option<u64>,
-}
-
-pub fn expand(access: &Access, container: &str, path: &str) -> Vec<Blob> {
-    if !pattern::is_pattern(path) {
-        return vec![Blob { path: path.to_string(), size: None }];
-    }
+/// The blobs `path` names; an error when there is none.
+pub fn expand(access: &Access, container: &str, path: &str) -> Vec<BlobVersion> {
     // A blob whose name has a wildcard in it is still read by its name.
-    match storage::runtime::block_on(access.store(container).size(path), &crate::errors::interrupt_pending) {
-        Ok(size) => return vec![Blob { path: path.to_string(), size: Some(size) }],
-        Err(storage::Error::BlobNotFound { .. }) => {}
+    match storage::runtime::block_on(access.store(container).open(path), &crate::errors::interrupt_pending) {
+        Ok(blob) => return vec![blob],
+        Err(storage::Error::BlobNotFound { .. }) if pattern::is_pattern(path) => {}
         Err(e) => access.fail(e),
     }
     let matcher = pattern::Pattern::new(path).unwrap_or_else(|e| crate::errors::invalid_parameter(e.to_string()));
-    let names: Vec<Blob> = Pages::new(access, container, pattern::literal_prefix(path))
+    let names: Vec<BlobVersion> = Pages::new(access, container, pattern::literal_prefix(path))
         .filter(|entry| {
             // A listing of millions of names stops at a cancel or statement_timeout.
             pgrx::check_for_interrupts!();
             matcher.matches(&entry.path)
         })
-        .map(|entry| Blob { size: u64::try_from(entry.bytes).ok(), path: entry.path })
+        .map(|entry| BlobVersion::from_entry(&entry).unwrap_or_else(|e| access.fail(e)))
         .collect();
     if names.is_empty() {
         raise(
@@ -55,12 +48,15 @@ const AHEAD_BYTES: u64 = 16 << 20;
 /// Runs `each` over `blobs` in order, with the stream `open` gives for a blob (None: `each`
 /// reads it its own way). The next blob is always opened before `each` runs on the current
 /// one, and up to AHEAD_BLOBS while together they hold less than AHEAD_BYTES.
-pub fn for_each_prefetched(blobs: Vec<Blob>, open: impl Fn(&Blob) -> Option<BlobStream>, mut each: impl FnMut(Blob, Option<BlobStream>)) {
-    let mut opened: VecDeque<(Blob, Option<BlobStream>)> = VecDeque::new();
+pub fn for_each_prefetched(
+    blobs: Vec<BlobVersion>,
+    open: impl Fn(&BlobVersion) -> Option<BlobStream>,
+    mut each: impl FnMut(BlobVersion, Option<BlobStream>),
+) {
+    let mut opened: VecDeque<(BlobVersion, Option<BlobStream>)> = VecDeque::new();
     let mut rest = blobs.into_iter();
     loop {
-        // A blob of unknown size counts as large.
-        while opened.len() < 2 || (opened.len() < AHEAD_BLOBS && opened.iter().map(|(b, _)| b.size.unwrap_or(AHEAD_BYTES)).sum::<u64>() < AHEAD_BYTES) {
+        while opened.len() < 2 || (opened.len() < AHEAD_BLOBS && opened.iter().map(|(b, _)| b.size()).sum::<u64>() < AHEAD_BYTES) {
             let Some(blob) = rest.next() else { break };
             let stream = open(&blob);
             opened.push_back((blob, stream));

@@ -8,7 +8,7 @@ use std::ffi::{c_char, CStr};
 use pgrx::pg_sys;
 use pgrx::PgSqlErrorCode;
 use storage::url::{self, BlobUrl};
-use storage::Compression;
+use storage::{BlobVersion, Compression};
 
 use crate::access::Access;
 use crate::catalog;
@@ -178,7 +178,7 @@ unsafe fn copy_from_blob(stmt: *mut pg_sys::CopyStmt, query_string: *const c_cha
         let options = split_options((*stmt).options);
         if !storage::pattern::is_pattern(&blob.path) {
             // Bad options fail before anything is opened.
-            source_options(&options, &blob.path);
+            source_options(&options, &blob.path, None);
         }
 
         let pstate = pg_sys::make_parsestate(std::ptr::null_mut());
@@ -191,12 +191,13 @@ unsafe fn copy_from_blob(stmt: *mut pg_sys::CopyStmt, query_string: *const c_cha
         let mut processed = 0;
         let blobs = blob_set::expand(&access, &blob.container, &blob.path);
         let several = blobs.len() > 1;
-        let open = |b: &blob_set::Blob| match source_options(&options, &b.path) {
-            SourceOptions::Copy { compression, .. } => Some(access.stream(&blob.container, &b.path, b.size, compression)),
+        let open = |b: &BlobVersion| match source_options(&options, b.path(), b.content_encoding()) {
+            SourceOptions::Copy { compression, .. } => Some(access.stream(&blob.container, b, compression)),
             SourceOptions::Parquet(_) => None,
         };
-        blob_set::for_each_prefetched(blobs, open, |blob_set::Blob { path, size }, stream| {
-            let (copy_options, source, size) = match (source_options(&options, &path), stream) {
+        blob_set::for_each_prefetched(blobs, open, |version, stream| {
+            let path = version.path();
+            let (copy_options, source, size) = match (source_options(&options, path, version.content_encoding()), stream) {
                 (SourceOptions::Copy { format, compression }, Some(stream)) => {
                     // COPY counts the bytes it reads; the total is known when they are the blob's own.
                     let size = (compression == Compression::None).then_some(stream.size);
@@ -206,7 +207,7 @@ unsafe fn copy_from_blob(stmt: *mut pg_sys::CopyStmt, query_string: *const c_cha
                 (SourceOptions::Parquet(parquet), _) => {
                     let attnums = pg_sys::CopyGetAttnums((*rel).rd_att, rel, (*stmt).attlist);
                     let indexes: Vec<usize> = (0..(*attnums).length as usize).map(|i| (*(*attnums).elements.add(i)).int_value as usize - 1).collect();
-                    let source = ParquetSource::open(&access, &blob.container, &path, size, targets((*rel).rd_att, &indexes), &parquet);
+                    let source = ParquetSource::open(&access, &blob.container, &version, targets((*rel).rd_att, &indexes), &parquet);
                     (pg_sys::lappend(std::ptr::null_mut(), string_option("format", "binary") as *mut std::ffi::c_void), ActiveSource::push(Box::new(source)), None)
                 }
                 (SourceOptions::Copy { .. }, None) => unreachable!("COPY formats are opened by `open`"),
@@ -217,7 +218,7 @@ unsafe fn copy_from_blob(stmt: *mut pg_sys::CopyStmt, query_string: *const c_cha
             }
             processed += {
                 let _keep = keep_context();
-                let _blob = several.then(|| blob_context(&path));
+                let _blob = several.then(|| blob_context(path));
                 pg_sys::CopyFrom(cstate)
             };
             pg_sys::EndCopyFrom(cstate);
@@ -234,14 +235,15 @@ enum SourceOptions {
     Parquet(ParquetOptions),
 }
 
-/// How the blob at `path` is read, from the statement's options.
-unsafe fn source_options(options: &CopyOptions, path: &str) -> SourceOptions {
+/// How the blob at `path` (with that Content-Encoding, once known) is read, from the
+/// statement's options.
+unsafe fn source_options(options: &CopyOptions, path: &str, content_encoding: Option<&str>) -> SourceOptions {
     unsafe {
         let format = copy_format(options.format.as_deref(), path, "FROM");
         if format == Format::Parquet {
             return SourceOptions::Parquet(parquet_options(options));
         }
-        let compression = Compression::parse(options.compression.as_deref().unwrap_or("auto"), path).unwrap_or_else(|e| invalid_parameter(e));
+        let compression = Compression::for_blob(options.compression.as_deref().unwrap_or("auto"), path, content_encoding).unwrap_or_else(|e| invalid_parameter(e));
         SourceOptions::Copy { format: format.copy_format().expect("copy_format gives COPY's formats and parquet"), compression }
     }
 }

@@ -41,6 +41,9 @@ pub static RETRY_MAX_TIME: GucSetting<i32> = GucSetting::<i32>::new(120);
 /// Blocks of one export being uploaded at once.
 pub static UPLOAD_CONCURRENCY: GucSetting<i32> = GucSetting::<i32>::new(4);
 
+/// Whether compressed exports carry `Content-Encoding`, for HTTP clients to decompress them.
+pub static CONTENT_ENCODING_HEADER: GucSetting<bool> = GucSetting::<bool>::new(false);
+
 pub fn register() {
     // Defined by hand for its show hook, which pgrx offers for no string setting.
     unsafe {
@@ -128,6 +131,15 @@ pub fn register() {
         &UPLOAD_CONCURRENCY,
         1,
         64,
+        GucContext::Userset,
+        GucFlags::default(),
+    );
+    GucRegistry::define_bool_guc(
+        c"azure_storage.content_encoding_header",
+        c"Whether compressed exports carry a Content-Encoding header (gzip, zstd).",
+        c"Off: a compressed blob is stored as the file it is, with Content-Type application/gzip or application/zstd, and every client downloads those bytes. \
+          On: it has the Content-Type of its format and Content-Encoding: gzip or zstd, so browsers, the Azure SDKs and curl --compressed hand out the decompressed bytes.",
+        &CONTENT_ENCODING_HEADER,
         GucContext::Userset,
         GucFlags::default(),
     );

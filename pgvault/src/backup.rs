@@ -156,7 +156,7 @@ fn select(all: Vec<String>, include: &[String], exclude: &[String]) -> Result<Ve
 /// Runs `command`, uploading its standard output to `blob`; returns its size and SHA-256.
 /// Nothing is committed unless the program succeeds.
 fn stream_to_blob(vault: &Vault, blob: &str, command: Command, timeout: Duration, cancelled: &dyn Fn() -> bool, advanced: &dyn Fn(u64)) -> Result<(u64, String), String> {
-    let options = UploadOptions { compression: Compression::None, content_type: "application/octet-stream".into(), concurrency: 4, timeout };
+    let options = UploadOptions { compression: Compression::None, content_type: "application/octet-stream".into(), content_encoding: None, concurrency: 4, timeout };
     let mut writer = BlobWriter::start(&vault.account, &vault.container, blob, options).map_err(|e| format!("{blob}: {e}"))?;
     let mut program = Running::start(command, Stdio::null(), Stdio::piped())?;
     let mut stdout = program.child.stdout.take().expect("piped");

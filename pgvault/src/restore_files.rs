@@ -48,7 +48,7 @@ pub fn run(vault: &Vault, (server, point): (&str, &str), (target, prefix): (&Vau
 }
 
 fn copy_verified(store: &BlobStore, source: &str, (target, name): (&Vault, &str), file: &FileEntry, timeout: Duration, advanced: &dyn Fn(u64), cancelled: &dyn Fn() -> bool) -> Result<(), String> {
-    let options = UploadOptions { compression: Compression::None, content_type: "application/octet-stream".into(), concurrency: 4, timeout };
+    let options = UploadOptions { compression: Compression::None, content_type: "application/octet-stream".into(), content_encoding: None, concurrency: 4, timeout };
     let mut writer = BlobWriter::start(&target.account, &target.container, name, options).map_err(|e| format!("{name}: {e}"))?;
     // On a mismatch the writer is dropped, which commits nothing.
     validate::read_verified(store, source, Some((file.bytes, &file.sha256)), cancelled, &mut |piece| {

@@ -80,7 +80,7 @@ pub fn read_verified(store: &BlobStore, name: &str, expected: Option<(u64, &str)
 
 /// Streams a blob through `each` piece by piece; returns its size and SHA-256.
 pub fn read_hashed(store: &BlobStore, name: &str, cancelled: &dyn Fn() -> bool, each: &mut dyn FnMut(&[u8]) -> Result<(), String>) -> Result<(u64, String), String> {
-    let mut stream = store.stream(name, Compression::None, cancelled).map_err(|e| format!("{name}: {e}"))?;
+    let mut stream = store.open_stream(name, Compression::None, cancelled).map_err(|e| format!("{name}: {e}"))?;
     let mut hasher = Sha256::new();
     let mut bytes = 0u64;
     let mut buf = vec![0u8; 1 << 20];

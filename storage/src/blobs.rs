@@ -1,4 +1,5 @@
-//! Reading blob contents: whole, by range, or streamed (`stream`), through the REST client.
+//! Reading blob contents: whole, by range (`version`), or streamed (`stream`), through the
+//! REST client; every read after the first request is pinned to the version it found.
 //!
 //! Names are sent exactly as given (`a//b.csv`, a leading `/` and edge spaces are names of
 //! their own in Azure), and an answer cut short resumes from its first missing byte.
@@ -11,9 +12,9 @@ use futures::{StreamExt, TryStreamExt};
 
 use crate::account::Account;
 use crate::error::Result;
-use crate::rest::{BlobProperties, RestClient};
+use crate::rest::RestClient;
 
-/// Size of one ranged read of `get` and `read_range`.
+/// Size of one ranged read of `get` and `read`.
 const RANGE_CHUNK: u64 = 4 << 20;
 /// Ranged reads in flight at once.
 const RANGE_CONCURRENT: usize = 4;
@@ -39,27 +40,12 @@ impl BlobStore {
 
     /// Reads a whole blob into memory, all of it from one version.
     pub async fn get(&self, path: &str) -> Result<Vec<u8>> {
-        let properties = self.properties(path).await?;
-        let bytes = self.ranges(path, 0..properties.size, properties.etag.as_deref()).await?;
-        Ok(bytes.to_vec())
+        let blob = self.open(path).await?;
+        Ok(self.read(&blob, 0..blob.size()).await?.to_vec())
     }
 
-    /// Size and version of a blob; fails when it is missing.
-    pub async fn properties(&self, path: &str) -> Result<BlobProperties> {
-        self.client.blob_properties(&self.container, path).await
-    }
-
-    /// The size of a blob; fails when it is missing.
-    pub async fn size(&self, path: &str) -> Result<u64> {
-        Ok(self.properties(path).await?.size)
-    }
-
-    /// Bytes `range` of a blob, fetched in concurrent ranged reads.
-    pub async fn read_range(&self, path: &str, range: Range<u64>) -> Result<Bytes> {
-        self.ranges(path, range, None).await
-    }
-
-    async fn ranges(&self, path: &str, range: Range<u64>, etag: Option<&str>) -> Result<Bytes> {
+    /// Bytes `range` of the version `etag` names of `path`, in concurrent ranged reads.
+    pub(crate) async fn ranges(&self, path: &str, range: Range<u64>, etag: &str) -> Result<Bytes> {
         let pieces: Vec<Bytes> = futures::stream::iter(split(range, RANGE_CHUNK))
             .map(|piece| self.client.get_range(&self.container, path, piece, etag))
             .buffered(RANGE_CONCURRENT)

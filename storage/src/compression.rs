@@ -29,6 +29,20 @@ impl Compression {
         }
     }
 
+    /// `parse` for one version of a blob: `auto` on a name without a compression suffix
+    /// follows the blob's Content-Encoding (gzip or zstd), set by whoever wrote it.
+    pub fn for_blob(value: &str, path: &str, content_encoding: Option<&str>) -> Result<Compression, String> {
+        let compression = Compression::parse(value, path)?;
+        if compression != Compression::None || !value.eq_ignore_ascii_case("auto") {
+            return Ok(compression);
+        }
+        Ok(match content_encoding.map(|e| e.trim().to_ascii_lowercase()).as_deref() {
+            Some("gzip" | "x-gzip") => Compression::Gzip,
+            Some("zstd") => Compression::Zstd,
+            _ => Compression::None,
+        })
+    }
+
     /// `.gz` means gzip and `.zst` zstd; anything else is not compressed.
     pub fn infer(path: &str) -> Compression {
         let lower = path.to_ascii_lowercase();
@@ -67,7 +81,17 @@ const GZIP_LEVEL: u32 = 1;
 const ZSTD_LEVEL: i32 = 3;
 
 impl Compression {
-    /// The `Content-Encoding` of blobs compressed this way.
+    /// The Content-Type of a blob holding a compressed file: the container format, for
+    /// clients to keep the bytes as they are.
+    pub fn media_type(self) -> Option<&'static str> {
+        match self {
+            Compression::None => None,
+            Compression::Gzip => Some("application/gzip"),
+            Compression::Zstd => Some("application/zstd"),
+        }
+    }
+
+    /// The `Content-Encoding` that asks HTTP clients to decompress blobs compressed this way.
     pub fn content_encoding(self) -> Option<&'static str> {
         match self {
             Compression::None => None,

@@ -19,6 +19,7 @@ pub mod stream;
 pub mod tls;
 pub mod upload;
 pub mod url;
+pub mod version;
 
 pub use account::{Account, Credential};
 pub use identity::TokenSource;
@@ -29,3 +30,4 @@ pub use error::{Error, Result};
 pub use list::{BlobEntry, Page};
 pub use rest::RestClient;
 pub use upload::{BlobWriter, StagedBlob, UploadOptions};
+pub use version::BlobVersion;

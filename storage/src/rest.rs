@@ -14,6 +14,7 @@ use reqsign_core::{Context, Signer};
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 
 use crate::account::{redact_url, Account};
+use crate::version::BlobVersion;
 use crate::error::{Error, Result};
 
 /// Version of the REST API we speak; Azurite 3.x supports it.
@@ -37,14 +38,6 @@ pub struct RestClient {
 pub struct Response {
     pub headers: HeaderMap,
     pub body: Bytes,
-}
-
-/// What reading a blob needs to know first.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct BlobProperties {
-    pub size: u64,
-    /// Names this version of the blob: reads pinned to it fail if the blob is replaced.
-    pub etag: Option<String>,
 }
 
 impl RestClient {
@@ -174,20 +167,20 @@ impl RestClient {
         Err(Failure { error, retry_after: crate::retry::retry_after(&headers) })
     }
 
-    /// Size and ETag of a blob (Get Blob Properties).
-    pub async fn blob_properties(&self, container: &str, path: &str) -> Result<BlobProperties> {
+    /// The current version of a blob: size, ETag, Content-Encoding (Get Blob Properties).
+    pub async fn blob_version(&self, container: &str, path: &str) -> Result<BlobVersion> {
         let response = self.send(Method::HEAD, &blob_resource(container, path)?, &[], Bytes::new()).await?;
         let header = |name: &str| response.headers.get(name).and_then(|v| v.to_str().ok());
         let size = header("content-length")
             .and_then(|v| v.parse().ok())
             .ok_or_else(|| Error::InvalidResponse(format!("no Content-Length for blob {path}")))?;
-        Ok(BlobProperties { size, etag: header("etag").map(str::to_string) })
+        BlobVersion::new(path, size, header("etag"), header("content-encoding"))
     }
 
-    /// Bytes `range` of a blob (Get Blob with a range), of the version `etag` names when
-    /// given. An answer cut short is asked again from its first missing byte, not from the
-    /// start of the range.
-    pub async fn get_range(&self, container: &str, path: &str, range: Range<u64>, etag: Option<&str>) -> Result<Bytes> {
+    /// Bytes `range` of a blob (Get Blob with a range), of the version `etag` names (If-Match:
+    /// a replaced blob fails with BlobChanged). An answer cut short is asked again from its
+    /// first missing byte, not from the start of the range.
+    pub async fn get_range(&self, container: &str, path: &str, range: Range<u64>, etag: &str) -> Result<Bytes> {
         let resource = blob_resource(container, path)?;
         let wanted = range.end.saturating_sub(range.start);
         let mut got = BytesMut::with_capacity(wanted as usize);
@@ -197,8 +190,7 @@ impl RestClient {
         self.retrying(&format!("GET {resource}"), async || {
             let from = range.start + got.len() as u64;
             let bytes = format!("bytes={from}-{}", range.end - 1);
-            let mut headers = vec![("x-ms-range", bytes.as_str())];
-            headers.extend(etag.map(|etag| ("If-Match", etag)));
+            let headers = [("x-ms-range", bytes.as_str()), ("If-Match", etag)];
             let mut resp = self.request(Method::GET, &resource, &headers, Bytes::new(), &Progress::new()).await?;
             while let Some(piece) = resp.chunk().await.map_err(|e| self.transport_error(e))? {
                 got.extend_from_slice(&piece);

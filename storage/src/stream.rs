@@ -20,6 +20,7 @@ use crate::blobs::BlobStore;
 use crate::compression::Compression;
 use crate::error::{Error, Result};
 use crate::runtime;
+use crate::version::BlobVersion;
 
 /// Size of one ranged download.
 const CHUNK: usize = 2 << 20;
@@ -47,27 +48,21 @@ pub struct BlobStream {
 }
 
 impl BlobStore {
-    /// Opens `path` for streaming. The blob's existence is checked before this returns, so a
-    /// missing blob fails before any byte is consumed.
-    pub fn stream(&self, path: &str, compression: Compression, cancelled: &dyn Fn() -> bool) -> Result<BlobStream> {
-        self.stream_sized(path, None, compression, cancelled)
+    /// Opens the current version of `path` for streaming: a missing blob fails here,
+    /// before any byte is consumed.
+    pub fn open_stream(&self, path: &str, compression: Compression, cancelled: &dyn Fn() -> bool) -> Result<BlobStream> {
+        let blob = runtime::block_on(self.open(path), cancelled)?;
+        self.stream(&blob, compression)
     }
 
-    /// `stream`, for a blob whose size is known (from a listing), which saves a request.
-    pub fn stream_sized(&self, path: &str, size: Option<u64>, compression: Compression, cancelled: &dyn Fn() -> bool) -> Result<BlobStream> {
-        crate::names::validate_blob_name(path)?;
-        let (size, etag) = match size {
-            Some(size) => (size, None),
-            None => {
-                let properties = runtime::block_on(self.properties(path), cancelled)?;
-                (properties.size, properties.etag)
-            }
-        };
+    /// Streams `blob`, every byte from that version.
+    pub fn stream(&self, blob: &BlobVersion, compression: Compression) -> Result<BlobStream> {
+        let size = blob.size();
         let (tx, rx) = sync_channel(QUEUE);
         let stop = Arc::new(AtomicBool::new(false));
         let failed = Failed::default();
         let tx = Reporter { tx, failed: failed.clone() };
-        let producer = Producer { store: self.reopen()?, path: path.to_string(), size, etag, compression, tx, stop: stop.clone() };
+        let producer = Producer { store: self.reopen()?, blob: blob.clone(), compression, tx, stop: stop.clone() };
         std::thread::Builder::new()
             .name("blob-download".into())
             .spawn(move || producer.run())
@@ -171,9 +166,7 @@ impl Reporter {
 
 struct Producer {
     store: BlobStore,
-    path: String,
-    size: u64,
-    etag: Option<String>,
+    blob: BlobVersion,
     compression: Compression,
     tx: Reporter,
     stop: Arc<AtomicBool>,
@@ -202,8 +195,8 @@ impl Producer {
         let stopped = || self.stop.load(Ordering::Relaxed);
         let store = &self.store;
         let download = async {
-            let mut chunks = futures::stream::iter(crate::blobs::split(0..self.size, CHUNK as u64))
-                .map(|range| store.client.get_range(&store.container, &self.path, range, self.etag.as_deref()))
+            let mut chunks = futures::stream::iter(crate::blobs::split(0..self.blob.size(), CHUNK as u64))
+                .map(|range| store.read(&self.blob, range))
                 .buffered(CONCURRENT);
             while let Some(chunk) = chunks.next().await {
                 // A failed download goes to the consumer at once, ahead of what was read

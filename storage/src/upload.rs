@@ -41,6 +41,10 @@ const POLL: Duration = Duration::from_millis(50);
 pub struct UploadOptions {
     pub compression: Compression,
     pub content_type: String,
+    /// The blob's `Content-Encoding`. HTTP clients that honour it (browsers, the Azure SDKs,
+    /// `curl --compressed`) hand out decompressed bytes, so compressed blobs are best stored
+    /// without it, as the bytes they are (see `Compression::media_type`).
+    pub content_encoding: Option<String>,
     /// Blocks being staged at once.
     pub concurrency: usize,
     /// Bound on each request (larger blocks get more time, see `RestClient`).
@@ -381,7 +385,7 @@ impl Uploader {
         }
         let properties = Properties {
             content_type: Some(&self.options.content_type),
-            content_encoding: self.options.compression.content_encoding(),
+            content_encoding: self.options.content_encoding.as_deref(),
         };
         client.put_block_list(container, path, &ids, &properties).await?;
         let _ = self.events.send(Event::Committed);

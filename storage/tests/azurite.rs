@@ -107,7 +107,7 @@ fn unreachable_endpoints_fail_in_bounded_time_and_cancel() {
 }
 
 fn stream_all(store: &BlobStore, path: &str, compression: storage::Compression) -> Result<Vec<u8>, Error> {
-    let mut stream = store.stream(path, compression, &never)?;
+    let mut stream = store.open_stream(path, compression, &never)?;
     let mut out = Vec::new();
     let mut buf = vec![0u8; 65536];
     loop {
@@ -155,7 +155,7 @@ fn streams_plain_gzip_and_zstd_and_rejects_damage() {
     assert!(matches!(stream_all(&other, "t.csv", Compression::None), Err(Error::ContainerNotFound { .. })));
 
     // Dropping a stream early stops its producer; a later stream still works.
-    let mut early = store.stream("t.csv.gz", Compression::Gzip, &never).unwrap();
+    let mut early = store.open_stream("t.csv.gz", Compression::Gzip, &never).unwrap();
     let mut buf = [0u8; 10];
     assert_eq!(early.read(&mut buf, &never).unwrap(), 10);
     drop(early);
@@ -163,8 +163,44 @@ fn streams_plain_gzip_and_zstd_and_rejects_damage() {
     block_on(c.delete_container(container), &never).unwrap();
 }
 
+#[test]
+fn reads_are_pinned_to_the_version_they_started_with() {
+    use storage::{BlobVersion, Compression};
+    let c = client(key());
+    let container = "storage-pinned";
+    block_on(c.create_container(container, PublicAccess::None), &never).unwrap();
+    let old: Vec<u8> = (0..300_000).flat_map(|i| format!("{i},old\n").into_bytes()).collect();
+    let put = |data: &[u8]| block_on(c.put_blob(container, "v.csv", data.to_vec().into(), &Properties::default()), &never).unwrap();
+    put(&old);
+    let store = BlobStore::new(&account(key()), container, Duration::from_secs(10)).unwrap();
+    let opened = block_on(store.open("v.csv"), &never).unwrap();
+    let page = block_on(c.list_page(container, "v.csv", None, 10), &never).unwrap();
+    let listed = BlobVersion::from_entry(&page.entries[0]).unwrap();
+    assert_eq!((listed.size(), listed.etag()), (opened.size(), opened.etag()));
+    assert_eq!(block_on(store.read(&opened, 0..10), &never).unwrap(), &old[..10]);
+
+    // Replaced: every read of the old version fails, ranged or streamed, whatever gave it.
+    put(b"new,content\n");
+    for version in [&opened, &listed] {
+        assert!(matches!(block_on(store.read(version, 10..20), &never), Err(Error::BlobChanged { ref blob }) if blob == "v.csv"));
+        let mut stream = store.stream(version, Compression::None).unwrap();
+        let mut buf = vec![0u8; 1 << 16];
+        let read = loop {
+            match stream.read(&mut buf, &never) {
+                Ok(0) => break Ok(()),
+                Ok(_) => continue,
+                Err(e) => break Err(e),
+            }
+        };
+        assert!(matches!(read, Err(Error::BlobChanged { .. })), "{read:?}");
+    }
+    // A new version reads the new content.
+    assert_eq!(block_on(store.get("v.csv"), &never).unwrap(), b"new,content\n");
+    block_on(c.delete_container(container), &never).unwrap();
+}
+
 fn upload_options(compression: storage::Compression, concurrency: usize) -> storage::UploadOptions {
-    storage::UploadOptions { compression, content_type: "text/csv".into(), concurrency, timeout: Duration::from_secs(10) }
+    storage::UploadOptions { compression, content_type: "text/csv".into(), content_encoding: compression.content_encoding().map(str::to_string), concurrency, timeout: Duration::from_secs(10) }
 }
 
 #[test]

@@ -86,7 +86,7 @@ fn direct() -> Account {
 
 fn read_all(account: &Account, container: &str, path: &str) -> storage::Result<Vec<u8>> {
     let store = BlobStore::new(account, container, Duration::from_secs(10))?;
-    store.stream(path, Compression::None, &never)?.read_to_end(usize::MAX, &never)
+    store.open_stream(path, Compression::None, &never)?.read_to_end(usize::MAX, &never)
 }
 
 #[test]
@@ -115,7 +115,7 @@ fn failures_that_may_pass_are_retried_and_refusals_are_not() {
         "throttle429=1@op=block@first=1",
         "status=503@op=blocklist@first=1",
     ]);
-    let options = UploadOptions { compression: Compression::None, content_type: "text/csv".into(), concurrency: 2, timeout: Duration::from_secs(10) };
+    let options = UploadOptions { compression: Compression::None, content_type: "text/csv".into(), content_encoding: None, concurrency: 2, timeout: Duration::from_secs(10) };
     let mut w = BlobWriter::start(&proxy.account(), container, "upload.csv", options.clone()).unwrap();
     w.write(&data, &never).unwrap();
     w.finish(&never).unwrap().commit(&never).unwrap();

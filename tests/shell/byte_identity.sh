@@ -136,6 +136,36 @@ PGCLIENTENCODING=LATIN1 psql -X -q -c "SET search_path = identity" -c "COPY lati
 compare "COPY with client_encoding LATIN1" "$dir/native$n" "client$n.csv"
 compare "blob_put with client_encoding LATIN1" "$dir/native$n" "client_put$n.csv"
 
+# What an HTTP client that honours Content-Encoding downloads (curl --compressed, as the
+# Azure SDKs and browsers do): by default a compressed export is the file it is named,
+# application/gzip or application/zstd without Content-Encoding, so the client keeps its
+# bytes; with azure_storage.content_encoding_header on, the client decompresses it.
+n=$((n + 1))
+native every_type "FORMAT csv" "$dir/native$n"
+sas=$("$BIN/blobctl" sas --permissions r --expires-in 600 --container identity)
+http() { # blob file -> the headers on stdout
+  curl -sS --fail --compressed -D - -o "$2" "$AZURITE_ENDPOINT/identity/$1?$sas" | tr -d '\r' | tr 'A-Z' 'a-z' | grep '^content-\(type\|encoding\):' | sort
+}
+psql -X -q -v ON_ERROR_STOP=1 -c "SET search_path = identity" \
+  -c "COPY every_type TO '$base/http.csv.gz' WITH (FORMAT csv)" -c "COPY every_type TO '$base/http.csv.zst' WITH (FORMAT csv)" \
+  -c "SELECT azure_storage.blob_put('$AZURITE_ACCOUNT', 'identity', 'http_put.csv.gz', t) FROM every_type t" \
+  -c "SET azure_storage.content_encoding_header = on" -c "COPY every_type TO '$base/http_ce.csv.gz' WITH (FORMAT csv)" >/dev/null || failures=$((failures + 1))
+for blob in http.csv.gz:gzip:application/gzip http.csv.zst:zstd:application/zstd http_put.csv.gz:gzip:application/gzip; do
+  IFS=: read -r name tool type <<<"$blob"
+  checks=$((checks + 1))
+  headers=$(http "$name" "$dir/http") || { echo "byte_identity: FAILED curl $name"; failures=$((failures + 1)); continue; }
+  if [ "$headers" != "content-type: $type" ] || ! "$tool" -dc < "$dir/http" | cmp -s "$dir/native$n" -; then
+    echo "byte_identity: FAILED curl --compressed of $name: headers [$headers], or its bytes are not the $tool file of native COPY"
+    failures=$((failures + 1))
+  fi
+done
+checks=$((checks + 1))
+headers=$(http http_ce.csv.gz "$dir/http") || { echo "byte_identity: FAILED curl http_ce.csv.gz"; failures=$((failures + 1)); }
+if [ "$headers" != "$(printf 'content-encoding: gzip\ncontent-type: text/csv')" ] || ! cmp -s "$dir/native$n" "$dir/http"; then
+  echo "byte_identity: FAILED content_encoding_header on: headers [$headers], or curl --compressed does not give native COPY's bytes"
+  failures=$((failures + 1))
+fi
+
 echo "byte_identity: $checks blobs compared with native COPY, $failures failed"
 psql -X -q -c "DROP SCHEMA identity CASCADE"
 "$BIN/blobctl" rmcontainer identity

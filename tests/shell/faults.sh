@@ -70,6 +70,33 @@ got=$(q -c "SET azure_storage.retry_attempts = 3" -c "COPY src TO '$url/lost.csv
 grep -q "ERROR:  azure_storage: storage service answered 503 ServerBusy" <<<"$got" || { fail "an export beyond the retry limits:"; echo "$got"; }
 [ "$("$BIN/blobctl" list faults --prefix lost)" = "" ] || fail "a failed export left a blob"
 
+# --- Every read pinned to the version it started with: while the proxy holds the third read
+# of a load for 3 s, a second writer replaces the blob directly; the load then fails with
+# "was replaced while it was being read" and loads nothing (csv, csv.gz, parquet, and the
+# second blob of a pattern, whose version came from the listing).
+start_proxy 16
+q -c "COPY src TO '$url/pin.parquet' WITH (row_group_size 100000)" >/dev/null || fail "could not write pin.parquet"
+"$BIN/blobctl" put faults pin.csv "$work/native.csv" >/dev/null && "$BIN/blobctl" put faults pin.csv.gz "$work/native.csv" --compress gzip >/dev/null \
+  && "$BIN/blobctl" put faults pin/a.csv "$work/native.csv" >/dev/null && "$BIN/blobctl" put faults pin/b.csv "$work/native.csv" >/dev/null || exit 1
+printf '1,x,1\n' > "$work/replacement"
+pinned() { # label blob-replaced statement
+  start_proxy 17 --rule "stall=3@op=get@every=3"
+  ( sleep 1.5; "$BIN/blobctl" put faults "$2" "$work/replacement" >/dev/null ) & local writer=$!
+  local got; got=$(q -c "TRUNCATE dst" -c "$3")
+  wait "$writer"
+  grep -q "ERROR:  azure_storage: blob $2 was replaced while it was being read; read it again" <<<"$got" \
+    || { fail "$1: a blob replaced mid-read did not fail the load:"; echo "$got" | head -3; }
+  [ "$(q -c "SELECT count(*) FROM dst")" = 0 ] || fail "$1: rows were loaded from a blob replaced mid-read"
+  [ "$(counter stall)" -ge 1 ] || fail "$1: the read was never held: $(stats)"
+}
+pinned "csv" pin.csv "COPY dst FROM '$url/pin.csv'"
+pinned "csv.gz" pin.csv.gz "COPY dst FROM '$url/pin.csv.gz'"
+pinned "parquet" pin.parquet "COPY dst FROM '$url/pin.parquet'"
+pinned "a pattern's second blob" pin/b.csv "COPY dst FROM '$url/pin/*.csv'"
+got=$(q -c "SELECT count(*) FROM azure_storage.blob_get('$AZURITE_ACCOUNT', 'faults', 'pin/b.csv', NULL::dst)")
+[ "$got" = 1 ] || fail "the replaced blob reads as $got rows, expected its 1 new row"
+echo "faults: loads of blobs replaced mid-read (csv, csv.gz, parquet, pattern) failed whole, nothing loaded"
+
 # --- One query writing three blobs, the second commit refused: the first blob is committed,
 # the other two keep their old bytes, and the error says which is which.
 for k in 0 1 2; do printf 'old %s\n' "$k" | "$BIN/blobctl" put faults "multi/$k.csv" - >/dev/null || exit 1; done

@@ -36,6 +36,19 @@ SELECT same_as_native($q$SELECT * FROM azure_storage.blob_get('devstoreaccount1'
 COPY events_native TO 'https://devstoreaccount1.blob.core.windows.net/export/copy/events.bin' WITH (FORMAT binary, compression 'gzip');
 SELECT same_as_native($q$SELECT * FROM azure_storage.blob_get('devstoreaccount1', 'export', 'copy/events.bin', NULL::events, 'binary', 'gzip')$q$) AS copy_binary_gzip;
 SELECT content_type, content_encoding FROM exported('copy/events.bin');
+-- Compressed blobs are the files they are named (above); azure_storage.content_encoding_header
+-- gives them their format's Content-Type and Content-Encoding instead. On reading, a blob
+-- whose name says no compression follows its Content-Encoding.
+SET azure_storage.content_encoding_header = on;
+COPY events_native TO 'https://devstoreaccount1.blob.core.windows.net/export/copy/encoded.csv.gz';
+SELECT azure_storage.blob_put('devstoreaccount1', 'export', 'copy/encoded_put', t, 'csv', 'zstd') FROM events_native t;
+RESET azure_storage.content_encoding_header;
+SELECT content_type, content_encoding FROM exported('copy/encoded.csv.gz');
+SELECT content_type, content_encoding FROM exported('copy/encoded_put');
+SELECT same_as_native($q$SELECT * FROM azure_storage.blob_get('devstoreaccount1', 'export', 'copy/encoded_put', NULL::events, 'csv')$q$) AS follows_content_encoding;
+CREATE TEMP TABLE encoded (LIKE events);
+COPY encoded FROM 'https://devstoreaccount1.blob.core.windows.net/export/copy/encoded_put' WITH (FORMAT csv);
+SELECT same_as_native('SELECT * FROM encoded') AS copy_follows_content_encoding;
 SELECT current_setting('azure_storage_test.endpoint') || '/export/copy/path_style.csv' AS path_style_url \gset
 COPY (SELECT event_id, event_type FROM events_native WHERE event_id <= 3 ORDER BY event_id) TO :'path_style_url' WITH (FORMAT csv, HEADER);
 SELECT * FROM azure_storage.blob_get('devstoreaccount1', 'export', 'copy/path_style.csv', decoder := 'text') AS t(content text);

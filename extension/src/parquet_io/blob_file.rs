@@ -1,6 +1,7 @@
-//! A parquet file that is a blob: arrow-rs reads it through `ChunkReader`, which here serves
-//! byte ranges from the row group loaded last, so that a row group costs one ranged read
-//! (in concurrent pieces) rather than one request per page.
+//! A parquet file that is one version of a blob: arrow-rs reads it through `ChunkReader`,
+//! which here serves byte ranges from the row group loaded last, so that a row group costs
+//! one ranged read (in concurrent pieces) rather than one request per page. Every read, the
+//! footer's included, is pinned to the version: a blob replaced mid-load fails the load.
 
 use std::ops::Range;
 use std::sync::{Arc, Mutex};
@@ -8,7 +9,7 @@ use std::sync::{Arc, Mutex};
 use bytes::{Buf, Bytes};
 use parquet::errors::{ParquetError, Result as ParquetResult};
 use parquet::file::reader::{ChunkReader, Length};
-use storage::BlobStore;
+use storage::{BlobStore, BlobVersion};
 
 use crate::errors::interrupt_pending;
 
@@ -22,8 +23,7 @@ pub struct BlobFile {
 
 struct Inner {
     store: BlobStore,
-    path: String,
-    size: u64,
+    blob: BlobVersion,
     /// Where the loaded bytes start, and the bytes.
     loaded: Mutex<(u64, Bytes)>,
     /// The storage error behind the last failed read, which a ParquetError cannot carry.
@@ -31,21 +31,16 @@ struct Inner {
 }
 
 impl BlobFile {
-    /// Opens the blob and loads the end of it, where the footer is; `size` when known.
-    pub fn open(store: BlobStore, path: &str, size: Option<u64>) -> storage::Result<BlobFile> {
-        let size = match size {
-            Some(size) => size,
-            None => storage::runtime::block_on(store.size(path), &interrupt_pending)?,
-        };
-        let file = BlobFile {
-            inner: Arc::new(Inner { store, path: path.to_string(), size, loaded: Mutex::new((0, Bytes::new())), failure: Mutex::new(None) }),
-        };
+    /// Loads the end of the blob, where the footer is.
+    pub fn open(store: BlobStore, blob: &BlobVersion) -> storage::Result<BlobFile> {
+        let size = blob.size();
+        let file = BlobFile { inner: Arc::new(Inner { store, blob: blob.clone(), loaded: Mutex::new((0, Bytes::new())), failure: Mutex::new(None) }) };
         file.load(size.saturating_sub(FOOTER_GUESS)..size)?;
         Ok(file)
     }
 
     pub fn size(&self) -> u64 {
-        self.inner.size
+        self.inner.blob.size()
     }
 
     /// Reads `range` into memory, in place of what was loaded before.
@@ -65,12 +60,12 @@ impl BlobFile {
         if range.is_empty() {
             return Ok(Bytes::new());
         }
-        storage::runtime::block_on(self.inner.store.read_range(&self.inner.path, range), &interrupt_pending)
+        storage::runtime::block_on(self.inner.store.read(&self.inner.blob, range), &interrupt_pending)
     }
 
     /// `length` bytes from `start`: from memory when loaded, else fetched.
     fn bytes(&self, start: u64, length: u64) -> ParquetResult<Bytes> {
-        let end = (start + length).min(self.inner.size);
+        let end = (start + length).min(self.size());
         {
             let loaded = self.inner.loaded.lock().unwrap();
             let (from, bytes) = &*loaded;
@@ -88,7 +83,7 @@ impl BlobFile {
 
 impl Length for BlobFile {
     fn len(&self) -> u64 {
-        self.inner.size
+        self.size()
     }
 }
 

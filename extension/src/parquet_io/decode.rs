@@ -9,6 +9,7 @@ use parquet::arrow::arrow_reader::{ArrowReaderMetadata, ArrowReaderOptions, Parq
 use parquet::arrow::ProjectionMask;
 use pgrx::pg_sys;
 use pgrx::PgSqlErrorCode;
+use storage::BlobVersion;
 
 use super::blob_file::BlobFile;
 use super::from_arrow::{client_transcoding, Values};
@@ -93,10 +94,11 @@ fn not_parquet(path: &str, e: impl std::fmt::Display) -> ! {
 }
 
 impl ParquetSource {
-    /// Opens the blob (`size` when a listing gave it), reads its footer and matches its
-    /// columns to `targets`; every mismatch fails here, before a row is read.
-    pub fn open(access: &Access, container: &str, path: &str, size: Option<u64>, targets: Vec<Target>, options: &ParquetOptions) -> ParquetSource {
-        let file = BlobFile::open(access.store(container), path, size).unwrap_or_else(|e| access.fail(e));
+    /// Reads the footer of `blob` and matches its columns to `targets`; every mismatch fails
+    /// here, before a row is read.
+    pub fn open(access: &Access, container: &str, blob: &BlobVersion, targets: Vec<Target>, options: &ParquetOptions) -> ParquetSource {
+        let path = blob.path();
+        let file = BlobFile::open(access.store(container), blob).unwrap_or_else(|e| access.fail(e));
         let metadata = ArrowReaderMetadata::load(&file, ArrowReaderOptions::new()).unwrap_or_else(|e| match file.take_failure() {
             Some(failure) => access.fail(failure),
             None => not_parquet(path, e),

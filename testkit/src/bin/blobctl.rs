@@ -148,7 +148,7 @@ fn main() {
                 std::process::exit(2)
             });
             let store = storage::BlobStore::new(&account, &container, Duration::from_secs(60)).unwrap_or_else(|e| fail(e));
-            let data = store.stream(&blob, compression, &runtime::never).and_then(|mut s| s.read_to_end(usize::MAX, &runtime::never)).unwrap_or_else(|e| fail(e));
+            let data = store.open_stream(&blob, compression, &runtime::never).and_then(|mut s| s.read_to_end(usize::MAX, &runtime::never)).unwrap_or_else(|e| fail(e));
             let written = if file == "-" { std::io::Write::write_all(&mut std::io::stdout(), &data) } else { std::fs::write(&file, &data) };
             written.unwrap_or_else(|e| {
                 eprintln!("blobctl: cannot write {file}: {e}");
