@@ -35,7 +35,9 @@ code=$?
 record "sql suite (pg_regress)" $code
 
 for t in tests/shell/*.sh; do
-  bash "$t"; record "$(basename "$t" .sh)" $?
+  # The status first: $(basename ...) in the same command line would reset $?.
+  bash "$t"; code=$?
+  record "$(basename "$t" .sh)" "$code"
 done
 
 echo

@@ -58,9 +58,9 @@ enum Plan {
     Parquet(ParquetOptions),
 }
 
-/// The plan for the blob at `path` (with that Content-Encoding, once known); `decoder` and
+/// The plan for the blob at `path` (that version of it, once known); `decoder` and
 /// `compression` may be `auto`.
-fn plan(decoder: &str, compression: &str, path: &str, content_encoding: Option<&str>, options: Option<&serde_json::Value>, ncolumns: usize) -> Plan {
+fn plan(decoder: &str, compression: &str, path: &str, blob: Option<&BlobVersion>, options: Option<&serde_json::Value>, ncolumns: usize) -> Plan {
     let format = Format::parse(decoder, path).unwrap_or_else(|e| invalid_parameter(e));
     if format == Format::Whole && ncolumns != 1 {
         invalid_parameter("can only use text decoder with a single column");
@@ -68,7 +68,8 @@ fn plan(decoder: &str, compression: &str, path: &str, content_encoding: Option<&
     if format == Format::Parquet {
         return Plan::Parquet(crate::parquet_io::options_from_json(compression, options));
     }
-    let compression = Compression::for_blob(compression, path, content_encoding).unwrap_or_else(|e| invalid_parameter(e));
+    let (content_type, content_encoding) = (blob.and_then(|b| b.content_type()), blob.and_then(|b| b.content_encoding()));
+    let compression = Compression::for_blob(compression, path, content_type, content_encoding).unwrap_or_else(|e| invalid_parameter(e));
     match format.copy_format() {
         Some(format) => Plan::Copy { format, compression },
         None => Plan::Whole { compression },
@@ -108,7 +109,7 @@ unsafe fn blob_get(fcinfo: pg_sys::FunctionCallInfo, first_option: usize) -> pg_
 
         let blobs = blob_set::expand(&access, &container, &path);
         let several = blobs.len() > 1;
-        let plan_of = |b: &BlobVersion| plan(&decoder, &compression, b.path(), b.content_encoding(), options.as_ref(), ncolumns);
+        let plan_of = |b: &BlobVersion| plan(&decoder, &compression, b.path(), Some(b), options.as_ref(), ncolumns);
         let open = |b: &BlobVersion| match plan_of(b) {
             Plan::Copy { compression, .. } | Plan::Whole { compression } => Some(access.stream(&container, b, compression)),
             Plan::Parquet(_) => None,

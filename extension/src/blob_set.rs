@@ -27,7 +27,8 @@ pub fn expand(access: &Access, container: &str, path: &str) -> Vec<BlobVersion> 
             pgrx::check_for_interrupts!();
             matcher.matches(&entry.path)
         })
-        .map(|entry| BlobVersion::from_entry(&entry).unwrap_or_else(|e| access.fail(e)))
+        // A listing that did not give the ETag: the blob's own properties give it.
+        .map(|entry| BlobVersion::from_entry(&entry).unwrap_or_else(|| access.run(access.store(container).open(&entry.path))))
         .collect();
     if names.is_empty() {
         raise(

@@ -191,13 +191,13 @@ unsafe fn copy_from_blob(stmt: *mut pg_sys::CopyStmt, query_string: *const c_cha
         let mut processed = 0;
         let blobs = blob_set::expand(&access, &blob.container, &blob.path);
         let several = blobs.len() > 1;
-        let open = |b: &BlobVersion| match source_options(&options, b.path(), b.content_encoding()) {
+        let open = |b: &BlobVersion| match source_options(&options, b.path(), Some(b)) {
             SourceOptions::Copy { compression, .. } => Some(access.stream(&blob.container, b, compression)),
             SourceOptions::Parquet(_) => None,
         };
         blob_set::for_each_prefetched(blobs, open, |version, stream| {
             let path = version.path();
-            let (copy_options, source, size) = match (source_options(&options, path, version.content_encoding()), stream) {
+            let (copy_options, source, size) = match (source_options(&options, path, Some(&version)), stream) {
                 (SourceOptions::Copy { format, compression }, Some(stream)) => {
                     // COPY counts the bytes it reads; the total is known when they are the blob's own.
                     let size = (compression == Compression::None).then_some(stream.size);
@@ -235,15 +235,17 @@ enum SourceOptions {
     Parquet(ParquetOptions),
 }
 
-/// How the blob at `path` (with that Content-Encoding, once known) is read, from the
-/// statement's options.
-unsafe fn source_options(options: &CopyOptions, path: &str, content_encoding: Option<&str>) -> SourceOptions {
+/// How the blob at `path` (that version of it, once known) is read, from the statement's
+/// options.
+unsafe fn source_options(options: &CopyOptions, path: &str, blob: Option<&BlobVersion>) -> SourceOptions {
     unsafe {
         let format = copy_format(options.format.as_deref(), path, "FROM");
         if format == Format::Parquet {
             return SourceOptions::Parquet(parquet_options(options));
         }
-        let compression = Compression::for_blob(options.compression.as_deref().unwrap_or("auto"), path, content_encoding).unwrap_or_else(|e| invalid_parameter(e));
+        let (content_type, content_encoding) = (blob.and_then(|b| b.content_type()), blob.and_then(|b| b.content_encoding()));
+        let compression = Compression::for_blob(options.compression.as_deref().unwrap_or("auto"), path, content_type, content_encoding)
+            .unwrap_or_else(|e| invalid_parameter(e));
         SourceOptions::Copy { format: format.copy_format().expect("copy_format gives COPY's formats and parquet"), compression }
     }
 }

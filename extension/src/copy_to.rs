@@ -124,25 +124,34 @@ unsafe fn as_query_when_not_a_table(copy: *mut pg_sys::CopyStmt) {
         if relation.is_null() {
             return;
         }
-        let relid = pg_sys::RangeVarGetRelidExtended(relation, pg_sys::NoLock as i32, pg_sys::RVROption::RVR_MISSING_OK, None, std::ptr::null_mut());
-        if relid == pg_sys::InvalidOid {
-            return; // COPY says that it does not exist
-        }
-        let kind = pg_sys::get_rel_relkind(relid) as u8;
+        // A relation that does not exist is left for COPY to report.
+        let Some(kind) = relation_kind(relation) else { return };
         if [pg_sys::RELKIND_VIEW, pg_sys::RELKIND_MATVIEW, pg_sys::RELKIND_FOREIGN_TABLE, pg_sys::RELKIND_PARTITIONED_TABLE].contains(&kind) {
             as_query(copy);
         }
     }
 }
 
+/// The relkind of `relation`; None when it does not exist.
+unsafe fn relation_kind(relation: *mut pg_sys::RangeVar) -> Option<u8> {
+    unsafe {
+        let relid = pg_sys::RangeVarGetRelidExtended(relation, pg_sys::NoLock as i32, pg_sys::RVROption::RVR_MISSING_OK, None, std::ptr::null_mut());
+        (relid != pg_sys::InvalidOid).then(|| pg_sys::get_rel_relkind(relid) as u8)
+    }
+}
+
 /// `COPY relation [(columns)]` as `COPY (SELECT columns FROM relation)`; a COPY of a query
-/// stays as it is. Without a column list, the columns are those native COPY writes: every
-/// column but the generated ones.
+/// stays as it is. As native COPY: without a column list, every column but the generated
+/// ones; a table's own rows only (not those of tables inheriting from it), while a
+/// partitioned table gives its partitions' rows.
 pub unsafe fn as_query(copy: *mut pg_sys::CopyStmt) {
     unsafe {
         let relation = (*copy).relation;
         if relation.is_null() {
             return;
+        }
+        if relation_kind(relation) == Some(pg_sys::RELKIND_RELATION) {
+            (*relation).inh = false;
         }
         let mut targets: *mut pg_sys::List = std::ptr::null_mut();
         let columns = (*copy).attlist;

@@ -119,7 +119,7 @@ fn commit_failure_note(committed: &[BlobTarget], failed: &BlobTarget, dropped: &
     let list = |blobs: &[BlobTarget]| blobs.iter().map(|b| b.to_string()).collect::<Vec<_>>().join("; ");
     let mut note = format!("The statement wrote {} blobs; this error is from committing {failed}.", committed.len() + 1 + dropped.len());
     if committed.is_empty() {
-        note.push_str(" No blob of the statement was committed.");
+        note.push_str(" No blob was committed before it.");
     } else {
         note.push_str(&format!(" Committed before the error, and visible now: {}.", list(committed)));
     }

@@ -41,16 +41,20 @@ pub fn install() {
     }
 }
 
-/// Records that the query running `estate` writes `target`; an error when it already does.
+/// Records that the query running `estate` writes `target`; an error when it, or a query
+/// it runs in (a function's query commits first, which would drop the outer writer's
+/// blocks), already does.
 pub unsafe fn claim(target: &BlobTarget, estate: *mut pg_sys::EState) {
-    if !with_query(estate, |q| q.claimed.insert(target.clone())) {
+    let claimed = PENDING.with(|p| p.borrow().iter().any(|q| q.claimed.contains(target)));
+    if claimed {
         raise(
             PgSqlErrorCode::ERRCODE_CARDINALITY_VIOLATION,
             format!("blob_put cannot write {target} twice in one query"),
-            Some("Two groups, or two blob_put calls, of the query name the same blob; nothing has been committed.".into()),
+            Some("Two groups, or two blob_put calls, of the query (or of a function it calls) name the same blob; nothing has been committed.".into()),
             Some("Give each group a path of its own, for example with the GROUP BY key in it: 'out/part-' || k || '.csv'.".into()),
         );
     }
+    with_query(estate, |q| q.claimed.insert(target.clone()));
 }
 
 /// Commits `staged`, claimed before, when the query running `estate` finishes.
@@ -61,16 +65,8 @@ pub unsafe fn commit_at_query_end(staged: Staged, estate: *mut pg_sys::EState) {
 /// Runs `f` on the blobs of the query running `estate`, registering them on first use.
 fn with_query<T>(estate: *mut pg_sys::EState, f: impl FnOnce(&mut QueryBlobs) -> T) -> T {
     let key = estate as usize;
-    let (result, first) = PENDING.with(|p| {
-        let mut pending = p.borrow_mut();
-        let first = !pending.iter().any(|q| q.key == key);
-        if first {
-            pending.push(QueryBlobs { key, claimed: HashSet::new(), staged: Vec::new() });
-        }
-        let query = pending.iter_mut().find(|q| q.key == key).expect("registered above");
-        (f(query), first)
-    });
-    if first {
+    if !PENDING.with(|p| p.borrow().iter().any(|q| q.key == key)) {
+        // The callback first: should allocating it fail, no entry is left without one.
         unsafe {
             let callback = pg_sys::MemoryContextAllocZero((*estate).es_query_cxt, std::mem::size_of::<pg_sys::MemoryContextCallback>())
                 as *mut pg_sys::MemoryContextCallback;
@@ -78,8 +74,9 @@ fn with_query<T>(estate: *mut pg_sys::EState, f: impl FnOnce(&mut QueryBlobs) ->
             (*callback).arg = estate as *mut std::ffi::c_void;
             pg_sys::MemoryContextRegisterResetCallback((*estate).es_query_cxt, callback);
         }
+        PENDING.with(|p| p.borrow_mut().push(QueryBlobs { key, claimed: HashSet::new(), staged: Vec::new() }));
     }
-    result
+    PENDING.with(|p| f(p.borrow_mut().iter_mut().find(|q| q.key == key).expect("registered above")))
 }
 
 fn take(key: usize) -> Vec<Staged> {

@@ -207,7 +207,7 @@ enum Commands {
         /// Restore point: <server>/<point>, or <point> when one server has it.
         #[arg(long)]
         point: String,
-        /// Target of a restore as files: <account>/<container> (same credentials).
+        /// Target of a restore as files: <account>/<container>[/<prefix>] (same credentials).
         #[arg(long)]
         target: Option<String>,
         /// Prefix of the restored files in the target.
@@ -226,7 +226,7 @@ enum Commands {
         /// Restore point: <server>/<point>, or <point> when one server has it.
         #[arg(long)]
         point: String,
-        /// Target: <account>/<container> (same credentials).
+        /// Target: <account>/<container>[/<prefix>] (same credentials).
         #[arg(long)]
         target: String,
         /// Prefix of the restored files in the target, e.g. "drill-2026-11/".
@@ -356,7 +356,7 @@ fn as_job<T>(vault: &Vault, kind: &str, detail: Option<String>, cli: &Cli, progr
 }
 
 fn run_backup(cli: &Cli, vault: &str, source_db: Option<String>, options: &backup::BackupOptions) -> Result<(), String> {
-    let vault = Vault::resolve(vault, &cli.storage)?;
+    let vault = Vault::for_flag("--vault", vault, &cli.storage)?;
     let pg = Postgres::new(cli.pg_bin.clone(), source_db);
     let progress = Progress::new(cli.json);
     // Storage problems (credentials, container) show before any dump starts.
@@ -382,11 +382,12 @@ fn run_backup(cli: &Cli, vault: &str, source_db: Option<String>, options: &backu
 
 fn run_validate(cli: &Cli, vault: &str, point: &str, target: Option<&str>, prefix: &str) -> Result<(), String> {
     let timeout = cli.timeout();
-    let vault = Vault::resolve(vault, &cli.storage)?;
+    let vault = Vault::for_flag("--vault", vault, &cli.storage)?;
     let (server, point) = validate::find_point(&vault, point, timeout)?;
     let (_, mut problems) = validate::check_point(&vault, &server, &point, timeout, &interrupted)?;
     if let Some(target) = target {
-        problems.extend(validate::check_target(&Vault::resolve(target, &cli.storage)?, prefix, timeout, &interrupted));
+        let (target, prefix) = target_location(target, prefix, cli)?;
+        problems.extend(validate::check_target(&target, &prefix, timeout, &interrupted));
     }
     if cli.json {
         println!("{}", serde_json::json!({ "server": server, "point": point, "valid": problems.is_empty(), "problems": problems }));
@@ -404,10 +405,21 @@ fn run_validate(cli: &Cli, vault: &str, point: &str, target: Option<&str>, prefi
     }
 }
 
+/// `--target <account>/<container>[/<prefix>]` and `--prefix`: the prefix in one of them.
+fn target_location(target: &str, prefix: &str, cli: &Cli) -> Result<(Vault, String), String> {
+    let (vault, in_target) = Vault::for_flag_with_prefix("--target", target, &cli.storage)?;
+    match (in_target.is_empty(), prefix.is_empty()) {
+        (false, false) => Err(format!("--target \"{target}\" has a prefix and --prefix gives another; give it in one of them")),
+        (false, true) => Ok((vault, in_target)),
+        (true, _) => Ok((vault, prefix.to_string())),
+    }
+}
+
 fn run_restore_files(cli: &Cli, vault: &str, point: &str, target: &str, prefix: &str) -> Result<(), String> {
     let timeout = cli.timeout();
-    let vault = Vault::resolve(vault, &cli.storage)?;
-    let target = Vault::resolve(target, &cli.storage)?;
+    let vault = Vault::for_flag("--vault", vault, &cli.storage)?;
+    let (target, prefix) = target_location(target, prefix, cli)?;
+    let prefix = prefix.as_str();
     let (server, point) = validate::find_point(&vault, point, timeout)?;
     let progress = Progress::new(cli.json);
     let detail = format!("{}/{}/{prefix}", target.account.name, target.container);
@@ -424,7 +436,7 @@ fn run_restore_files(cli: &Cli, vault: &str, point: &str, target: &str, prefix: 
 }
 
 fn run_restore_point(cli: &Cli, vault: &str, point: &str, pg: &Postgres, options: &restore::RestoreOptions) -> Result<(), String> {
-    let vault = Vault::resolve(vault, &cli.storage)?;
+    let vault = Vault::for_flag("--vault", vault, &cli.storage)?;
     let (server, point) = validate::find_point(&vault, point, cli.timeout())?;
     let source = restore_source::from_point(&vault, &server, &point, cli.timeout(), &interrupted)?;
     let progress = Progress::new(cli.json);
@@ -437,7 +449,7 @@ fn run_restore_point(cli: &Cli, vault: &str, point: &str, pg: &Postgres, options
 }
 
 fn run_restore_from(cli: &Cli, from: &str, pg: &Postgres, options: &restore::RestoreOptions) -> Result<(), String> {
-    let (container, prefix) = Vault::resolve_with_prefix(from, &cli.storage)?;
+    let (container, prefix) = Vault::for_flag_with_prefix("--from", from, &cli.storage)?;
     let source = restore_source::from_files(&container, &prefix, cli.timeout())?;
     let progress = Progress::new(cli.json);
     // Files restored as files are not a vault: the job is not recorded there.
@@ -456,7 +468,7 @@ fn print_restored(cli: &Cli, restored: &restore::Restored) {
 }
 
 fn run_list(cli: &Cli, vault: &str, server: Option<&str>, from: Option<&str>, to: Option<&str>) -> Result<(), String> {
-    let vault = Vault::resolve(vault, &cli.storage)?;
+    let vault = Vault::for_flag("--vault", vault, &cli.storage)?;
     if let Some(s) = server {
         points::validate_server(s)?;
     }
@@ -485,7 +497,7 @@ fn print_rows<T: serde::Serialize>(json: bool, rows: &[T], none: &str, header: &
 }
 
 fn run_jobs(cli: &Cli, vault: &str, last: usize) -> Result<(), String> {
-    let vault = Vault::resolve(vault, &cli.storage)?;
+    let vault = Vault::for_flag("--vault", vault, &cli.storage)?;
     let mut found = jobs::list(&vault, cli.timeout())?;
     found.truncate(last);
     let header = format!("{:<14} {:<12} {:<20} {:<18} {:<21} {:>8} {:>14}  error", "kind", "status", "server", "point", "started (UTC)", "seconds", "bytes");
@@ -506,7 +518,7 @@ fn run_jobs(cli: &Cli, vault: &str, last: usize) -> Result<(), String> {
 }
 
 fn run_prune(cli: &Cli, vault: &str, policy: &prune::Policy, yes: bool) -> Result<(), String> {
-    let vault = Vault::resolve(vault, &cli.storage)?;
+    let vault = Vault::for_flag("--vault", vault, &cli.storage)?;
     let plans = prune::plan(&vault, policy, chrono::Utc::now(), cli.timeout())?;
     let doomed: Vec<&prune::PointPlan> = plans.iter().filter(|p| p.kept_by.is_empty()).collect();
     let deleted = if yes { prune::delete(&vault, &plans, cli.timeout(), &interrupted)? } else { 0 };

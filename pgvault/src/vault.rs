@@ -197,27 +197,27 @@ pub struct Vault {
 }
 
 impl Vault {
-    /// `<account>/<container>[/<prefix>]`: the container and the prefix ("" when none).
-    pub fn resolve_with_prefix(location: &str, args: &StorageArgs) -> Result<(Vault, String), String> {
-        let mut parts = location.splitn(3, '/');
-        let (account, container, prefix) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""), parts.next().unwrap_or(""));
-        storage::names::validate_prefix(prefix).map_err(|e| e.to_string())?;
-        Ok((Vault::resolve(&format!("{account}/{container}"), args)?, prefix.to_string()))
+    /// `resolve` for the value of a command-line flag: errors in the value name the flag.
+    pub fn for_flag(flag: &str, location: &str, args: &StorageArgs) -> Result<Vault, String> {
+        let (name, container) = split_location(location, args).map_err(|e| format!("{flag}: {e}"))?;
+        Vault::with_credential(&name, &container, args)
+    }
+
+    /// `<account>/<container>[/<prefix>]` as the value of a command-line flag: the container
+    /// and the prefix ("" when none); errors in the value name the flag.
+    pub fn for_flag_with_prefix(flag: &str, location: &str, args: &StorageArgs) -> Result<(Vault, String), String> {
+        let ((name, container), prefix) = split_with_prefix(location, args).map_err(|e| format!("{flag}: {e}"))?;
+        Ok((Vault::with_credential(&name, &container, args)?, prefix))
     }
 
     /// `<account>/<container>` (or `<container>` with an account from the options), with the
     /// credential from the options.
     pub fn resolve(location: &str, args: &StorageArgs) -> Result<Vault, String> {
-        let location = match (&args.account, location.contains('/')) {
-            (Some(account), false) => format!("{account}/{location}"),
-            _ => location.to_string(),
-        };
-        let (name, container) = location
-            .split_once('/')
-            .filter(|(a, c)| !a.is_empty() && !c.is_empty() && !c.contains('/'))
-            .ok_or_else(|| format!("vault \"{location}\" is not <account>/<container> (or <container> with AZURE_STORAGE_ACCOUNT set)"))?;
-        storage::names::validate_account_name(name).map_err(|e| e.to_string())?;
-        storage::names::validate_container_name(container).map_err(|e| e.to_string())?;
+        let (name, container) = split_location(location, args)?;
+        Vault::with_credential(&name, &container, args)
+    }
+
+    fn with_credential(name: &str, container: &str, args: &StorageArgs) -> Result<Vault, String> {
         let parts = match &args.connection_string {
             Some(s) => ConnectionString::parse(s)?,
             None => ConnectionString::default(),
@@ -243,6 +243,34 @@ impl Vault {
         account.check_credential().map_err(|e| format!("{e}; make a new one"))?;
         Ok(Vault { account, container: container.to_string() })
     }
+}
+
+/// Account and container of `<account>/<container>`, or of `<container>` with an account
+/// from the options; both names checked.
+fn split_location(location: &str, args: &StorageArgs) -> Result<(String, String), String> {
+    let location = match (&args.account, location.contains('/')) {
+        (Some(account), false) => format!("{account}/{location}"),
+        _ => location.to_string(),
+    };
+    let (name, container) = location
+        .split_once('/')
+        .filter(|(a, c)| !a.is_empty() && !c.is_empty() && !c.contains('/'))
+        .ok_or_else(|| format!("\"{location}\" is not <account>/<container> (or <container> with AZURE_STORAGE_ACCOUNT set)"))?;
+    storage::names::validate_account_name(name).map_err(|e| e.to_string())?;
+    storage::names::validate_container_name(container).map_err(|e| e.to_string())?;
+    Ok((name.to_string(), container.to_string()))
+}
+
+/// `split_location` of `<account>/<container>[/<prefix>]`, and the prefix ("" when none).
+fn split_with_prefix(location: &str, args: &StorageArgs) -> Result<((String, String), String), String> {
+    let mut parts = location.splitn(3, '/');
+    let (account, container, prefix) = (parts.next().unwrap_or(""), parts.next(), parts.next());
+    let Some(container) = container.filter(|_| prefix.is_some()) else {
+        return Ok((split_location(location, args)?, String::new()));
+    };
+    let prefix = prefix.unwrap_or_default();
+    storage::names::validate_prefix(prefix).map_err(|e| e.to_string())?;
+    Ok((split_location(&format!("{account}/{container}"), args)?, prefix.to_string()))
 }
 
 /// The parts of an Azure Storage connection string pgvault uses.

@@ -30,15 +30,19 @@ impl Compression {
     }
 
     /// `parse` for one version of a blob: `auto` on a name without a compression suffix
-    /// follows the blob's Content-Encoding (gzip or zstd), set by whoever wrote it.
-    pub fn for_blob(value: &str, path: &str, content_encoding: Option<&str>) -> Result<Compression, String> {
+    /// follows the blob's Content-Encoding (gzip or zstd), else its Content-Type
+    /// (application/gzip, application/zstd), set by whoever wrote it.
+    pub fn for_blob(value: &str, path: &str, content_type: Option<&str>, content_encoding: Option<&str>) -> Result<Compression, String> {
         let compression = Compression::parse(value, path)?;
         if compression != Compression::None || !value.eq_ignore_ascii_case("auto") {
             return Ok(compression);
         }
-        Ok(match content_encoding.map(|e| e.trim().to_ascii_lowercase()).as_deref() {
-            Some("gzip" | "x-gzip") => Compression::Gzip,
-            Some("zstd") => Compression::Zstd,
+        let lower = |v: Option<&str>| v.map(|v| v.split(';').next().unwrap_or_default().trim().to_ascii_lowercase());
+        Ok(match (lower(content_encoding).as_deref(), lower(content_type).as_deref()) {
+            (Some("gzip" | "x-gzip"), _) => Compression::Gzip,
+            (Some("zstd"), _) => Compression::Zstd,
+            (None | Some("identity"), Some("application/gzip" | "application/x-gzip")) => Compression::Gzip,
+            (None | Some("identity"), Some("application/zstd")) => Compression::Zstd,
             _ => Compression::None,
         })
     }
@@ -170,6 +174,21 @@ mod tests {
         assert!(Compression::parse("bzip2", "x").unwrap_err().contains("auto, none, gzip, zstd"));
         assert_eq!(strip_suffix("a/b.CSV.GZ"), "a/b.CSV");
         assert_eq!(strip_suffix("a/b.csv"), "a/b.csv");
+    }
+
+    #[test]
+    fn a_blobs_headers_decide_auto_only() {
+        let f = |value: &str, path: &str, ct: Option<&str>, ce: Option<&str>| Compression::for_blob(value, path, ct, ce).unwrap();
+        assert_eq!(f("auto", "x", None, Some("GZIP")), Compression::Gzip);
+        assert_eq!(f("auto", "x", Some("text/csv"), Some("zstd")), Compression::Zstd);
+        assert_eq!(f("auto", "x", Some("application/gzip"), None), Compression::Gzip);
+        assert_eq!(f("auto", "x", Some("Application/ZSTD; charset=binary"), Some("identity")), Compression::Zstd);
+        assert_eq!(f("auto", "x", Some("text/csv"), None), Compression::None);
+        assert_eq!(f("auto", "x", None, Some("br")), Compression::None);
+        // The name's suffix, and an explicit argument, come first.
+        assert_eq!(f("auto", "x.zst", None, Some("gzip")), Compression::Zstd);
+        assert_eq!(f("none", "x", Some("application/gzip"), Some("gzip")), Compression::None);
+        assert!(Compression::for_blob("bzip2", "x", None, None).is_err());
     }
 
     #[test]

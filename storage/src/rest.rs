@@ -174,7 +174,7 @@ impl RestClient {
         let size = header("content-length")
             .and_then(|v| v.parse().ok())
             .ok_or_else(|| Error::InvalidResponse(format!("no Content-Length for blob {path}")))?;
-        BlobVersion::new(path, size, header("etag"), header("content-encoding"))
+        BlobVersion::new(path, size, header("etag"), header("content-type"), header("content-encoding"))
     }
 
     /// Bytes `range` of a blob (Get Blob with a range), of the version `etag` names (If-Match:

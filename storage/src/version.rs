@@ -1,4 +1,4 @@
-//! One version of one blob, as a statement reads it: its path, size, ETag and
+//! One version of one blob, as a statement reads it: its path, size, ETag, Content-Type and
 //! Content-Encoding, taken once (from Get Blob Properties or a listing's entry) and never
 //! changed. Every read of it (`BlobStore::read`, `BlobStore::stream`) sends the ETag in
 //! If-Match, so a blob replaced while it is read fails the read with `Error::BlobChanged`
@@ -18,22 +18,23 @@ pub struct BlobVersion {
     size: u64,
     /// As HTTP carries it, quoted: `"0x8DAAC828B970928"`.
     etag: String,
+    content_type: Option<String>,
     content_encoding: Option<String>,
 }
 
 impl BlobVersion {
     /// From the headers of Get Blob Properties; `etag` as sent (quoted).
-    pub(crate) fn new(path: &str, size: u64, etag: Option<&str>, content_encoding: Option<&str>) -> Result<BlobVersion> {
+    pub(crate) fn new(path: &str, size: u64, etag: Option<&str>, content_type: Option<&str>, content_encoding: Option<&str>) -> Result<BlobVersion> {
         let etag = etag.map(str::trim).filter(|e| !e.is_empty()).ok_or_else(|| Error::InvalidResponse(format!("no ETag for blob {path}")))?;
         let quoted = if etag.starts_with('"') || etag.starts_with("W/") { etag.to_string() } else { format!("\"{etag}\"") };
-        let content_encoding = content_encoding.map(str::trim).filter(|e| !e.is_empty()).map(str::to_string);
-        Ok(BlobVersion { path: path.to_string(), size, etag: quoted, content_encoding })
+        let header = |v: Option<&str>| v.map(str::trim).filter(|v| !v.is_empty()).map(str::to_string);
+        Ok(BlobVersion { path: path.to_string(), size, etag: quoted, content_type: header(content_type), content_encoding: header(content_encoding) })
     }
 
-    /// The version a listing showed.
-    pub fn from_entry(entry: &BlobEntry) -> Result<BlobVersion> {
-        let size = u64::try_from(entry.bytes).map_err(|_| Error::InvalidResponse(format!("blob {} has a negative size in the listing", entry.path)))?;
-        BlobVersion::new(&entry.path, size, entry.etag.as_deref(), entry.content_encoding.as_deref())
+    /// The version a listing showed; None when the listing did not give its ETag.
+    pub fn from_entry(entry: &BlobEntry) -> Option<BlobVersion> {
+        let size = u64::try_from(entry.bytes).ok()?;
+        BlobVersion::new(&entry.path, size, entry.etag.as_deref(), entry.content_type.as_deref(), entry.content_encoding.as_deref()).ok()
     }
 
     pub fn path(&self) -> &str {
@@ -47,6 +48,11 @@ impl BlobVersion {
 
     pub fn etag(&self) -> &str {
         &self.etag
+    }
+
+    /// The blob's `Content-Type`, set by whoever wrote it.
+    pub fn content_type(&self) -> Option<&str> {
+        self.content_type.as_deref()
     }
 
     /// The blob's `Content-Encoding`, set by whoever wrote it.
@@ -74,24 +80,26 @@ mod tests {
 
     #[test]
     fn etags_are_quoted_once() {
-        let v = BlobVersion::new("a", 1, Some("\"0x8D\""), None).unwrap();
+        let v = BlobVersion::new("a", 1, Some("\"0x8D\""), None, None).unwrap();
         assert_eq!(v.etag(), "\"0x8D\"");
         let entry = BlobEntry {
             path: "b/c.csv".into(),
             bytes: 7,
             last_modified: None,
             etag: Some("0x8DAAC828B970928".into()),
-            content_type: None,
+            content_type: Some("text/csv".into()),
             content_encoding: Some(" gzip ".into()),
             content_hash: None,
         };
         let v = BlobVersion::from_entry(&entry).unwrap();
         assert_eq!((v.path(), v.size(), v.etag(), v.content_encoding()), ("b/c.csv", 7, "\"0x8DAAC828B970928\"", Some("gzip")));
+        assert_eq!(v.content_type(), Some("text/csv"));
+        assert!(BlobVersion::from_entry(&BlobEntry { etag: None, ..entry }).is_none());
     }
 
     #[test]
     fn a_version_needs_an_etag() {
-        assert!(matches!(BlobVersion::new("a", 1, None, None), Err(Error::InvalidResponse(m)) if m == "no ETag for blob a"));
-        assert!(BlobVersion::new("a", 1, Some("  "), None).is_err());
+        assert!(matches!(BlobVersion::new("a", 1, None, None, None), Err(Error::InvalidResponse(m)) if m == "no ETag for blob a"));
+        assert!(BlobVersion::new("a", 1, Some("  "), None, None).is_err());
     }
 }

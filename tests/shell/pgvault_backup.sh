@@ -90,7 +90,7 @@ AZURE_STORAGE_KEY=d3JvbmcKa2V5 "$BIN/pgvault" backup --vault "$vault" --server t
 grep -q 'refused the credentials' "$work/err" || { fail "wrong key:"; cat "$work/err"; }
 env -u AZURE_STORAGE_KEY "$BIN/pgvault" backup --vault "$vault" --server test1 --sas-token 'sv=2022-11-02&se=2020-01-01T00%3A00%3A00Z&sp=rwdl&sig=x' "${storage[@]}" 2>"$work/err" >/dev/null \
   && fail "an expired SAS was accepted"
-grep -q 'the SAS token expired at 2020-01-01T00:00:00Z' "$work/err" || { fail "expired SAS:"; cat "$work/err"; }
+grep -q 'SAS token for account devstoreaccount1 expired at 2020-01-01T00:00:00Z; make a new one' "$work/err" || { fail "expired SAS:"; cat "$work/err"; }
 "$BIN/pgvault" backup --vault "$AZURITE_ACCOUNT/no-such-vault" --server test1 "${storage[@]}" 2>"$work/err" >/dev/null && fail "a missing container was accepted"
 grep -q 'container with the given name does not exist' "$work/err" || { fail "missing container:"; cat "$work/err"; }
 [ "$("$BIN/blobctl" list vault | grep -c backupstarttimestamp)" = "$points_before" ] || fail "a failed backup left a marker"
@@ -126,6 +126,17 @@ drill/${point}_tablespaces.sql
 drill/backupstarttimestamp"
 got=$("$BIN/blobctl" list vault-target | cut -f1 | sort)
 [ "$got" = "$expected" ] || { fail "unexpected restore-files layout:"; echo "$got"; }
+# --target takes the prefix as --from does, <account>/<container>/<prefix>; errors name the flag.
+"$BIN/pgvault" restore-files --vault "$vault" --point "test1/$point" --target "$AZURITE_ACCOUNT/vault-target/drill3/" "${storage[@]}" >"$work/out" 2>&1 \
+  || { fail "restore-files with the prefix in --target failed:"; cat "$work/out"; }
+[ "$("$BIN/blobctl" list vault-target --prefix drill3/ | cut -f1 | sed 's/^drill3/drill/' | sort)" = "$expected" ] || fail "restore-files --target .../drill3/ wrote another layout"
+"$BIN/pgvault" restore-files --vault "$vault" --point "test1/$point" --target "$AZURITE_ACCOUNT/vault-target/a/" --prefix b/ "${storage[@]}" >"$work/out" 2>&1 \
+  && fail "restore-files took a prefix in both --target and --prefix"
+grep -q -- '--target "'"$AZURITE_ACCOUNT"'/vault-target/a/" has a prefix and --prefix gives another' "$work/out" || { fail "two prefixes:"; cat "$work/out"; }
+"$BIN/pgvault" restore-files --vault "$vault" --point "test1/$point" --target "Bad_Account" "${storage[@]}" >"$work/out" 2>&1 && fail "a bad --target was taken"
+grep -q -- '^pgvault: --target: "Bad_Account" is not <account>/<container>' "$work/out" || { fail "a bad --target is not named as --target:"; cat "$work/out"; }
+"$BIN/pgvault" list --vault "nope" "${storage[@]}" >"$work/out" 2>&1 && fail "a bad --vault was taken"
+grep -q -- '--vault: "nope" is not <account>/<container>' "$work/out" || { fail "a bad --vault is not named as --vault:"; cat "$work/out"; }
 "$BIN/blobctl" get vault-target "drill/${point}_database_vault_a.sql" "$work/restored"
 cmp -s "$work/restored" "$work/a.dump" || fail "the restored database file differs from the backup"
 [ "$("$BIN/blobctl" get vault-target drill/backupstarttimestamp -)" = "$marker" ] || fail "the restored marker differs"

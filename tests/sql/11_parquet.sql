@@ -173,6 +173,13 @@ COPY with_generated (a, doubled) TO 'https://devstoreaccount1.blob.core.windows.
 SELECT * FROM azure_storage.blob_get('devstoreaccount1', 'import', 'generated/named.parquet') AS t(a integer, doubled integer) ORDER BY a LIMIT 2;
 COPY (SELECT * FROM with_generated WHERE a = 1) TO 'https://devstoreaccount1.blob.core.windows.net/import/generated/query.parquet';
 SELECT * FROM azure_storage.blob_get('devstoreaccount1', 'import', 'generated/query.parquet') AS t(a integer, doubled integer, b text);
+-- As native COPY: a table's own rows, not those of tables inheriting from it.
+CREATE TABLE inh_parent (a integer);
+CREATE TABLE inh_child () INHERITS (inh_parent);
+INSERT INTO inh_parent VALUES (1);
+INSERT INTO inh_child VALUES (2);
+COPY inh_parent TO 'https://devstoreaccount1.blob.core.windows.net/import/generated/inh.parquet';
+SELECT * FROM azure_storage.blob_get('devstoreaccount1', 'import', 'generated/inh.parquet') AS t(a integer);
 -- As native COPY: the same columns in csv from a partitioned table (which COPY TO reads as a query).
 CREATE TABLE generated_parted (a integer, doubled integer GENERATED ALWAYS AS (a * 2) STORED) PARTITION BY RANGE (a);
 CREATE TABLE generated_part PARTITION OF generated_parted FOR VALUES FROM (0) TO (100);
