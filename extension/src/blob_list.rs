@@ -1,37 +1,24 @@
 //! blob_list: the blobs of a container, fetched a page at a time as rows are consumed.
 
 use std::borrow::Borrow;
-use std::collections::VecDeque;
 
 use pgrx::prelude::*;
-use storage::BlobEntry;
+use storage::{BlobEntry, Listing};
 
 use crate::access::Access;
-use crate::errors::{invalid_name, invalid_parameter};
+use crate::errors::{interrupt_pending, invalid_name, invalid_parameter};
 
-/// The blobs under a prefix, a page at a time. Owns its account access (blob_list's rows
-/// outlive the call) or borrows it.
+/// The blobs under a prefix (storage::Listing), failures raised as errors in Azure's terms.
+/// Owns its account access (blob_list's rows outlive the call) or borrows it.
 pub struct Pages<A: Borrow<Access>> {
     access: A,
-    client: storage::RestClient,
-    container: String,
-    prefix: String,
-    marker: Option<String>,
-    buffered: VecDeque<BlobEntry>,
-    last_page_read: bool,
+    listing: Listing<fn() -> bool>,
 }
 
 impl<A: Borrow<Access>> Pages<A> {
     pub fn new(access: A, container: &str, prefix: &str) -> Pages<A> {
-        Pages {
-            client: access.borrow().rest_client(),
-            access,
-            container: container.to_string(),
-            prefix: prefix.to_string(),
-            marker: None,
-            buffered: VecDeque::new(),
-            last_page_read: false,
-        }
+        let listing = Listing::new(access.borrow().rest_client(), container, prefix, interrupt_pending as fn() -> bool);
+        Pages { access, listing }
     }
 }
 
@@ -39,18 +26,7 @@ impl<A: Borrow<Access>> Iterator for Pages<A> {
     type Item = BlobEntry;
 
     fn next(&mut self) -> Option<BlobEntry> {
-        while self.buffered.is_empty() && !self.last_page_read {
-            let page = self.access.borrow().run(self.client.list_page(
-                &self.container,
-                &self.prefix,
-                self.marker.as_deref(),
-                storage::list::MAX_PAGE,
-            ));
-            self.buffered.extend(page.entries);
-            self.last_page_read = page.next_marker.is_none();
-            self.marker = page.next_marker;
-        }
-        self.buffered.pop_front()
+        self.listing.next().map(|entry| entry.unwrap_or_else(|e| self.access.borrow().fail(e)))
     }
 }
 

@@ -11,7 +11,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use storage::runtime::{block_on, never};
 use storage::list::BlobEntry;
-use storage::{BlobStore, RestClient};
+use storage::{BlobStore, Listing, RestClient};
 
 use crate::vault::Vault;
 
@@ -149,17 +149,9 @@ pub fn markers(vault: &Vault, prefix: &str, timeout: std::time::Duration) -> Res
 /// Every blob of the vault whose name starts with `prefix`, page after page.
 pub fn blobs(vault: &Vault, prefix: &str, timeout: std::time::Duration) -> Result<Vec<BlobEntry>, String> {
     let client = RestClient::new(&vault.account, timeout).map_err(|e| e.to_string())?;
-    let mut names = Vec::new();
-    let mut marker = None;
-    loop {
-        let page = block_on(client.list_page(&vault.container, prefix, marker.as_deref(), storage::list::MAX_PAGE), &never)
-            .map_err(|e| format!("{}/{}: {e}", vault.account.name, vault.container))?;
-        names.extend(page.entries);
-        match page.next_marker {
-            Some(m) => marker = Some(m),
-            None => return Ok(names),
-        }
-    }
+    Listing::new(client, &vault.container, prefix, never)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| format!("{}/{}: {e}", vault.account.name, vault.container))
 }
 
 /// A time given on the command line: RFC 3339, or a date (midnight UTC).

@@ -34,19 +34,13 @@ fn lists_page_by_page_with_all_properties() {
         let put = c.put_blob(container, name, format!("data of {name}").into(), &Properties { content_type: Some("text/plain"), content_encoding: Some("identity") });
         block_on(put, &never).unwrap();
     }
-    let mut seen = Vec::new();
-    let mut marker = None;
-    let mut pages = 0;
-    loop {
-        let page = block_on(c.list_page(container, "", marker.as_deref(), 3), &never).unwrap();
-        pages += 1;
-        seen.extend(page.entries);
-        match page.next_marker {
-            Some(m) => marker = Some(m),
-            None => break,
-        }
-    }
-    assert_eq!(pages, 2);
+    let mut listing = storage::Listing::new(client(key()), container, "", never).page_size(3);
+    let seen: Vec<_> = listing.by_ref().collect::<Result<_, _>>().unwrap();
+    assert_eq!(listing.pages, 2);
+    // A page that cannot be read ends the walk with its error, once.
+    let mut missing = storage::Listing::new(client(key()), "no-such-container", "", never);
+    assert!(matches!(missing.next(), Some(Err(Error::ContainerNotFound { .. }))));
+    assert!(missing.next().is_none());
     assert_eq!(seen.iter().map(|b| b.path.as_str()).collect::<Vec<_>>(), names);
     let first = &seen[0];
     assert_eq!(first.bytes, "data of a.csv".len() as i64);

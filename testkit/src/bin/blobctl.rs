@@ -165,17 +165,9 @@ fn main() {
             runtime::block_on(all, &runtime::never).unwrap_or_else(|e| fail(e));
         }
         Command::List { container, prefix } => {
-            let mut marker: Option<String> = None;
-            loop {
-                let page = runtime::block_on(client.list_page(&container, &prefix, marker.as_deref(), storage::list::MAX_PAGE), &runtime::never)
-                    .unwrap_or_else(|e| fail(e));
-                for b in page.entries {
-                    println!("{}\t{}", b.path, b.bytes);
-                }
-                match page.next_marker {
-                    Some(m) => marker = Some(m),
-                    None => break,
-                }
+            for b in storage::Listing::new(client, &container, &prefix, runtime::never) {
+                let b = b.unwrap_or_else(|e| fail(e));
+                println!("{}\t{}", b.path, b.bytes);
             }
         }
     }
