@@ -6,7 +6,7 @@
 use std::collections::VecDeque;
 
 use pgrx::PgSqlErrorCode;
-use storage::{pattern, BlobStream, BlobVersion};
+use storage::{pattern, BlobVersion};
 
 use crate::access::Access;
 use crate::blob_list::Pages;
@@ -49,12 +49,8 @@ const AHEAD_BYTES: u64 = 16 << 20;
 /// Runs `each` over `blobs` in order, with the stream `open` gives for a blob (None: `each`
 /// reads it its own way). The next blob is always opened before `each` runs on the current
 /// one, and up to AHEAD_BLOBS while together they hold less than AHEAD_BYTES.
-pub fn for_each_prefetched(
-    blobs: Vec<BlobVersion>,
-    open: impl Fn(&BlobVersion) -> Option<BlobStream>,
-    mut each: impl FnMut(BlobVersion, Option<BlobStream>),
-) {
-    let mut opened: VecDeque<(BlobVersion, Option<BlobStream>)> = VecDeque::new();
+pub fn for_each_prefetched<S>(blobs: Vec<BlobVersion>, open: impl Fn(&BlobVersion) -> Option<S>, mut each: impl FnMut(BlobVersion, Option<S>)) {
+    let mut opened: VecDeque<(BlobVersion, Option<S>)> = VecDeque::new();
     let mut rest = blobs.into_iter();
     loop {
         while opened.len() < 2 || (opened.len() < AHEAD_BLOBS && opened.iter().map(|(b, _)| b.size()).sum::<u64>() < AHEAD_BYTES) {
@@ -64,5 +60,64 @@ pub fn for_each_prefetched(
         }
         let Some((blob, stream)) = opened.pop_front() else { return };
         each(blob, stream);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::cell::RefCell;
+
+    use storage::{BlobEntry, BlobVersion};
+
+    fn blob(name: &str, bytes: i64) -> BlobVersion {
+        let entry = BlobEntry {
+            path: name.into(),
+            bytes,
+            last_modified: None,
+            etag: Some("0x1".into()),
+            content_type: None,
+            content_encoding: None,
+            content_hash: None,
+        };
+        BlobVersion::from_entry(&entry).expect("an entry with an ETag")
+    }
+
+    /// The order of opens and reads, as "o<name>" and "r<name>".
+    fn events(blobs: Vec<BlobVersion>) -> Vec<String> {
+        let log = RefCell::new(Vec::new());
+        super::for_each_prefetched(
+            blobs,
+            |b| {
+                log.borrow_mut().push(format!("o{}", b.path()));
+                Some(b.path().to_string())
+            },
+            |b, stream| {
+                assert_eq!(stream.as_deref(), Some(b.path()), "each blob comes with its own stream");
+                log.borrow_mut().push(format!("r{}", b.path()));
+            },
+        );
+        log.into_inner()
+    }
+
+    #[test]
+    fn small_blobs_are_opened_up_to_eight_ahead() {
+        let blobs = (0..10).map(|i| blob(&i.to_string(), 1000)).collect();
+        let got = events(blobs);
+        let want = "o0 o1 o2 o3 o4 o5 o6 o7 r0 o8 r1 o9 r2 r3 r4 r5 r6 r7 r8 r9";
+        assert_eq!(got.join(" "), want);
+    }
+
+    #[test]
+    fn large_blobs_are_opened_one_ahead() {
+        let blobs = vec![blob("a", 10 << 20), blob("b", 10 << 20), blob("c", 1), blob("d", 1)];
+        // a and b hold more than 16 MiB: only they are open before a is read; then b, c and
+        // d together hold less, and c and d are opened before b is read.
+        assert_eq!(events(blobs).join(" "), "oa ob ra oc od rb rc rd");
+    }
+
+    #[test]
+    fn one_blob_and_none() {
+        assert_eq!(events(vec![blob("x", 5)]).join(" "), "ox rx");
+        assert!(events(Vec::new()).is_empty());
     }
 }
