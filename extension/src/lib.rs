@@ -10,9 +10,8 @@ mod blob_list;
 mod blob_put;
 mod blob_set;
 mod catalog;
-mod copy_hook;
+mod copy;
 mod copy_source;
-mod copy_to;
 mod crypto;
 mod error_context;
 mod errors;
@@ -35,7 +34,7 @@ pgrx::extension_sql_file!("../sql/azure_storage.sql", name = "azure_storage_surf
 pub extern "C-unwind" fn _PG_init() {
     guc::register();
     log_redaction::install();
-    copy_hook::install();
+    copy::install();
     pending::install();
     error_context::install();
 }

@@ -4,7 +4,6 @@
 //! encode them, one row group at a time, into a block upload.
 
 pub mod blob_file;
-pub mod copy_to;
 pub mod decode;
 pub mod encode;
 pub mod from_arrow;

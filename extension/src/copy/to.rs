@@ -15,7 +15,7 @@ use pgrx::pg_sys;
 use storage::Compression;
 
 use crate::access::Access;
-use crate::copy_hook::{copy_format, parquet_options, resolve, split_options};
+use super::statement::{as_query, copy_format, parquet_options, relation_kind, resolve, split_options};
 use crate::formats::Format;
 use crate::copy_source::string_option;
 use crate::errors::invalid_parameter;
@@ -87,7 +87,7 @@ pub unsafe fn copy_to_blob(
             let format = copy_format(options.format.as_deref(), &blob.path, "TO");
             if format == Format::Parquet {
                 let parquet = parquet_options(&options);
-                return crate::parquet_io::copy_to::copy_to_parquet(pstmt, stmt, query_string, query_env, &blob, &access, parquet);
+                return super::parquet_to::copy_to_parquet(pstmt, stmt, query_string, query_env, &blob, &access, parquet);
             }
             let copy_format_name = format.copy_format().expect("copy_format gives COPY's formats and parquet");
             let compression = Compression::parse(options.compression.as_deref().unwrap_or("auto"), &blob.path).unwrap_or_else(|e| invalid_parameter(e));
@@ -129,95 +129,6 @@ unsafe fn as_query_when_not_a_table(copy: *mut pg_sys::CopyStmt) {
         if [pg_sys::RELKIND_VIEW, pg_sys::RELKIND_MATVIEW, pg_sys::RELKIND_FOREIGN_TABLE, pg_sys::RELKIND_PARTITIONED_TABLE].contains(&kind) {
             as_query(copy);
         }
-    }
-}
-
-/// The relkind of `relation`; None when it does not exist.
-unsafe fn relation_kind(relation: *mut pg_sys::RangeVar) -> Option<u8> {
-    unsafe {
-        let relid = pg_sys::RangeVarGetRelidExtended(relation, pg_sys::NoLock as i32, pg_sys::RVROption::RVR_MISSING_OK, None, std::ptr::null_mut());
-        (relid != pg_sys::InvalidOid).then(|| pg_sys::get_rel_relkind(relid) as u8)
-    }
-}
-
-/// `COPY relation [(columns)]` as `COPY (SELECT columns FROM relation)`; a COPY of a query
-/// stays as it is. As native COPY: without a column list, every column but the generated
-/// ones; a table's own rows only (not those of tables inheriting from it), while a
-/// partitioned table gives its partitions' rows.
-pub unsafe fn as_query(copy: *mut pg_sys::CopyStmt) {
-    unsafe {
-        let relation = (*copy).relation;
-        if relation.is_null() {
-            return;
-        }
-        if relation_kind(relation) == Some(pg_sys::RELKIND_RELATION) {
-            (*relation).inh = false;
-        }
-        let mut targets: *mut pg_sys::List = std::ptr::null_mut();
-        let columns = (*copy).attlist;
-        if columns.is_null() {
-            match columns_without_generated(relation) {
-                Some(names) => {
-                    for name in names {
-                        targets = pg_sys::lappend(targets, target(pg_sys::lappend(std::ptr::null_mut(), pg_sys::makeString(name) as *mut std::ffi::c_void)));
-                    }
-                }
-                None => {
-                    let star = node::<pg_sys::A_Star>(pg_sys::NodeTag::T_A_Star);
-                    targets = pg_sys::lappend(targets, target(pg_sys::lappend(std::ptr::null_mut(), star as *mut std::ffi::c_void)));
-                }
-            }
-        } else {
-            for i in 0..(*columns).length as usize {
-                let column = (*(*columns).elements.add(i)).ptr_value;
-                targets = pg_sys::lappend(targets, target(pg_sys::lappend(std::ptr::null_mut(), column)));
-            }
-        }
-        let select = node::<pg_sys::SelectStmt>(pg_sys::NodeTag::T_SelectStmt);
-        (*select).targetList = targets;
-        (*select).fromClause = pg_sys::lappend(std::ptr::null_mut(), relation as *mut std::ffi::c_void);
-        (*copy).query = select as *mut pg_sys::Node;
-        (*copy).relation = std::ptr::null_mut();
-        (*copy).attlist = std::ptr::null_mut();
-    }
-}
-
-/// The names of the columns of `relation` but its generated ones, when it has generated
-/// ones (else `*` says it); None too when it does not exist, for the query to say so.
-unsafe fn columns_without_generated(relation: *mut pg_sys::RangeVar) -> Option<Vec<*mut std::ffi::c_char>> {
-    unsafe {
-        let relid = pg_sys::RangeVarGetRelidExtended(relation, pg_sys::AccessShareLock as i32, pg_sys::RVROption::RVR_MISSING_OK, None, std::ptr::null_mut());
-        if relid == pg_sys::InvalidOid {
-            return None;
-        }
-        let rel = pg_sys::relation_open(relid, pg_sys::NoLock as i32);
-        let desc = (*rel).rd_att;
-        let attrs = std::slice::from_raw_parts((*desc).attrs.as_ptr(), (*desc).natts as usize);
-        let generated = attrs.iter().any(|a| !a.attisdropped && a.attgenerated != 0);
-        let names = attrs.iter().filter(|a| !a.attisdropped && a.attgenerated == 0).map(|a| pg_sys::pstrdup(a.attname.data.as_ptr())).collect();
-        pg_sys::relation_close(rel, pg_sys::NoLock as i32);
-        generated.then_some(names)
-    }
-}
-
-unsafe fn node<T>(tag: pg_sys::NodeTag) -> *mut T {
-    unsafe {
-        let n = pg_sys::palloc0(std::mem::size_of::<T>()) as *mut pg_sys::Node;
-        (*n).type_ = tag;
-        n as *mut T
-    }
-}
-
-/// `SELECT <fields>`: one output column.
-unsafe fn target(fields: *mut pg_sys::List) -> *mut std::ffi::c_void {
-    unsafe {
-        let column = node::<pg_sys::ColumnRef>(pg_sys::NodeTag::T_ColumnRef);
-        (*column).fields = fields;
-        (*column).location = -1;
-        let target = node::<pg_sys::ResTarget>(pg_sys::NodeTag::T_ResTarget);
-        (*target).val = column as *mut pg_sys::Node;
-        (*target).location = -1;
-        target as *mut std::ffi::c_void
     }
 }
 

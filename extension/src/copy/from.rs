@@ -1,177 +1,25 @@
-//! `COPY ... FROM/TO '<blob url>'`: a ProcessUtility hook that serves COPY statements whose
-//! file name is a blob URL with PostgreSQL's own COPY: CopyFrom fed by the blob stream, or
-//! (in copy_to) COPY TO STDOUT captured into a block upload. Every other statement goes on
-//! to the previous hook, untouched.
+//! `COPY table FROM '<blob url>'`: PostgreSQL's CopyFrom, fed by the blob's stream (or, for
+//! parquet, by its rows in binary COPY format), one blob after another for a pattern; the
+//! checks DoCopy makes (privileges, row-level security, read-only transactions, WHERE)
+//! made the same way first.
 
 use std::ffi::{c_char, CStr};
 
 use pgrx::pg_sys;
 use pgrx::PgSqlErrorCode;
-use storage::url::{self, BlobUrl};
 use storage::{BlobVersion, Compression};
 
+use super::statement::{copy_format, parquet_options, resolve, split_options, CopyOptions};
 use crate::access::Access;
-use crate::catalog;
+use crate::blob_set;
 use crate::copy_source::{string_option, ActiveSource};
 use crate::error_context::{blob_context, keep_context};
-use crate::blob_set;
 use crate::errors::{invalid_parameter, raise};
+use crate::formats::Format;
 use crate::parquet_io::decode::{targets, ParquetSource};
 use crate::parquet_io::ParquetOptions;
-use crate::formats::Format;
-use crate::guc;
-use crate::native_errors;
 
-static mut PREVIOUS_HOOK: pg_sys::ProcessUtility_hook_type = None;
-
-pub fn install() {
-    unsafe {
-        PREVIOUS_HOOK = pg_sys::ProcessUtility_hook;
-        pg_sys::ProcessUtility_hook = Some(process_utility);
-    }
-}
-
-#[pgrx::pg_guard]
-#[allow(clippy::too_many_arguments)]
-unsafe extern "C-unwind" fn process_utility(
-    pstmt: *mut pg_sys::PlannedStmt,
-    query_string: *const c_char,
-    read_only_tree: bool,
-    context: pg_sys::ProcessUtilityContext::Type,
-    params: pg_sys::ParamListInfo,
-    query_env: *mut pg_sys::QueryEnvironment,
-    dest: *mut pg_sys::DestReceiver,
-    qc: *mut pg_sys::QueryCompletion,
-) {
-    unsafe {
-        if let Some(stmt) = blob_copy(pstmt) {
-            let processed = if (*stmt).is_from {
-                copy_from_blob(stmt, query_string, query_env)
-            } else {
-                crate::copy_to::copy_to_blob(pstmt, stmt, query_string, query_env)
-            };
-            if !qc.is_null() {
-                pg_sys::SetQueryCompletion(qc, pg_sys::CommandTag::CMDTAG_COPY, processed);
-            }
-            return;
-        }
-        match PREVIOUS_HOOK {
-            Some(previous) => previous(pstmt, query_string, read_only_tree, context, params, query_env, dest, qc),
-            // Unwrapped, so that errors of the statement keep their context (see native_errors).
-            None => native_errors::standard_ProcessUtility(pstmt, query_string, read_only_tree, context, params, query_env, dest, qc),
-        }
-    }
-}
-
-/// The COPY statement, when its file name is a URL.
-unsafe fn blob_copy(pstmt: *mut pg_sys::PlannedStmt) -> Option<*mut pg_sys::CopyStmt> {
-    unsafe {
-        let node = (*pstmt).utilityStmt;
-        if node.is_null() || (*node).type_ != pg_sys::NodeTag::T_CopyStmt {
-            return None;
-        }
-        let stmt = node as *mut pg_sys::CopyStmt;
-        if (*stmt).filename.is_null() || (*stmt).is_program {
-            return None;
-        }
-        url::is_url(&CStr::from_ptr((*stmt).filename).to_string_lossy()).then_some(stmt)
-    }
-}
-
-/// Account, container and blob of a URL: an Azure host, or a path under the endpoint of a
-/// registered account or of the default endpoint.
-pub fn resolve(name: &str) -> BlobUrl {
-    let parsed = url::parse_azure_host(name)
-        .or_else(|| catalog::all().iter().find_map(|a| a.endpoint.as_ref().and_then(|e| url::parse_under_endpoint(name, e, &a.name))))
-        .or_else(|| under_default_endpoint(name));
-    match parsed {
-        Some(Ok(u)) => u,
-        Some(Err(message)) => invalid_parameter(message),
-        None => invalid_parameter(format!(
-            "\"{}\" is not a blob URL: expected https://<account>.blob.core.windows.net/<container>/<path>, \
-             or a URL under the endpoint of a registered account",
-            storage::account::redact_url(name)
-        )),
-    }
-}
-
-fn under_default_endpoint(name: &str) -> Option<Result<BlobUrl, String>> {
-    let template = guc::default_endpoint_template();
-    let (prefix, _) = template.split_once("{account}")?;
-    let account = name.strip_prefix(prefix)?.split('/').next()?;
-    url::parse_under_endpoint(name, &template.replace("{account}", account), account)
-}
-
-/// COPY's options with ours taken out: FORMAT (tsv is text), COMPRESSION, and HEADERS as
-/// HEADER. FREEZE is refused.
-pub struct CopyOptions {
-    pub format: Option<String>,
-    pub compression: Option<String>,
-    pub rest: *mut pg_sys::List,
-}
-
-pub unsafe fn split_options(list: *mut pg_sys::List) -> CopyOptions {
-    unsafe {
-        let mut options = CopyOptions { format: None, compression: None, rest: std::ptr::null_mut() };
-        let length = if list.is_null() { 0 } else { (*list).length };
-        for i in 0..length as usize {
-            let def = (*(*list).elements.add(i)).ptr_value as *mut pg_sys::DefElem;
-            let name = CStr::from_ptr((*def).defname).to_string_lossy().to_ascii_lowercase();
-            let value = || CStr::from_ptr(pg_sys::defGetString(def)).to_string_lossy().into_owned();
-            match name.as_str() {
-                "format" => options.format = Some(value().to_ascii_lowercase()),
-                "compression" => options.compression = Some(value()),
-                "freeze" => invalid_parameter("COPY with a blob URL does not support FREEZE"),
-                "header" | "headers" => {
-                    // true, false or MATCH, which COPY itself checks (MATCH: COPY FROM only).
-                    let header = pg_sys::makeDefElem(c"header".as_ptr() as *mut c_char, (*def).arg, (*def).location);
-                    options.rest = pg_sys::lappend(options.rest, header as *mut std::ffi::c_void);
-                }
-                _ => options.rest = pg_sys::lappend(options.rest, def as *mut std::ffi::c_void),
-            }
-        }
-        options
-    }
-}
-
-/// The format of a blob: given, or inferred from its name. `direction` is FROM or TO, for
-/// messages.
-pub fn copy_format(given: Option<&str>, path: &str, direction: &str) -> Format {
-    let format = match given {
-        Some("csv") => Format::Csv,
-        Some("text" | "tsv") => Format::Tsv,
-        Some("binary") => Format::Binary,
-        Some("parquet") => Format::Parquet,
-        Some(other) => invalid_parameter(format!("COPY format \"{other}\" not recognized; accepted formats are csv, text, tsv, binary, parquet")),
-        None => Format::infer(path).unwrap_or_else(|e| invalid_parameter(e)),
-    };
-    if format == Format::Whole {
-        let function = if direction == "FROM" { "blob_get with decoder" } else { "blob_put with encoder" };
-        invalid_parameter(format!(
-            "COPY {direction} \"{path}\": json, xml and txt blobs are one value each; give FORMAT csv, text, binary or parquet, \
-             or use azure_storage.{function} 'text'"
-        ));
-    }
-    format
-}
-
-/// The options of a COPY of a parquet blob: COMPRESSION and our parquet settings; COPY's
-/// own options (HEADER, DELIMITER, ...) do not apply and are refused by name.
-pub unsafe fn parquet_options(options: &CopyOptions) -> ParquetOptions {
-    unsafe {
-        let mut settings = Vec::new();
-        let length = if options.rest.is_null() { 0 } else { (*options.rest).length };
-        for i in 0..length as usize {
-            let def = (*(*options.rest).elements.add(i)).ptr_value as *mut pg_sys::DefElem;
-            let name = CStr::from_ptr((*def).defname).to_string_lossy().into_owned();
-            let value = if (*def).arg.is_null() { "true".to_string() } else { CStr::from_ptr(pg_sys::defGetString(def)).to_string_lossy().into_owned() };
-            settings.push((name, value));
-        }
-        crate::parquet_io::options_from_settings(options.compression.as_deref().unwrap_or("auto"), &settings)
-    }
-}
-
-unsafe fn copy_from_blob(stmt: *mut pg_sys::CopyStmt, query_string: *const c_char, query_env: *mut pg_sys::QueryEnvironment) -> u64 {
+pub unsafe fn copy_from_blob(stmt: *mut pg_sys::CopyStmt, query_string: *const c_char, query_env: *mut pg_sys::QueryEnvironment) -> u64 {
     unsafe {
         let blob = resolve(&CStr::from_ptr((*stmt).filename).to_string_lossy());
         let access = Access::open(&blob.account);

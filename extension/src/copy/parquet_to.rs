@@ -7,8 +7,8 @@ use pgrx::PgSqlErrorCode;
 use storage::url::BlobUrl;
 use storage::Compression;
 
-use super::encode::ParquetEncoder;
-use super::ParquetOptions;
+use crate::parquet_io::encode::ParquetEncoder;
+use crate::parquet_io::ParquetOptions;
 use crate::access::Access;
 use crate::errors::{invalid_parameter, raise};
 use crate::export::Export;
@@ -42,7 +42,7 @@ pub unsafe fn copy_to_parquet(
 ) -> u64 {
     unsafe {
         let copy = pg_sys::copyObjectImpl(stmt as *const std::ffi::c_void) as *mut pg_sys::CopyStmt;
-        crate::copy_to::as_query(copy);
+        super::statement::as_query(copy);
         let raw = pg_sys::palloc0(std::mem::size_of::<pg_sys::RawStmt>()) as *mut pg_sys::RawStmt;
         (*raw).type_ = pg_sys::NodeTag::T_RawStmt;
         (*raw).stmt = (*copy).query;

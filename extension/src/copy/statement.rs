@@ -1,0 +1,196 @@
+//! What a COPY statement with a blob URL asks for, in both directions: the account,
+//! container and blob its URL names, its options with ours taken out, the format, and the
+//! query a relation stands for when COPY TO must run one.
+
+use std::ffi::{c_char, CStr};
+
+use pgrx::pg_sys;
+use storage::url::{self, BlobUrl};
+
+use crate::catalog;
+use crate::errors::invalid_parameter;
+use crate::formats::Format;
+use crate::guc;
+use crate::parquet_io::ParquetOptions;
+
+/// Account, container and blob of a URL: an Azure host, or a path under the endpoint of a
+/// registered account or of the default endpoint.
+pub fn resolve(name: &str) -> BlobUrl {
+    let parsed = url::parse_azure_host(name)
+        .or_else(|| catalog::all().iter().find_map(|a| a.endpoint.as_ref().and_then(|e| url::parse_under_endpoint(name, e, &a.name))))
+        .or_else(|| under_default_endpoint(name));
+    match parsed {
+        Some(Ok(u)) => u,
+        Some(Err(message)) => invalid_parameter(message),
+        None => invalid_parameter(format!(
+            "\"{}\" is not a blob URL: expected https://<account>.blob.core.windows.net/<container>/<path>, \
+             or a URL under the endpoint of a registered account",
+            storage::account::redact_url(name)
+        )),
+    }
+}
+
+fn under_default_endpoint(name: &str) -> Option<Result<BlobUrl, String>> {
+    let template = guc::default_endpoint_template();
+    let (prefix, _) = template.split_once("{account}")?;
+    let account = name.strip_prefix(prefix)?.split('/').next()?;
+    url::parse_under_endpoint(name, &template.replace("{account}", account), account)
+}
+
+/// COPY's options with ours taken out: FORMAT (tsv is text), COMPRESSION, and HEADERS as
+/// HEADER. FREEZE is refused.
+pub struct CopyOptions {
+    pub format: Option<String>,
+    pub compression: Option<String>,
+    pub rest: *mut pg_sys::List,
+}
+
+pub unsafe fn split_options(list: *mut pg_sys::List) -> CopyOptions {
+    unsafe {
+        let mut options = CopyOptions { format: None, compression: None, rest: std::ptr::null_mut() };
+        let length = if list.is_null() { 0 } else { (*list).length };
+        for i in 0..length as usize {
+            let def = (*(*list).elements.add(i)).ptr_value as *mut pg_sys::DefElem;
+            let name = CStr::from_ptr((*def).defname).to_string_lossy().to_ascii_lowercase();
+            let value = || CStr::from_ptr(pg_sys::defGetString(def)).to_string_lossy().into_owned();
+            match name.as_str() {
+                "format" => options.format = Some(value().to_ascii_lowercase()),
+                "compression" => options.compression = Some(value()),
+                "freeze" => invalid_parameter("COPY with a blob URL does not support FREEZE"),
+                "header" | "headers" => {
+                    // true, false or MATCH, which COPY itself checks (MATCH: COPY FROM only).
+                    let header = pg_sys::makeDefElem(c"header".as_ptr() as *mut c_char, (*def).arg, (*def).location);
+                    options.rest = pg_sys::lappend(options.rest, header as *mut std::ffi::c_void);
+                }
+                _ => options.rest = pg_sys::lappend(options.rest, def as *mut std::ffi::c_void),
+            }
+        }
+        options
+    }
+}
+
+/// The format of a blob: given, or inferred from its name. `direction` is FROM or TO, for
+/// messages.
+pub fn copy_format(given: Option<&str>, path: &str, direction: &str) -> Format {
+    let format = match given {
+        Some("csv") => Format::Csv,
+        Some("text" | "tsv") => Format::Tsv,
+        Some("binary") => Format::Binary,
+        Some("parquet") => Format::Parquet,
+        Some(other) => invalid_parameter(format!("COPY format \"{other}\" not recognized; accepted formats are csv, text, tsv, binary, parquet")),
+        None => Format::infer(path).unwrap_or_else(|e| invalid_parameter(e)),
+    };
+    if format == Format::Whole {
+        let function = if direction == "FROM" { "blob_get with decoder" } else { "blob_put with encoder" };
+        invalid_parameter(format!(
+            "COPY {direction} \"{path}\": json, xml and txt blobs are one value each; give FORMAT csv, text, binary or parquet, \
+             or use azure_storage.{function} 'text'"
+        ));
+    }
+    format
+}
+
+/// The options of a COPY of a parquet blob: COMPRESSION and our parquet settings; COPY's
+/// own options (HEADER, DELIMITER, ...) do not apply and are refused by name.
+pub unsafe fn parquet_options(options: &CopyOptions) -> ParquetOptions {
+    unsafe {
+        let mut settings = Vec::new();
+        let length = if options.rest.is_null() { 0 } else { (*options.rest).length };
+        for i in 0..length as usize {
+            let def = (*(*options.rest).elements.add(i)).ptr_value as *mut pg_sys::DefElem;
+            let name = CStr::from_ptr((*def).defname).to_string_lossy().into_owned();
+            let value = if (*def).arg.is_null() { "true".to_string() } else { CStr::from_ptr(pg_sys::defGetString(def)).to_string_lossy().into_owned() };
+            settings.push((name, value));
+        }
+        crate::parquet_io::options_from_settings(options.compression.as_deref().unwrap_or("auto"), &settings)
+    }
+}
+
+/// The relkind of `relation`; None when it does not exist.
+pub unsafe fn relation_kind(relation: *mut pg_sys::RangeVar) -> Option<u8> {
+    unsafe {
+        let relid = pg_sys::RangeVarGetRelidExtended(relation, pg_sys::NoLock as i32, pg_sys::RVROption::RVR_MISSING_OK, None, std::ptr::null_mut());
+        (relid != pg_sys::InvalidOid).then(|| pg_sys::get_rel_relkind(relid) as u8)
+    }
+}
+
+/// `COPY relation [(columns)]` as `COPY (SELECT columns FROM relation)`; a COPY of a query
+/// stays as it is. As native COPY: without a column list, every column but the generated
+/// ones; a table's own rows only (not those of tables inheriting from it), while a
+/// partitioned table gives its partitions' rows.
+pub unsafe fn as_query(copy: *mut pg_sys::CopyStmt) {
+    unsafe {
+        let relation = (*copy).relation;
+        if relation.is_null() {
+            return;
+        }
+        if relation_kind(relation) == Some(pg_sys::RELKIND_RELATION) {
+            (*relation).inh = false;
+        }
+        let mut targets: *mut pg_sys::List = std::ptr::null_mut();
+        let columns = (*copy).attlist;
+        if columns.is_null() {
+            match columns_without_generated(relation) {
+                Some(names) => {
+                    for name in names {
+                        targets = pg_sys::lappend(targets, target(pg_sys::lappend(std::ptr::null_mut(), pg_sys::makeString(name) as *mut std::ffi::c_void)));
+                    }
+                }
+                None => {
+                    let star = node::<pg_sys::A_Star>(pg_sys::NodeTag::T_A_Star);
+                    targets = pg_sys::lappend(targets, target(pg_sys::lappend(std::ptr::null_mut(), star as *mut std::ffi::c_void)));
+                }
+            }
+        } else {
+            for i in 0..(*columns).length as usize {
+                let column = (*(*columns).elements.add(i)).ptr_value;
+                targets = pg_sys::lappend(targets, target(pg_sys::lappend(std::ptr::null_mut(), column)));
+            }
+        }
+        let select = node::<pg_sys::SelectStmt>(pg_sys::NodeTag::T_SelectStmt);
+        (*select).targetList = targets;
+        (*select).fromClause = pg_sys::lappend(std::ptr::null_mut(), relation as *mut std::ffi::c_void);
+        (*copy).query = select as *mut pg_sys::Node;
+        (*copy).relation = std::ptr::null_mut();
+        (*copy).attlist = std::ptr::null_mut();
+    }
+}
+
+/// The names of the columns of `relation` but its generated ones, when it has generated
+/// ones (else `*` says it); None too when it does not exist, for the query to say so.
+unsafe fn columns_without_generated(relation: *mut pg_sys::RangeVar) -> Option<Vec<*mut std::ffi::c_char>> {
+    unsafe {
+        let relid = pg_sys::RangeVarGetRelidExtended(relation, pg_sys::AccessShareLock as i32, pg_sys::RVROption::RVR_MISSING_OK, None, std::ptr::null_mut());
+        if relid == pg_sys::InvalidOid {
+            return None;
+        }
+        let rel = pg_sys::relation_open(relid, pg_sys::NoLock as i32);
+        let desc = (*rel).rd_att;
+        let attrs = std::slice::from_raw_parts((*desc).attrs.as_ptr(), (*desc).natts as usize);
+        let generated = attrs.iter().any(|a| !a.attisdropped && a.attgenerated != 0);
+        let names = attrs.iter().filter(|a| !a.attisdropped && a.attgenerated == 0).map(|a| pg_sys::pstrdup(a.attname.data.as_ptr())).collect();
+        pg_sys::relation_close(rel, pg_sys::NoLock as i32);
+        generated.then_some(names)
+    }
+}
+
+unsafe fn node<T>(tag: pg_sys::NodeTag) -> *mut T {
+    unsafe {
+        let n = pg_sys::palloc0(std::mem::size_of::<T>()) as *mut pg_sys::Node;
+        (*n).type_ = tag;
+        n as *mut T
+    }
+}
+
+/// `SELECT <fields>`: one output column.
+unsafe fn target(fields: *mut pg_sys::List) -> *mut std::ffi::c_void {
+    unsafe {
+        let column = node::<pg_sys::ColumnRef>(pg_sys::NodeTag::T_ColumnRef);
+        (*column).fields = fields;
+        (*column).location = -1;
+        let target = node::<pg_sys::ResTarget>(pg_sys::NodeTag::T_ResTarget);
+        (*target).val = column as *mut pg_sys::Node;
+        (*target).location = -1;
+        target as *mut std::ffi::c_void
+    }
+}
