@@ -10,7 +10,7 @@ use storage::{BlobVersion, Compression};
 
 use crate::access::Access;
 use crate::copy_source::{content_encoding, copy_error_context, copy_options, stub_relation, ActiveSource};
-use crate::error_context::{blob_context, keep_context};
+use crate::pg::error_context::{blob_context, keep_context};
 use crate::blob_set;
 use crate::records::live_columns;
 use crate::errors::{interrupt_pending, invalid_name, invalid_parameter, raise};
@@ -182,7 +182,7 @@ unsafe fn parse_with_copy(tupdesc: pg_sys::TupleDesc, options: *mut pg_sys::List
         let mut values = vec![pg_sys::Datum::from(0); natts];
         let mut nulls = vec![false; natts];
         // Values of one row live in a context reset before the next row.
-        let row_context = pg_sys::AllocSetContextCreateInternal(pg_sys::CurrentMemoryContext, c"blob_get row".as_ptr(), 0, 8 * 1024, 8 * 1024 * 1024);
+        let row_context = crate::pg::memory::scratch_context(c"blob_get row");
         loop {
             pg_sys::MemoryContextReset(row_context);
             let old = pg_sys::MemoryContextSwitchTo(row_context);

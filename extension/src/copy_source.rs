@@ -9,7 +9,8 @@ use pgrx::pg_sys;
 use serde_json::Value;
 use storage::BlobStream;
 
-use crate::error_context::ContextCallback;
+use crate::pg::error_context::ContextCallback;
+use crate::pg::nodes::{a_star, def_elem, pstr, string_option};
 use crate::errors::{interrupt_pending, invalid_parameter, storage_error};
 
 /// Bytes for a COPY parser: a blob's own, or a parquet blob's rows in binary COPY format.
@@ -68,28 +69,6 @@ pub unsafe extern "C-unwind" fn read_blob(outbuf: *mut c_void, _minread: c_int, 
         let buf = unsafe { std::slice::from_raw_parts_mut(outbuf as *mut u8, maxread.max(0) as usize) };
         top.read(buf) as c_int
     })
-}
-
-fn pstr(s: &str) -> *mut std::ffi::c_char {
-    let c = CString::new(s).unwrap_or_else(|_| invalid_parameter(format!("option value \"{}\" contains a NUL byte", s.replace('\0', "\\0"))));
-    unsafe { pg_sys::pstrdup(c.as_ptr()) }
-}
-
-fn def_elem(name: &str, arg: *mut pg_sys::Node) -> *mut pg_sys::Node {
-    unsafe { pg_sys::makeDefElem(pstr(name), arg, -1) as *mut pg_sys::Node }
-}
-
-pub fn string_option(name: &str, value: &str) -> *mut pg_sys::Node {
-    def_elem(name, unsafe { pg_sys::makeString(pstr(value)) } as *mut pg_sys::Node)
-}
-
-/// The `*` node of `FORCE_QUOTE *`.
-fn a_star() -> *mut pg_sys::Node {
-    unsafe {
-        let star = pg_sys::palloc0(std::mem::size_of::<pg_sys::A_Star>()) as *mut pg_sys::A_Star;
-        (*star).type_ = pg_sys::NodeTag::T_A_Star;
-        star as *mut pg_sys::Node
-    }
 }
 
 /// COPY options (a List of DefElem) for `format` and the `options` jsonb of blob_get/blob_put.

@@ -13,14 +13,13 @@ mod catalog;
 mod copy;
 mod copy_source;
 mod crypto;
-mod error_context;
 mod errors;
 mod export;
 mod formats;
 mod guc;
 mod log_redaction;
-mod native_errors;
 mod parquet_io;
+mod pg;
 mod pending;
 mod records;
 mod roles;
@@ -36,7 +35,7 @@ pub extern "C-unwind" fn _PG_init() {
     log_redaction::install();
     copy::install();
     pending::install();
-    error_context::install();
+    pg::error_context::install();
 }
 
 #[cfg(test)]

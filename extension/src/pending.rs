@@ -18,7 +18,7 @@ use pgrx::{pg_sys, PgSqlErrorCode};
 
 use crate::errors::raise;
 use crate::export::{commit_all, BlobTarget, Staged};
-use crate::native_errors;
+use crate::pg::native_errors;
 
 /// One query's blobs.
 struct QueryBlobs {

@@ -12,6 +12,8 @@ use pgrx::pg_sys;
 use serde_json::Value;
 
 use crate::copy_source::{content_encoding, copy_options};
+use crate::pg::list::copy_columns;
+use crate::pg::memory::scratch_context;
 use crate::errors::invalid_parameter;
 use crate::formats::Format;
 
@@ -61,10 +63,9 @@ impl RowEncoder {
     /// memory context.
     pub unsafe fn new(format: Format, tupdesc: pg_sys::TupleDesc, options: Option<&Value>) -> RowEncoder {
         unsafe {
-            let attnums = pg_sys::CopyGetAttnums(tupdesc, std::ptr::null_mut(), std::ptr::null_mut());
-            let indexes: Vec<usize> = (0..list_len(attnums)).map(|i| (*(*attnums).elements.add(i)).int_value as usize - 1).collect();
+            let indexes = copy_columns(tupdesc, std::ptr::null_mut(), std::ptr::null_mut());
             let context = pg_sys::CurrentMemoryContext;
-            let row_context = pg_sys::AllocSetContextCreateInternal(context, c"blob_put row".as_ptr(), 0, 8 * 1024, 8 * 1024 * 1024);
+            let row_context = scratch_context(c"blob_put row");
             let mut encoder = RowEncoder {
                 layout: Layout::Whole,
                 columns: Vec::new(),
@@ -329,14 +330,6 @@ impl RowEncoder {
     }
 }
 
-fn list_len(list: *mut pg_sys::List) -> usize {
-    if list.is_null() {
-        0
-    } else {
-        unsafe { (*list).length as usize }
-    }
-}
-
 /// FORCE_QUOTE as flags by tuple index, with COPY's checks and errors.
 unsafe fn forced_columns(tupdesc: pg_sys::TupleDesc, opts: &pg_sys::CopyFormatOptions, indexes: &[usize]) -> Vec<usize> {
     unsafe {
@@ -346,8 +339,7 @@ unsafe fn forced_columns(tupdesc: pg_sys::TupleDesc, opts: &pg_sys::CopyFormatOp
         if opts.force_quote.is_null() {
             return Vec::new();
         }
-        let attnums = pg_sys::CopyGetAttnums(tupdesc, std::ptr::null_mut(), opts.force_quote);
-        (0..list_len(attnums)).map(|i| (*(*attnums).elements.add(i)).int_value as usize - 1).collect()
+        copy_columns(tupdesc, std::ptr::null_mut(), opts.force_quote)
     }
 }
 

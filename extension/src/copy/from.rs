@@ -12,12 +12,14 @@ use storage::{BlobVersion, Compression};
 use super::statement::{copy_format, parquet_options, resolve, split_options, CopyOptions};
 use crate::access::Access;
 use crate::blob_set;
-use crate::copy_source::{string_option, ActiveSource};
-use crate::error_context::{blob_context, keep_context};
+use crate::copy_source::ActiveSource;
+use crate::pg::nodes::string_option;
+use crate::pg::error_context::{blob_context, keep_context};
 use crate::errors::{invalid_parameter, raise};
 use crate::formats::Format;
 use crate::parquet_io::decode::{targets, ParquetSource};
 use crate::parquet_io::ParquetOptions;
+use crate::pg::list::copy_columns;
 
 pub unsafe fn copy_from_blob(stmt: *mut pg_sys::CopyStmt, query_string: *const c_char, query_env: *mut pg_sys::QueryEnvironment) -> u64 {
     unsafe {
@@ -53,8 +55,7 @@ pub unsafe fn copy_from_blob(stmt: *mut pg_sys::CopyStmt, query_string: *const c
                     (list, ActiveSource::stream(stream, &blob.account, access.registered), size)
                 }
                 (SourceOptions::Parquet(parquet), _) => {
-                    let attnums = pg_sys::CopyGetAttnums((*rel).rd_att, rel, (*stmt).attlist);
-                    let indexes: Vec<usize> = (0..(*attnums).length as usize).map(|i| (*(*attnums).elements.add(i)).int_value as usize - 1).collect();
+                    let indexes = copy_columns((*rel).rd_att, rel, (*stmt).attlist);
                     let source = ParquetSource::open(&access, &blob.container, &version, targets((*rel).rd_att, &indexes), &parquet);
                     (pg_sys::lappend(std::ptr::null_mut(), string_option("format", "binary") as *mut std::ffi::c_void), ActiveSource::push(Box::new(source)), None)
                 }
@@ -116,10 +117,8 @@ unsafe fn check_target(pstate: *mut pg_sys::ParseState, stmt: *mut pg_sys::CopyS
             where_clause = pg_sys::canonicalize_qual(where_clause as *mut pg_sys::Expr, false) as *mut pg_sys::Node;
             where_clause = pg_sys::make_ands_implicit(where_clause as *mut pg_sys::Expr) as *mut pg_sys::Node;
         }
-        let attnums = pg_sys::CopyGetAttnums((*rel).rd_att, rel, (*stmt).attlist);
-        for i in 0..(*attnums).length as usize {
-            let attno = (*(*attnums).elements.add(i)).int_value;
-            (*rte).insertedCols = pg_sys::bms_add_member((*rte).insertedCols, attno - pg_sys::FirstLowInvalidHeapAttributeNumber);
+        for index in copy_columns((*rel).rd_att, rel, (*stmt).attlist) {
+            (*rte).insertedCols = pg_sys::bms_add_member((*rte).insertedCols, index as i32 + 1 - pg_sys::FirstLowInvalidHeapAttributeNumber);
         }
         pg_sys::ExecCheckRTPerms((*pstate).p_rtable, true);
         if pg_sys::check_enable_rls((*rte).relid, pg_sys::InvalidOid, false) == pg_sys::CheckEnableRlsResult::RLS_ENABLED as i32 {

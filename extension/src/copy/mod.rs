@@ -18,7 +18,7 @@ use std::ffi::{c_char, CStr};
 use pgrx::pg_sys;
 use storage::url;
 
-use crate::native_errors;
+use crate::pg::native_errors;
 
 static mut PREVIOUS_HOOK: pg_sys::ProcessUtility_hook_type = None;
 

@@ -12,6 +12,7 @@ use crate::errors::invalid_parameter;
 use crate::formats::Format;
 use crate::guc;
 use crate::parquet_io::ParquetOptions;
+use crate::pg::{list, nodes};
 
 /// Account, container and blob of a URL: an Azure host, or a path under the endpoint of a
 /// registered account or of the default endpoint.
@@ -48,9 +49,7 @@ pub struct CopyOptions {
 pub unsafe fn split_options(list: *mut pg_sys::List) -> CopyOptions {
     unsafe {
         let mut options = CopyOptions { format: None, compression: None, rest: std::ptr::null_mut() };
-        let length = if list.is_null() { 0 } else { (*list).length };
-        for i in 0..length as usize {
-            let def = (*(*list).elements.add(i)).ptr_value as *mut pg_sys::DefElem;
+        for def in list::pointers::<pg_sys::DefElem>(list) {
             let name = CStr::from_ptr((*def).defname).to_string_lossy().to_ascii_lowercase();
             let value = || CStr::from_ptr(pg_sys::defGetString(def)).to_string_lossy().into_owned();
             match name.as_str() {
@@ -95,9 +94,7 @@ pub fn copy_format(given: Option<&str>, path: &str, direction: &str) -> Format {
 pub unsafe fn parquet_options(options: &CopyOptions) -> ParquetOptions {
     unsafe {
         let mut settings = Vec::new();
-        let length = if options.rest.is_null() { 0 } else { (*options.rest).length };
-        for i in 0..length as usize {
-            let def = (*(*options.rest).elements.add(i)).ptr_value as *mut pg_sys::DefElem;
+        for def in list::pointers::<pg_sys::DefElem>(options.rest) {
             let name = CStr::from_ptr((*def).defname).to_string_lossy().into_owned();
             let value = if (*def).arg.is_null() { "true".to_string() } else { CStr::from_ptr(pg_sys::defGetString(def)).to_string_lossy().into_owned() };
             settings.push((name, value));
@@ -127,30 +124,16 @@ pub unsafe fn as_query(copy: *mut pg_sys::CopyStmt) {
         if relation_kind(relation) == Some(pg_sys::RELKIND_RELATION) {
             (*relation).inh = false;
         }
-        let mut targets: *mut pg_sys::List = std::ptr::null_mut();
-        let columns = (*copy).attlist;
-        if columns.is_null() {
-            match columns_without_generated(relation) {
-                Some(names) => {
-                    for name in names {
-                        targets = pg_sys::lappend(targets, target(pg_sys::lappend(std::ptr::null_mut(), pg_sys::makeString(name) as *mut std::ffi::c_void)));
-                    }
-                }
-                None => {
-                    let star = node::<pg_sys::A_Star>(pg_sys::NodeTag::T_A_Star);
-                    targets = pg_sys::lappend(targets, target(pg_sys::lappend(std::ptr::null_mut(), star as *mut std::ffi::c_void)));
-                }
-            }
+        let named = (*copy).attlist;
+        let columns: Vec<*mut pg_sys::Node> = if !named.is_null() {
+            list::pointers(named).collect()
         } else {
-            for i in 0..(*columns).length as usize {
-                let column = (*(*columns).elements.add(i)).ptr_value;
-                targets = pg_sys::lappend(targets, target(pg_sys::lappend(std::ptr::null_mut(), column)));
+            match columns_without_generated(relation) {
+                Some(names) => names.into_iter().map(|name| pg_sys::makeString(name) as *mut pg_sys::Node).collect(),
+                None => vec![nodes::a_star()],
             }
-        }
-        let select = node::<pg_sys::SelectStmt>(pg_sys::NodeTag::T_SelectStmt);
-        (*select).targetList = targets;
-        (*select).fromClause = pg_sys::lappend(std::ptr::null_mut(), relation as *mut std::ffi::c_void);
-        (*copy).query = select as *mut pg_sys::Node;
+        };
+        (*copy).query = nodes::select_from(columns, relation);
         (*copy).relation = std::ptr::null_mut();
         (*copy).attlist = std::ptr::null_mut();
     }
@@ -174,23 +157,4 @@ unsafe fn columns_without_generated(relation: *mut pg_sys::RangeVar) -> Option<V
     }
 }
 
-unsafe fn node<T>(tag: pg_sys::NodeTag) -> *mut T {
-    unsafe {
-        let n = pg_sys::palloc0(std::mem::size_of::<T>()) as *mut pg_sys::Node;
-        (*n).type_ = tag;
-        n as *mut T
-    }
-}
 
-/// `SELECT <fields>`: one output column.
-unsafe fn target(fields: *mut pg_sys::List) -> *mut std::ffi::c_void {
-    unsafe {
-        let column = node::<pg_sys::ColumnRef>(pg_sys::NodeTag::T_ColumnRef);
-        (*column).fields = fields;
-        (*column).location = -1;
-        let target = node::<pg_sys::ResTarget>(pg_sys::NodeTag::T_ResTarget);
-        (*target).val = column as *mut pg_sys::Node;
-        (*target).location = -1;
-        target as *mut std::ffi::c_void
-    }
-}

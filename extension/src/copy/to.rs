@@ -17,10 +17,10 @@ use storage::Compression;
 use crate::access::Access;
 use super::statement::{as_query, copy_format, parquet_options, relation_kind, resolve, split_options};
 use crate::formats::Format;
-use crate::copy_source::string_option;
+use crate::pg::nodes::string_option;
 use crate::errors::invalid_parameter;
 use crate::export::Export;
-use crate::native_errors;
+use crate::pg::native_errors;
 
 /// libpq/libpq.h's table of protocol functions (PostgreSQL 14 and later).
 #[repr(C)]

@@ -17,7 +17,7 @@ use super::types::{attribute_name, resolve, PgType};
 use super::{MatchBy, ParquetOptions};
 use crate::access::Access;
 use crate::copy_source::ByteSource;
-use crate::error_context::{add_context_line, ContextCallback};
+use crate::pg::error_context::{add_context_line, ContextCallback};
 use crate::errors::{raise, storage_error};
 
 /// Rows decoded at a time.
@@ -136,7 +136,7 @@ impl ParquetSource {
         let positions = sources.iter().map(|s| roots.range(..s).count()).collect();
         let projection = ProjectionMask::roots(metadata.parquet_schema(), roots.iter().copied());
         let groups = metadata.metadata().num_row_groups();
-        let scratch = unsafe { pg_sys::AllocSetContextCreateInternal(pg_sys::CurrentMemoryContext, c"parquet batch".as_ptr(), 0, 8 * 1024, 8 * 1024 * 1024) };
+        let scratch = unsafe { crate::pg::memory::scratch_context(c"parquet batch") };
         ParquetSource {
             file,
             metadata,

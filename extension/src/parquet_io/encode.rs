@@ -87,7 +87,7 @@ impl ParquetEncoder {
                 collectors,
                 rows: 0,
                 pushed: 0,
-                row_context: pg_sys::AllocSetContextCreateInternal(pg_sys::CurrentMemoryContext, c"parquet row".as_ptr(), 0, 8 * 1024, 8 * 1024 * 1024),
+                row_context: crate::pg::memory::scratch_context(c"parquet row"),
             }
         }
     }

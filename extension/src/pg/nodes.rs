@@ -1,0 +1,66 @@
+//! Parse nodes we build: COPY options (DefElem), and the `SELECT columns FROM relation` a
+//! COPY of a relation stands for.
+
+use std::ffi::{c_void, CString};
+
+use pgrx::pg_sys;
+
+use crate::errors::invalid_parameter;
+
+/// A zeroed node of type `T` with its tag set, in the current memory context.
+pub unsafe fn node<T>(tag: pg_sys::NodeTag) -> *mut T {
+    unsafe {
+        let n = pg_sys::palloc0(std::mem::size_of::<T>()) as *mut pg_sys::Node;
+        (*n).type_ = tag;
+        n as *mut T
+    }
+}
+
+/// `s` as a palloc'd C string; a NUL byte in it is an error naming the value.
+pub fn pstr(s: &str) -> *mut std::ffi::c_char {
+    let c = CString::new(s).unwrap_or_else(|_| invalid_parameter(format!("option value \"{}\" contains a NUL byte", s.replace('\0', "\\0"))));
+    unsafe { pg_sys::pstrdup(c.as_ptr()) }
+}
+
+/// The option `name` with the argument `arg`.
+pub fn def_elem(name: &str, arg: *mut pg_sys::Node) -> *mut pg_sys::Node {
+    unsafe { pg_sys::makeDefElem(pstr(name), arg, -1) as *mut pg_sys::Node }
+}
+
+/// The option `name 'value'`.
+pub fn string_option(name: &str, value: &str) -> *mut pg_sys::Node {
+    def_elem(name, unsafe { pg_sys::makeString(pstr(value)) } as *mut pg_sys::Node)
+}
+
+/// The `*` of `FORCE_QUOTE *` and `SELECT *`.
+pub fn a_star() -> *mut pg_sys::Node {
+    unsafe { node::<pg_sys::A_Star>(pg_sys::NodeTag::T_A_Star) as *mut pg_sys::Node }
+}
+
+/// One output column, `SELECT <fields>`: a ColumnRef of `fields` (String nodes, or `*`).
+unsafe fn result_column(fields: *mut pg_sys::List) -> *mut c_void {
+    unsafe {
+        let column = node::<pg_sys::ColumnRef>(pg_sys::NodeTag::T_ColumnRef);
+        (*column).fields = fields;
+        (*column).location = -1;
+        let target = node::<pg_sys::ResTarget>(pg_sys::NodeTag::T_ResTarget);
+        (*target).val = column as *mut pg_sys::Node;
+        (*target).location = -1;
+        target as *mut c_void
+    }
+}
+
+/// `SELECT <columns> FROM <relation>`; `columns` are single-field column references (String
+/// nodes, or `*`).
+pub unsafe fn select_from(columns: impl IntoIterator<Item = *mut pg_sys::Node>, relation: *mut pg_sys::RangeVar) -> *mut pg_sys::Node {
+    unsafe {
+        let mut targets: *mut pg_sys::List = std::ptr::null_mut();
+        for column in columns {
+            targets = pg_sys::lappend(targets, result_column(pg_sys::lappend(std::ptr::null_mut(), column as *mut c_void)));
+        }
+        let select = node::<pg_sys::SelectStmt>(pg_sys::NodeTag::T_SelectStmt);
+        (*select).targetList = targets;
+        (*select).fromClause = pg_sys::lappend(std::ptr::null_mut(), relation as *mut c_void);
+        select as *mut pg_sys::Node
+    }
+}
