@@ -3,7 +3,7 @@
 use storage::{Account, BlobStream, BlobStore, BlobVersion, BlobWriter, Compression, Credential, RestClient, TokenSource, UploadOptions};
 
 use crate::catalog::{self, AuthType};
-use crate::errors::{invalid_name, raise, storage_error};
+use crate::errors::{invalid_name, raise, AccountRef};
 use crate::{guc, roles};
 use pgrx::PgSqlErrorCode;
 
@@ -38,9 +38,14 @@ impl Access {
         access
     }
 
+    /// The account as errors name it.
+    pub fn reference(&self) -> AccountRef {
+        AccountRef { name: self.account.name.clone(), registered: self.registered }
+    }
+
     /// Raises a storage error in the terms of Azure's extension.
     pub fn fail(&self, e: storage::Error) -> ! {
-        storage_error(&self.account.name, self.registered, e)
+        self.reference().fail(e)
     }
 
     /// A client for listings and other REST calls.

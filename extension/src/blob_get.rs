@@ -119,7 +119,7 @@ unsafe fn blob_get(fcinfo: pg_sys::FunctionCallInfo, first_option: usize) -> pg_
             let name = several.then_some(path);
             match (plan_of(&blob), stream) {
                 (Plan::Copy { format, .. }, Some(stream)) => {
-                    let _source = ActiveSource::stream(stream, &account, access.registered);
+                    let _source = ActiveSource::stream(stream, access.reference());
                     parse_with_copy(result_desc, copy_options(format, options.as_ref()), path, name, store_rows);
                 }
                 (Plan::Whole { .. }, Some(mut stream)) => {

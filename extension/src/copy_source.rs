@@ -11,7 +11,7 @@ use storage::BlobStream;
 
 use crate::pg::error_context::ContextCallback;
 use crate::pg::nodes::{a_star, def_elem, pstr, string_option};
-use crate::errors::{interrupt_pending, invalid_parameter, storage_error};
+use crate::errors::{interrupt_pending, invalid_parameter, AccountRef};
 
 /// Bytes for a COPY parser: a blob's own, or a parquet blob's rows in binary COPY format.
 /// Failures are raised as PostgreSQL errors.
@@ -23,13 +23,12 @@ pub trait ByteSource {
 /// A blob's bytes as they are (after decompression).
 struct BlobSource {
     stream: BlobStream,
-    account: String,
-    registered: bool,
+    account: AccountRef,
 }
 
 impl ByteSource for BlobSource {
     fn read(&mut self, buf: &mut [u8]) -> usize {
-        self.stream.read(buf, &interrupt_pending).unwrap_or_else(|e| storage_error(&self.account, self.registered, e))
+        self.stream.read(buf, &interrupt_pending).unwrap_or_else(|e| self.account.fail(e))
     }
 }
 
@@ -48,8 +47,8 @@ impl ActiveSource {
         ActiveSource(())
     }
 
-    pub fn stream(stream: BlobStream, account: &str, registered: bool) -> ActiveSource {
-        ActiveSource::push(Box::new(BlobSource { stream, account: account.to_string(), registered }))
+    pub fn stream(stream: BlobStream, account: AccountRef) -> ActiveSource {
+        ActiveSource::push(Box::new(BlobSource { stream, account }))
     }
 }
 

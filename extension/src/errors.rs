@@ -26,15 +26,29 @@ pub fn invalid_name(e: storage::names::InvalidName) -> ! {
     raise(PgSqlErrorCode::ERRCODE_INVALID_NAME, e.to_string(), None, None)
 }
 
-/// Turns a storage error into the error text users of Azure's extension expect.
-/// `registered` says whether the account had credentials registered.
-pub fn storage_error(account: &str, registered: bool, e: storage::Error) -> ! {
-    storage_error_noted(account, registered, e, None)
+/// An account as its errors name it: its name, and whether it is registered (one that is
+/// not is used anonymously, which changes what a refusal means). Turns storage errors into
+/// the errors users of Azure's extension expect.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AccountRef {
+    pub name: String,
+    pub registered: bool,
 }
 
-/// `storage_error` with a note added to the error's detail: what else the statement had
-/// done when the error came.
-pub fn storage_error_noted(account: &str, registered: bool, e: storage::Error, note: Option<String>) -> ! {
+impl AccountRef {
+    pub fn fail(&self, e: storage::Error) -> ! {
+        storage_error(&self.name, self.registered, e, None)
+    }
+
+    /// `fail` with a note added to the error's detail: what else the statement had done
+    /// when the error came.
+    pub fn fail_noted(&self, e: storage::Error, note: Option<String>) -> ! {
+        storage_error(&self.name, self.registered, e, note)
+    }
+}
+
+/// The one map from storage errors to PostgreSQL errors (SQLSTATE, message, detail, hint).
+fn storage_error(account: &str, registered: bool, e: storage::Error, note: Option<String>) -> ! {
     use storage::Error as E;
     use PgSqlErrorCode as C;
     let raise = |code: C, message: String, detail: Option<String>, hint: Option<String>| -> ! {
@@ -118,6 +132,7 @@ pub fn storage_error_noted(account: &str, registered: bool, e: storage::Error, n
             Some(format!("Register the endpoint the service really answers at: SELECT azure_storage.account_add(...) with the \"endpoint\" key for storage account {account}.")),
         ),
         E::Service { .. } | E::InvalidResponse(_) => raise(C::ERRCODE_EXTERNAL_ROUTINE_EXCEPTION, e.to_string(), None, None),
+        E::Internal(_) => raise(C::ERRCODE_INTERNAL_ERROR, e.to_string(), None, None),
     }
 }
 

@@ -6,13 +6,13 @@ use std::fmt;
 use storage::{BlobWriter, Compression, StagedBlob};
 
 use crate::access::Access;
-use crate::errors::{interrupt_pending, storage_error, storage_error_noted};
+use crate::errors::{interrupt_pending, AccountRef};
 
 /// One blob at the service: the account's endpoint (two registered names may reach one
 /// account), the container and the path. Shown with the account's name.
 #[derive(Clone, Debug)]
 pub struct BlobTarget {
-    pub account: String,
+    pub account: AccountRef,
     endpoint: String,
     pub container: String,
     pub path: String,
@@ -21,7 +21,7 @@ pub struct BlobTarget {
 impl BlobTarget {
     pub fn new(access: &Access, container: &str, path: &str) -> BlobTarget {
         BlobTarget {
-            account: access.account.name.clone(),
+            account: access.reference(),
             endpoint: access.account.endpoint.clone(),
             container: container.to_string(),
             path: path.to_string(),
@@ -45,21 +45,19 @@ impl std::hash::Hash for BlobTarget {
 
 impl fmt::Display for BlobTarget {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "blob \"{}\" in container \"{}\" of storage account {}", self.path, self.container, self.account)
+        write!(f, "blob \"{}\" in container \"{}\" of storage account {}", self.path, self.container, self.account.name)
     }
 }
 
 pub struct Export {
     writer: BlobWriter,
     target: BlobTarget,
-    registered: bool,
 }
 
 /// A blob whose every byte is stored but which is not visible yet.
 pub struct Staged {
     blob: StagedBlob,
     target: BlobTarget,
-    registered: bool,
 }
 
 impl Export {
@@ -67,7 +65,6 @@ impl Export {
         Export {
             writer: access.upload(container, path, compression, content_type),
             target: BlobTarget::new(access, container, path),
-            registered: access.registered,
         }
     }
 
@@ -77,15 +74,15 @@ impl Export {
 
     pub fn write(&mut self, bytes: &[u8]) {
         if let Err(e) = self.writer.write(bytes, &interrupt_pending) {
-            storage_error(&self.target.account, self.registered, e)
+            self.target.account.fail(e)
         }
     }
 
     /// Waits until every block is stored.
     pub fn finish(self) -> Staged {
         match self.writer.finish(&interrupt_pending) {
-            Ok(blob) => Staged { blob, target: self.target, registered: self.registered },
-            Err(e) => storage_error(&self.target.account, self.registered, e),
+            Ok(blob) => Staged { blob, target: self.target },
+            Err(e) => self.target.account.fail(e),
         }
     }
 }
@@ -105,11 +102,11 @@ pub fn commit_all(blobs: Vec<Staged>) {
     let total = blobs.len();
     let mut committed: Vec<BlobTarget> = Vec::new();
     let mut blobs = blobs.into_iter();
-    while let Some(Staged { blob, target, registered }) = blobs.next() {
+    while let Some(Staged { blob, target }) = blobs.next() {
         if let Err(e) = blob.commit(&interrupt_pending) {
             let dropped: Vec<BlobTarget> = blobs.map(|s| s.target).collect();
             let note = (total > 1).then(|| commit_failure_note(&committed, &target, &dropped));
-            storage_error_noted(&target.account, registered, e, note)
+            target.account.fail_noted(e, note)
         }
         committed.push(target);
     }

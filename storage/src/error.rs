@@ -43,6 +43,10 @@ pub enum Error {
     Service { status: u16, code: String, message: String },
     #[error("invalid answer from the storage service: {0}")]
     InvalidResponse(String),
+    /// A failure on this side, not in the service's answer: a thread that could not start,
+    /// a request that could not be built, compression that failed.
+    #[error("internal error: {0}")]
+    Internal(String),
     #[error("could not decompress the blob as {compression}: {cause}")]
     Decompress { compression: &'static str, cause: String },
     #[error("the blob is larger than {limit} bytes, the most one value can hold")]

@@ -123,13 +123,13 @@ impl RestClient {
     /// touching `progress`.
     async fn request(&self, method: Method, path_and_query: &str, extra: &[(&str, &str)], body: Bytes, progress: &Progress) -> std::result::Result<reqwest::Response, Failure> {
         let url = format!("{}{}", self.account.endpoint, path_and_query);
-        let mut req = Request::builder().method(method).uri(&url).body(()).map_err(|e| Error::InvalidResponse(e.to_string()))?;
+        let mut req = Request::builder().method(method).uri(&url).body(()).map_err(|e| Error::Internal(e.to_string()))?;
         let headers = req.headers_mut();
         headers.insert("x-ms-version", HeaderValue::from_static(API_VERSION));
         headers.insert("x-ms-date", HeaderValue::from_str(&httpdate_now()).expect("a date is a valid header"));
         headers.insert(http::header::CONTENT_LENGTH, HeaderValue::from(body.len()));
         for (name, value) in extra {
-            let value = HeaderValue::from_str(value).map_err(|e| Error::InvalidResponse(format!("header {name}: {e}")))?;
+            let value = HeaderValue::from_str(value).map_err(|e| Error::Internal(format!("header {name}: {e}")))?;
             headers.insert(http::HeaderName::from_bytes(name.as_bytes()).expect("static header names are valid"), value);
         }
         let (mut parts, ()) = req.into_parts();
@@ -145,7 +145,7 @@ impl RestClient {
         let large = body.len() > UPLOAD_PIECE;
         let http_body = if large { pieces(body, progress.clone()) } else { reqwest::Body::from(body) };
         let mut req = reqwest::Request::try_from(Request::from_parts(parts, http_body))
-            .map_err(|e| Error::InvalidResponse(e.without_url().to_string()))?;
+            .map_err(|e| Error::Internal(e.without_url().to_string()))?;
         if large {
             // No deadline for the whole exchange: `progress` bounds each step instead.
             *req.timeout_mut() = Some(Duration::from_secs(u64::from(u32::MAX)));

@@ -66,7 +66,7 @@ impl BlobStore {
         std::thread::Builder::new()
             .name("blob-download".into())
             .spawn(move || producer.run())
-            .map_err(|e| Error::InvalidResponse(format!("could not start the download thread: {e}")))?;
+            .map_err(|e| Error::Internal(format!("could not start the download thread: {e}")))?;
         Ok(BlobStream { pieces: rx, current: Bytes::new(), stop, failed, finished: false, size })
     }
 }
@@ -189,7 +189,7 @@ impl Producer {
             })
         };
         if let Err(e) = decompressor {
-            self.tx.fail(Error::InvalidResponse(format!("could not start the decompression thread: {e}")));
+            self.tx.fail(Error::Internal(format!("could not start the decompression thread: {e}")));
             return;
         }
         let stopped = || self.stop.load(Ordering::Relaxed);

@@ -164,7 +164,7 @@ impl BlobWriter {
                 summary: UploadSummary { written: self.written, stored, blocks },
             }),
             Event::Failed(e) => Err(e),
-            Event::Committed => Err(Error::InvalidResponse("the upload thread ended out of order".into())),
+            Event::Committed => Err(Error::Internal("the upload thread ended out of order".into())),
         }
     }
 
@@ -187,7 +187,7 @@ impl BlobWriter {
     fn failure(&self, cancelled: &dyn Fn() -> bool) -> Error {
         match wait(&self.events, cancelled) {
             Ok(Event::Failed(e)) | Err(e) => e,
-            Ok(_) => Error::InvalidResponse("the upload stopped without saying why".into()),
+            Ok(_) => Error::Internal("the upload stopped without saying why".into()),
         }
     }
 }
@@ -198,13 +198,13 @@ impl StagedBlob {
         if self.commit.send(()).is_err() {
             return Err(match wait(&self.events, cancelled)? {
                 Event::Failed(e) => e,
-                _ => Error::InvalidResponse("the upload thread is gone".into()),
+                _ => Error::Internal("the upload thread is gone".into()),
             });
         }
         match wait(&self.events, cancelled)? {
             Event::Committed => Ok(self.summary),
             Event::Failed(e) => Err(e),
-            Event::Staged { .. } => Err(Error::InvalidResponse("the upload thread ended out of order".into())),
+            Event::Staged { .. } => Err(Error::Internal("the upload thread ended out of order".into())),
         }
     }
 }
@@ -216,7 +216,7 @@ fn wait(events: &Receiver<Event>, cancelled: &dyn Fn() -> bool) -> Result<Event>
             Ok(event) => return Ok(event),
             Err(RecvTimeoutError::Timeout) if cancelled() => return Err(Error::Cancelled),
             Err(RecvTimeoutError::Timeout) => {}
-            Err(RecvTimeoutError::Disconnected) => return Err(Error::InvalidResponse("the upload threads ended unexpectedly".into())),
+            Err(RecvTimeoutError::Disconnected) => return Err(Error::Internal("the upload threads ended unexpectedly".into())),
         }
     }
 }
@@ -229,7 +229,7 @@ fn spawn(name: &str, f: impl FnOnce() + Send + 'static) -> Result<()> {
             f()
         })
         .map(|_| ())
-        .map_err(|e| Error::InvalidResponse(format!("could not start the {name} thread: {e}")))
+        .map_err(|e| Error::Internal(format!("could not start the {name} thread: {e}")))
 }
 
 /// Compresses the producer's chunks and cuts the result into blocks.
@@ -268,7 +268,7 @@ impl Compressor {
                 let _ = self.events.send(Event::Failed(Error::BlobTooLarge { limit: crate::blocks::capacity(MAX_BLOCKS) }));
             }
             Err(e) => {
-                let _ = self.events.send(Event::Failed(Error::InvalidResponse(format!("could not compress the blob: {e}"))));
+                let _ = self.events.send(Event::Failed(Error::Internal(format!("could not compress the blob: {e}"))));
             }
         }
     }

@@ -52,7 +52,7 @@ pub unsafe fn copy_from_blob(stmt: *mut pg_sys::CopyStmt, query_string: *const c
                     // COPY counts the bytes it reads; the total is known when they are the blob's own.
                     let size = (compression == Compression::None).then_some(stream.size);
                     let list = pg_sys::lcons(string_option("format", format) as *mut std::ffi::c_void, pg_sys::list_copy(options.rest));
-                    (list, ActiveSource::stream(stream, &blob.account, access.registered), size)
+                    (list, ActiveSource::stream(stream, access.reference()), size)
                 }
                 (SourceOptions::Parquet(parquet), _) => {
                     let indexes = copy_columns((*rel).rd_att, rel, (*stmt).attlist);

@@ -18,7 +18,7 @@ use super::{MatchBy, ParquetOptions};
 use crate::access::Access;
 use crate::copy_source::ByteSource;
 use crate::pg::error_context::{add_context_line, ContextCallback};
-use crate::errors::{raise, storage_error};
+use crate::errors::{raise, AccountRef};
 
 /// Rows decoded at a time.
 const BATCH_ROWS: usize = 8192;
@@ -62,8 +62,7 @@ unsafe extern "C-unwind" fn position_context(arg: *mut std::ffi::c_void) {
 pub struct ParquetSource {
     file: BlobFile,
     metadata: ArrowReaderMetadata,
-    account: String,
-    registered: bool,
+    account: AccountRef,
     targets: Vec<Target>,
     /// For each target, its column in the batches read (which hold the selected columns in
     /// file order).
@@ -140,8 +139,7 @@ impl ParquetSource {
         ParquetSource {
             file,
             metadata,
-            account: access.account.name.clone(),
-            registered: access.registered,
+            account: access.reference(),
             targets,
             positions,
             projection,
@@ -161,7 +159,7 @@ impl ParquetSource {
 
     fn fail(&self, e: impl std::fmt::Display) -> ! {
         match self.file.take_failure() {
-            Some(failure) => storage_error(&self.account, self.registered, failure),
+            Some(failure) => self.account.fail(failure),
             None => raise(
                 PgSqlErrorCode::ERRCODE_DATA_CORRUPTED,
                 format!("could not read row group {} of {} of \"{}\": {e}", self.position.group + 1, self.position.groups, self.position.path),
@@ -201,7 +199,7 @@ impl ParquetSource {
                 end = end.max(offset.saturating_add(length));
             }
             if start < end {
-                self.file.load(start..end.min(self.file.size())).unwrap_or_else(|e| storage_error(&self.account, self.registered, e));
+                self.file.load(start..end.min(self.file.size())).unwrap_or_else(|e| self.account.fail(e));
             }
             copy_options::parquet_checks::check_dictionaries(&std::sync::Arc::new(self.file.clone()), group, leaves)
                 .unwrap_or_else(|e| not_parquet(&self.position.path, e));
