@@ -104,7 +104,7 @@ fn storage_error(account: &str, registered: bool, e: storage::Error, note: Optio
             None,
             Some(format!("Register a new token with SELECT azure_storage.account_add(azure_storage.account_options_sas('{account}', '<SAS token>', 'blob'));")),
         ),
-        E::Connect { .. } => raise(C::ERRCODE_CONNECTION_FAILURE, "internal error while connecting".into(), Some(e.to_string()), None),
+        E::Connect { .. } | E::Broken { .. } => raise(C::ERRCODE_CONNECTION_FAILURE, "internal error while connecting".into(), Some(e.to_string()), None),
         E::Timeout { .. } => raise(
             C::ERRCODE_CONNECTION_FAILURE,
             "internal error while connecting".into(),

@@ -29,8 +29,13 @@ pub enum Error {
     /// The SAS token's expiry has passed; nothing was sent.
     #[error("SAS token for account {account} expired at {at}")]
     SasExpired { account: String, at: String },
+    /// No exchange: the connection could not be made, or the request not sent.
     #[error("could not connect to {endpoint}: {cause}")]
     Connect { endpoint: String, cause: String },
+    /// A connection that was made broke during the exchange (reset, closed before the
+    /// answer was complete): the same request may pass on another.
+    #[error("the connection to {endpoint} broke: {cause}")]
+    Broken { endpoint: String, cause: String },
     #[error("no answer from {endpoint} within {} s", .after.as_secs())]
     Timeout { endpoint: String, after: Duration },
     #[error("cancelled")]

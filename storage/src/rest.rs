@@ -215,12 +215,17 @@ impl RestClient {
             causes.push(s.to_string());
             source = s.source();
         }
+        let broken = !e.is_connect() && broke_mid_exchange(&e);
         // The URL may carry a SAS token: keep it out of messages.
         let mut cause = e.without_url().to_string();
         for c in causes {
             cause = format!("{cause}: {c}");
         }
-        Error::Connect { endpoint, cause }
+        if broken {
+            Error::Broken { endpoint, cause }
+        } else {
+            Error::Connect { endpoint, cause }
+        }
     }
 
     /// Creates a container with the given anonymous access. An existing container is left as
@@ -403,6 +408,28 @@ impl<'a> Properties<'a> {
             headers.push(("x-ms-blob-content-encoding", ce));
         }
     }
+}
+
+/// Whether a transport error is a connection that broke during the exchange, by the kinds
+/// of errors behind it: an I/O reset, abort, broken pipe or early end, or hyper's answer
+/// cut short.
+fn broke_mid_exchange(e: &reqwest::Error) -> bool {
+    use std::io::ErrorKind;
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        if let Some(io) = s.downcast_ref::<std::io::Error>() {
+            if matches!(io.kind(), ErrorKind::ConnectionReset | ErrorKind::ConnectionAborted | ErrorKind::BrokenPipe | ErrorKind::UnexpectedEof) {
+                return true;
+            }
+        }
+        if let Some(h) = s.downcast_ref::<hyper::Error>() {
+            if h.is_incomplete_message() || h.is_body_write_aborted() || h.is_closed() {
+                return true;
+            }
+        }
+        source = s.source();
+    }
+    false
 }
 
 /// `/<container>/<path>`, checked and percent-encoded.

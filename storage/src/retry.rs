@@ -46,12 +46,7 @@ pub(crate) fn retryable(e: &Error) -> bool {
         Error::Service { status, .. } => matches!(status, 408 | 429 | 500 | 502 | 503 | 504),
         // A connection that broke, not one that was never made: an endpoint that refuses
         // connections fails at once.
-        Error::Connect { cause, .. } => {
-            let cause = cause.to_ascii_lowercase();
-            ["connection reset", "connection closed", "broken pipe", "connection aborted", "unexpected eof", "incomplete message"]
-                .iter()
-                .any(|s| cause.contains(s))
-        }
+        Error::Broken { .. } => true,
         // A stalled answer costs one request timeout per attempt; `total` bounds the sum.
         Error::Timeout { .. } => true,
         _ => false,
@@ -101,9 +96,7 @@ mod tests {
         assert!(!retryable(&service(409)) && !retryable(&service(400)));
         assert!(!retryable(&Error::BlobNotFound { container: "c".into(), blob: "b".into() }));
         assert!(retryable(&Error::Timeout { endpoint: "e".into(), after: Duration::from_secs(1) }));
-        let connect = |cause: &str| Error::Connect { endpoint: "e".into(), cause: cause.into() };
-        assert!(retryable(&connect("error sending request: connection closed before message completed")));
-        assert!(retryable(&connect("Connection reset by peer (os error 104)")));
-        assert!(!retryable(&connect("tcp connect error: Connection refused (os error 111)")));
+        assert!(retryable(&Error::Broken { endpoint: "e".into(), cause: "connection closed before message completed".into() }));
+        assert!(!retryable(&Error::Connect { endpoint: "e".into(), cause: "tcp connect error: Connection refused (os error 111)".into() }));
     }
 }
