@@ -15,8 +15,10 @@ use serde::Serialize;
 use storage::runtime::block_on;
 use storage::RestClient;
 
-use crate::jobs::JOBS_FOLDER;
-use crate::points::{self, MARKER};
+use crate::vault::jobs::JOBS_FOLDER;
+use crate::vault::points::{self, MARKER};
+use super::interrupted;
+use crate::cli::Cli;
 use crate::vault::Vault;
 
 #[derive(Debug, Clone, Default)]
@@ -151,4 +153,27 @@ mod tests {
         let reasons = kept(&times, &Policy { keep_last: 1, keep_monthly: 1, ..Default::default() }, now);
         assert_eq!(reasons[0], vec!["newest", "last 1", "month 2026-11"]);
     }
+}
+
+pub fn command(cli: &Cli, vault: &str, policy: &Policy, yes: bool) -> Result<(), String> {
+    let vault = Vault::for_flag("--vault", vault, &cli.storage)?;
+    let plans = plan(&vault, policy, chrono::Utc::now(), cli.timeout())?;
+    let doomed: Vec<&PointPlan> = plans.iter().filter(|p| p.kept_by.is_empty()).collect();
+    let deleted = if yes { delete(&vault, &plans, cli.timeout(), &interrupted)? } else { 0 };
+    if cli.json {
+        println!("{}", serde_json::json!({ "points": plans, "deleted": deleted, "dry_run": !yes }));
+        return Ok(());
+    }
+    for p in &plans {
+        let what = if p.kept_by.is_empty() { if yes { "deleted".to_string() } else { "would delete".to_string() } } else { format!("keep ({})", p.kept_by.join(", ")) };
+        let state = if p.complete { "" } else { " (incomplete)" };
+        println!("{:<20} {:<18} {:>14} {what}{state}", p.server, p.point, p.bytes);
+    }
+    let bytes: u64 = doomed.iter().map(|p| p.bytes).sum();
+    if yes {
+        println!("{deleted} point(s) deleted, {bytes} bytes");
+    } else {
+        println!("dry run: {} point(s), {bytes} bytes would be deleted; add --yes to delete them", doomed.len());
+    }
+    Ok(())
 }

@@ -117,7 +117,7 @@ impl Job {
 pub fn list(vault: &Vault, timeout: Duration) -> Result<Vec<JobRecord>, String> {
     let store = BlobStore::new(&vault.account, &vault.container, timeout).map_err(|e| e.to_string())?;
     let mut jobs = Vec::new();
-    for path in crate::points::blobs(vault, &format!("{JOBS_FOLDER}/"), timeout)?.into_iter().map(|b| b.path) {
+    for path in super::points::blobs(vault, &format!("{JOBS_FOLDER}/"), timeout)?.into_iter().map(|b| b.path) {
         let text = block_on(store.get(&path), &never).map_err(|e| format!("{path}: {e}"))?;
         match serde_json::from_slice::<JobRecord>(&text) {
             Ok(job) => jobs.push(job),

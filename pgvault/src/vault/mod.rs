@@ -1,5 +1,11 @@
-//! Where backups go: a storage account (from flags, environment or a connection string)
-//! and a container, given as `<account>/<container>`.
+//! The vault, a layer of its own under the commands: where backups go (a storage account
+//! from flags, environment, files or a connection string, and a container, given as
+//! `<account>/<container>`), its restore points and their manifests (points), verified
+//! reads of them (verify) and the job history (jobs).
+
+pub mod jobs;
+pub mod points;
+pub mod verify;
 
 use std::path::PathBuf;
 use std::time::Duration;

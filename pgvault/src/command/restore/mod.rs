@@ -16,13 +16,19 @@ use std::io::{BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use crate::globals;
-use crate::jobs::Job;
+mod globals;
+mod psql_script;
+pub mod source;
+
+use crate::cli::Cli;
+use crate::vault::Vault;
+use super::{as_job, interrupted};
+use crate::vault::jobs::Job;
 use crate::postgres::{Postgres, Running, MAINTENANCE_DB};
 use crate::progress::Progress;
-use crate::psql_script::{Psql, Refusal, Script};
-use crate::restore_source::{Source, SourceFile};
-use crate::validate;
+use psql_script::{Psql, Refusal, Script};
+use source::{Source, SourceFile};
+use crate::vault::verify;
 
 pub struct RestoreOptions {
     /// Only these databases (all when empty).
@@ -133,7 +139,7 @@ fn inspect(source: &Source, file: &SourceFile, psql: &Psql, progress: &Progress,
     let mut script = Script::new(psql);
     let mut out = Vec::new();
     let mut refusal: Option<Refusal> = None;
-    let read = validate::read_hashed(&source.store, &file.blob, cancelled, &mut |piece| {
+    let read = verify::read_hashed(&source.store, &file.blob, cancelled, &mut |piece| {
         bar.add(piece.len() as u64);
         let Some(bytes) = kind.take(piece) else { return Ok(()) };
         match kind {
@@ -159,7 +165,7 @@ fn inspect(source: &Source, file: &SourceFile, psql: &Psql, progress: &Progress,
                 refusal = script.finish(&mut out).err();
             }
             if let Some((bytes, sha256)) = &file.expected {
-                problems.extend(validate::mismatch(&file.blob, read, (*bytes, sha256)));
+                problems.extend(verify::mismatch(&file.blob, read, (*bytes, sha256)));
             }
         }
         Err(e) if e == ENOUGH => {}
@@ -226,13 +232,13 @@ impl Kind {
 fn read_globals(source: &Source, file: &SourceFile, psql: &Psql, progress: &Progress, cancelled: &dyn Fn() -> bool) -> Result<(String, u64), String> {
     let bar = progress.file(&format!("checking {}", file.blob), file.expected.as_ref().map(|e| e.0));
     let mut sql = Vec::new();
-    let read = validate::read_hashed(&source.store, &file.blob, cancelled, &mut |piece| {
+    let read = verify::read_hashed(&source.store, &file.blob, cancelled, &mut |piece| {
         bar.add(piece.len() as u64);
         sql.extend_from_slice(piece);
         Ok(())
     })?;
     let bytes = read.0;
-    if let Some(problem) = file.expected.as_ref().and_then(|(b, s)| validate::mismatch(&file.blob, read, (*b, s))) {
+    if let Some(problem) = file.expected.as_ref().and_then(|(b, s)| verify::mismatch(&file.blob, read, (*b, s))) {
         return Err(problem);
     }
     let sql = String::from_utf8(sql).map_err(|_| format!("{}: is not UTF-8 text; restore it with psql by hand", file.blob))?;
@@ -257,7 +263,7 @@ fn check_target(pg: &Postgres, databases: &[&SourceFile], options: &RestoreOptio
 
 /// Streams a file through `each`; an error if it is not what its manifest says.
 fn read_checked(source: &Source, file: &SourceFile, cancelled: &dyn Fn() -> bool, each: &mut dyn FnMut(&[u8]) -> Result<(), String>) -> Result<u64, String> {
-    validate::read_verified(&source.store, &file.blob, file.expected.as_ref().map(|(b, s)| (*b, s.as_str())), cancelled, each)
+    verify::read_verified(&source.store, &file.blob, file.expected.as_ref().map(|(b, s)| (*b, s.as_str())), cancelled, each)
 }
 
 /// Roles or tablespaces as they are to run: what exists on the target (and on request what
@@ -481,4 +487,46 @@ fn restore_command(pg: &Postgres, database: &str, options: &RestoreOptions, file
 
 fn quote_ident(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+/// `pgvault restore`: a point of a vault (`--vault`, `--point`), or files Azure Backup
+/// restored (`--from`), into a server.
+pub fn command(cli: &Cli, (vault, point, from): (Option<&str>, Option<&str>, Option<&str>), pg: &Postgres, options: &RestoreOptions) -> Result<(), String> {
+    match (vault, point, from) {
+        (Some(vault), Some(point), None) => from_point(cli, vault, point, pg, options),
+        (None, None, Some(from)) => from_files(cli, from, pg, options),
+        _ => Err("give --vault with --point, or --from".into()),
+    }
+}
+
+fn from_point(cli: &Cli, vault: &str, point: &str, pg: &Postgres, options: &RestoreOptions) -> Result<(), String> {
+    let vault = Vault::for_flag("--vault", vault, &cli.storage)?;
+    let (server, point) = verify::find_point(&vault, point, cli.timeout())?;
+    let source = source::from_point(&vault, &server, &point, cli.timeout(), &interrupted)?;
+    let progress = Progress::new(cli.json);
+    let restored = as_job(&vault, "restore", None, cli, &progress, |job| {
+        job.set_point(&server, &point);
+        run(&source, pg, options, &progress, job, &interrupted)
+    })?;
+    print_restored(cli, &restored);
+    Ok(())
+}
+
+fn from_files(cli: &Cli, from: &str, pg: &Postgres, options: &RestoreOptions) -> Result<(), String> {
+    let (container, prefix) = Vault::for_flag_with_prefix("--from", from, &cli.storage)?;
+    let source = source::from_files(&container, &prefix, cli.timeout())?;
+    let progress = Progress::new(cli.json);
+    // Files restored as files are not a vault: the job is not recorded there.
+    let restored = run(&source, pg, options, &progress, &Job::unrecorded("restore"), &interrupted)?;
+    print_restored(cli, &restored);
+    Ok(())
+}
+
+fn print_restored(cli: &Cli, restored: &Restored) {
+    if cli.json {
+        println!("{}", serde_json::to_string_pretty(restored).expect("a summary serializes"));
+    } else {
+        let globals = if restored.globals.is_empty() { String::new() } else { format!(" and {}", restored.globals.join(", ")) };
+        println!("{}: restored {} database(s){globals}: {} ({} bytes read)", restored.source, restored.databases.len(), restored.databases.join(", "), restored.bytes);
+    }
 }

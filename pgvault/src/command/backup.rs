@@ -16,10 +16,12 @@ use storage::rest::Properties;
 use storage::runtime::block_on;
 use storage::{BlobWriter, Compression, RestClient, UploadOptions};
 
-use crate::jobs::Job;
-use crate::points::{self, FileEntry, Manifest, MARKER};
+use crate::vault::jobs::Job;
+use crate::vault::points::{self, FileEntry, Manifest, MARKER};
 use crate::postgres::{Postgres, Running, MAINTENANCE_DB};
 use crate::progress::Progress;
+use super::{as_job, interrupted};
+use crate::cli::Cli;
 use crate::vault::Vault;
 
 pub struct BackupOptions {
@@ -202,4 +204,29 @@ mod tests {
         let e = select(all, &["nope".into()], &[]).unwrap_err();
         assert!(e.contains("\"nope\"") && e.contains("app, postgres, shop"), "{e}");
     }
+}
+
+pub fn command(cli: &Cli, vault: &str, source_db: Option<String>, options: &BackupOptions) -> Result<(), String> {
+    let vault = Vault::for_flag("--vault", vault, &cli.storage)?;
+    let pg = Postgres::new(cli.pg_bin.clone(), source_db);
+    let progress = Progress::new(cli.json);
+    // Storage problems (credentials, container) show before any dump starts.
+    check_vault(&vault, cli.timeout(), &interrupted)?;
+    let manifest = as_job(&vault, "backup", None, cli, &progress, |job| {
+        job.set_server(&options.server);
+        run(&vault, &pg, options, &progress, job, &interrupted)
+    })?;
+    if cli.json {
+        println!("{}", serde_json::to_string_pretty(&manifest).expect("a manifest serializes"));
+    } else {
+        println!(
+            "restore point {}/{}: {} databases, {} bytes, {} s",
+            manifest.server,
+            manifest.point,
+            manifest.databases(),
+            manifest.bytes(),
+            (manifest.finished_at - manifest.started_at).num_seconds()
+        );
+    }
+    Ok(())
 }

@@ -8,7 +8,7 @@ use std::time::Duration;
 use storage::runtime::block_on;
 use storage::BlobStore;
 
-use crate::points::{self, MARKER};
+use crate::vault::points::{self, MARKER};
 use crate::vault::Vault;
 
 pub struct Source {

@@ -1,14 +1,13 @@
-//! `pgvault validate`: before a restore, every problem with a restore point and a target:
-//! the point is complete, each file's size and SHA-256 match its manifest, and the target
-//! container exists and takes a write (a probe blob, written and deleted).
+//! Verified reads of a vault's points: which point a name means, whether a point is
+//! complete and every file matches its manifest (size and SHA-256), and reading a file
+//! through a hash so that what was used is what the manifest says.
 
 use sha2::{Digest, Sha256};
-use storage::rest::Properties;
 use storage::runtime::block_on;
-use storage::{BlobStore, Compression, RestClient};
+use storage::{BlobStore, Compression};
 
-use crate::points::{self, Manifest, MARKER};
-use crate::vault::Vault;
+use super::points::{self, Manifest, MARKER};
+use super::Vault;
 
 /// A point given as `<server>/<point>`, or as `<point>` when one server of the vault has it.
 pub fn find_point(vault: &Vault, given: &str, timeout: std::time::Duration) -> Result<(String, String), String> {
@@ -93,24 +92,4 @@ pub fn read_hashed(store: &BlobStore, name: &str, cancelled: &dyn Fn() -> bool, 
         bytes += n as u64;
         each(&buf[..n])?;
     }
-}
-
-/// Problems with writing into `target` under `prefix`.
-pub fn check_target(target: &Vault, prefix: &str, timeout: std::time::Duration, cancelled: &dyn Fn() -> bool) -> Vec<String> {
-    let client = match RestClient::new(&target.account, timeout) {
-        Ok(c) => c,
-        Err(e) => return vec![format!("target {}/{}: {e}", target.account.name, target.container)],
-    };
-    let probe = format!("{prefix}.pgvault-probe-{:016x}", rand_suffix());
-    let written = block_on(client.put_blob(&target.container, &probe, b"probe".to_vec().into(), &Properties::default()), cancelled)
-        .and_then(|_| block_on(client.delete_blob(&target.container, &probe), cancelled));
-    match written {
-        Ok(()) => Vec::new(),
-        Err(e) => vec![format!("target {}/{} cannot be written: {e}", target.account.name, target.container)],
-    }
-}
-
-fn rand_suffix() -> u64 {
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos() as u64).unwrap_or(0);
-    nanos ^ (u64::from(std::process::id()) << 32)
 }

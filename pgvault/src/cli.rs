@@ -1,0 +1,238 @@
+//! pgvault's command line: every flag of every command, in one place.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Parser, Subcommand};
+
+use crate::vault::StorageArgs;
+
+#[derive(Parser)]
+#[command(
+    name = "pgvault",
+    version,
+    about = "Back up every database of a PostgreSQL server into an Azure Blob Storage vault",
+    long_about = "Back up every database of a PostgreSQL server into an Azure Blob Storage vault \
+                  (pg_dump custom format per database, pg_dumpall roles, schema and tablespaces), \
+                  list the restore points, validate one, restore it as files in Azure \
+                  Backup's layout or into a server, keep a history of jobs, and prune by \
+                  retention.\n\n\
+                  PostgreSQL is reached as a connection string (--source-db, --target-db) or \
+                  libpq's environment says (PGHOST, PGPORT, PGUSER, PGPASSWORD, ...). The storage account's credential comes from --key-file, \
+                  --sas-token-file or --connection-string-file (files only their owner may read), \
+                  from AZURE_STORAGE_KEY, AZURE_STORAGE_SAS_TOKEN or AZURE_STORAGE_CONNECTION_STRING, \
+                  or from --key, --sas-token or --connection-string (a command line shows to other \
+                  local users until pgvault hides it, a moment after it starts); or is an Entra ID \
+                  identity: a service principal (--tenant-id, --client-id, --client-secret-file or \
+                  AZURE_CLIENT_SECRET), a workload identity (--tenant-id, \
+                  --client-id, --federated-token-file, or Kubernetes' AZURE_* variables) or, with \
+                  --managed-identity, the host's managed identity; or comes from a config file \
+                  (--config, default ~/.config/pgvault/config.toml; mode 600 when it holds a \
+                  credential). With none, requests are anonymous (public containers).",
+    after_help = "Examples:\n  \
+                  PGHOST=db1 pgvault backup --vault myaccount/backups --server db1\n  \
+                  pgvault list --vault myaccount/backups --server db1 --from 2026-11-01\n  \
+                  pgvault validate --vault myaccount/backups --point db1/20261123T223000Z --target myaccount/restores\n  \
+                  pgvault restore-files --vault myaccount/backups --point db1/20261123T223000Z --target myaccount/restores --prefix drill/\n  \
+                  pgvault restore --vault myaccount/backups --point db1/20261123T223000Z --target-db postgresql://admin@db2/postgres --create --globals -j 4\n  \
+                  pgvault restore --from myaccount/restores/drill --target-db 'host=db2 user=admin' --database app --create\n  \
+                  pgvault jobs --vault myaccount/backups\n  \
+                  pgvault prune --vault myaccount/backups --keep-last 4 --keep-monthly 12 --yes\n  \
+                  pgvault list --vault devstoreaccount1/backups --endpoint http://127.0.0.1:10000/{account} --json"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Commands,
+    #[command(flatten)]
+    pub storage: StorageArgs,
+    /// Directory of pg_dump, pg_dumpall, psql and pg_restore (default: PATH).
+    #[arg(long, global = true)]
+    pub pg_bin: Option<PathBuf>,
+    /// Print results as JSON, for scripts.
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// Log what pgvault does to standard error (-v: steps, -vv: requests too).
+    #[arg(long, short = 'v', global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+}
+
+#[derive(Subcommand)]
+pub enum Commands {
+    /// Make one restore point of the whole server.
+    #[command(after_help = "The point is complete when its backupstarttimestamp marker is written, last. \
+                            A failed or interrupted backup leaves no marker and is never listed.")]
+    Backup {
+        /// Vault: <account>/<container>.
+        #[arg(long)]
+        vault: String,
+        /// Name of the server in the vault (a folder).
+        #[arg(long)]
+        server: String,
+        /// Back up only these databases (repeatable).
+        #[arg(long)]
+        include: Vec<String>,
+        /// Leave these databases out (repeatable).
+        #[arg(long)]
+        exclude: Vec<String>,
+        /// Databases dumped at once.
+        #[arg(long, short = 'j', default_value_t = 2)]
+        jobs: usize,
+        /// Fail a database's dump when a table lock is not granted within this many
+        /// milliseconds (pg_dump --lock-wait-timeout), instead of waiting.
+        #[arg(long)]
+        lock_wait_timeout: Option<u64>,
+        /// The server, as a connection string or URI (default: libpq's environment);
+        /// its database name does not matter.
+        #[arg(long)]
+        source_db: Option<String>,
+    },
+    /// Restore databases (and on request roles and tablespaces) into a server.
+    #[command(after_help = "Every file needed is checked against the point's manifest (size and SHA-256) before \
+                            anything is restored. With -j 1 each dump streams into pg_restore; with more \
+                            jobs it is spooled to a temporary file first (pg_restore needs one to work in \
+                            parallel). --globals restores roles then tablespaces with psql first, leaving \
+                            out those that exist on the target. --from reads files Azure Backup restored \
+                            into a container (<name>_database_<db>.sql, _roles, _schema or _schemas, \
+                            _tablespaces, backupstarttimestamp); these carry no checksums.\n\n\
+                            What goes to psql (roles, tablespaces, dumps in plain SQL) is read first as psql \
+                            reads it: a psql meta-command (\\! runs a shell command) other than the \\connect \
+                            <database>, \\encoding, \\restrict and \\unrestrict lines pg_dump writes refuses the \
+                            whole restore, naming the file and line, before anything is created. psql runs \
+                            with -X and ON_ERROR_STOP, and, where it has \\restrict (13.22, 14.19, 15.14, 16.10, \
+                            17.6, 18), restricted to SQL but for those lines.")]
+    Restore {
+        /// Vault: <account>/<container> (with --point).
+        #[arg(long, requires = "point")]
+        vault: Option<String>,
+        /// Restore point: <server>/<point>, or <point> when one server has it.
+        #[arg(long, conflicts_with = "from")]
+        point: Option<String>,
+        /// Restore-as-files output instead of a point: <account>/<container>[/<prefix>].
+        #[arg(long, required_unless_present = "point")]
+        from: Option<String>,
+        /// The server to restore into, as a connection string or URI (its database name
+        /// does not matter); default: libpq's environment.
+        #[arg(long)]
+        target_db: Option<String>,
+        /// Restore only these databases (repeatable).
+        #[arg(long)]
+        database: Vec<String>,
+        /// pg_restore jobs per database; above 1 the dump is spooled to a temporary file.
+        #[arg(long, short = 'j', default_value_t = 1)]
+        jobs: usize,
+        /// Create each database (it must not exist, unless --clean).
+        #[arg(long)]
+        create: bool,
+        /// Drop each object (with --create: each database) before restoring it.
+        #[arg(long)]
+        clean: bool,
+        /// Restore roles and tablespaces first.
+        #[arg(long)]
+        globals: bool,
+        /// With --globals: leave out the roles and attributes only Azure Database for
+        /// PostgreSQL has (azure_pg_admin, azuresu, azure_superuser, replication,
+        /// NOSUPERUSER, NOBYPASSRLS).
+        #[arg(long, requires = "globals")]
+        drop_azure_roles: bool,
+        /// Do not restore object owners (pg_restore --no-owner).
+        #[arg(long)]
+        no_owner: bool,
+        /// Do not restore privileges (pg_restore --no-privileges).
+        #[arg(long)]
+        no_privileges: bool,
+        /// Where dumps are spooled with -j above 1 (default: the temporary directory).
+        #[arg(long)]
+        spool_dir: Option<PathBuf>,
+    },
+    /// The history of backup, restore-files and restore jobs, newest first.
+    Jobs {
+        /// Vault: <account>/<container>.
+        #[arg(long)]
+        vault: String,
+        /// Show at most this many jobs.
+        #[arg(long, default_value_t = 50)]
+        last: usize,
+    },
+    /// Delete the restore points no retention rule keeps (dry run unless --yes).
+    #[command(after_help = "Each server's newest complete point always stays. Incomplete points (no marker) \
+                            older than a day are deleted too. A point is deleted marker first.")]
+    Prune {
+        /// Vault: <account>/<container>.
+        #[arg(long)]
+        vault: String,
+        /// Keep each server's newest N points.
+        #[arg(long, default_value_t = 0)]
+        keep_last: usize,
+        /// Keep the points of the last D days.
+        #[arg(long)]
+        keep_days: Option<u64>,
+        /// Keep the newest point of each of the last W weeks that have one.
+        #[arg(long, default_value_t = 0)]
+        keep_weekly: usize,
+        /// Keep the newest point of each of the last M months that have one.
+        #[arg(long, default_value_t = 0)]
+        keep_monthly: usize,
+        /// Delete; without it, only say what would be deleted.
+        #[arg(long)]
+        yes: bool,
+    },
+    /// Check a restore point and a restore target; print every problem.
+    #[command(after_help = "Checks that the point is complete, that every file's size and SHA-256 match \
+                            its manifest, and that the target container exists and can be written \
+                            (a probe blob is written and deleted). Exits 1 when anything is wrong.")]
+    Validate {
+        /// Vault: <account>/<container>.
+        #[arg(long)]
+        vault: String,
+        /// Restore point: <server>/<point>, or <point> when one server has it.
+        #[arg(long)]
+        point: String,
+        /// Target of a restore as files: <account>/<container>[/<prefix>] (same credentials).
+        #[arg(long)]
+        target: Option<String>,
+        /// Prefix of the restored files in the target.
+        #[arg(long, default_value = "")]
+        prefix: String,
+    },
+    /// Put a restore point into a container in Azure Backup's restore-as-files layout.
+    #[command(name = "restore-files", after_help = "Validates the point and the target first. Writes <prefix><point>_database_<db>.sql \
+                            for each database, <prefix><point>_roles.sql, _schema.sql, _tablespaces.sql, \
+                            and last <prefix>backupstarttimestamp. Each file is checked against the \
+                            manifest's SHA-256 before it becomes visible.")]
+    RestoreFiles {
+        /// Vault: <account>/<container>.
+        #[arg(long)]
+        vault: String,
+        /// Restore point: <server>/<point>, or <point> when one server has it.
+        #[arg(long)]
+        point: String,
+        /// Target: <account>/<container>[/<prefix>] (same credentials).
+        #[arg(long)]
+        target: String,
+        /// Prefix of the restored files in the target, e.g. "drill-2026-11/".
+        #[arg(long, default_value = "")]
+        prefix: String,
+    },
+    /// List complete restore points, newest first.
+    List {
+        /// Vault: <account>/<container>.
+        #[arg(long)]
+        vault: String,
+        /// Only this server's points.
+        #[arg(long)]
+        server: Option<String>,
+        /// Only points started at or after this time (RFC 3339, or a date).
+        #[arg(long)]
+        from: Option<String>,
+        /// Only points started at or before this time.
+        #[arg(long)]
+        to: Option<String>,
+    },
+}
+
+impl Cli {
+    pub fn timeout(&self) -> Duration {
+        self.storage.timeout()
+    }
+}
+
