@@ -101,16 +101,7 @@ fn unreachable_endpoints_fail_in_bounded_time_and_cancel() {
 }
 
 fn stream_all(store: &BlobStore, path: &str, compression: storage::Compression) -> Result<Vec<u8>, Error> {
-    let mut stream = store.open_stream(path, compression, &never)?;
-    let mut out = Vec::new();
-    let mut buf = vec![0u8; 65536];
-    loop {
-        let n = stream.read(&mut buf, &never)?;
-        if n == 0 {
-            return Ok(out);
-        }
-        out.extend_from_slice(&buf[..n]);
-    }
+    store.open_stream(path, compression, &never)?.read_to_end(usize::MAX, &never)
 }
 
 #[test]
@@ -177,15 +168,7 @@ fn reads_are_pinned_to_the_version_they_started_with() {
     put(b"new,content\n");
     for version in [&opened, &listed] {
         assert!(matches!(block_on(store.read(version, 10..20), &never), Err(Error::BlobChanged { ref blob }) if blob == "v.csv"));
-        let mut stream = store.stream(version, Compression::None).unwrap();
-        let mut buf = vec![0u8; 1 << 16];
-        let read = loop {
-            match stream.read(&mut buf, &never) {
-                Ok(0) => break Ok(()),
-                Ok(_) => continue,
-                Err(e) => break Err(e),
-            }
-        };
+        let read = store.stream(version, Compression::None).unwrap().read_to_end(usize::MAX, &never).map(|v| v.len());
         assert!(matches!(read, Err(Error::BlobChanged { .. })), "{read:?}");
     }
     // A new version reads the new content.
