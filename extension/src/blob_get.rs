@@ -11,11 +11,10 @@ use storage::{BlobVersion, Compression};
 use crate::access::Access;
 use crate::copy_source::{content_encoding, copy_error_context, copy_options, stub_relation, ActiveSource};
 use crate::pg::error_context::{blob_context, keep_context};
-use crate::blob_set;
+use crate::blob_set::{self, ReadPlan};
 use crate::records::live_columns;
 use crate::errors::{interrupt_pending, invalid_name, invalid_parameter, raise};
 use crate::parquet_io::decode::{targets, ParquetSource};
-use crate::parquet_io::ParquetOptions;
 use crate::formats::Format;
 
 static V1: pg_sys::Pg_finfo_record = pg_sys::Pg_finfo_record { api_version: 1 };
@@ -51,28 +50,22 @@ unsafe fn text_arg(fcinfo: pg_sys::FunctionCallInfo, n: usize, name: &str) -> St
     unsafe { pg_getarg::<String>(fcinfo, n) }.unwrap_or_else(|| invalid_parameter(format!("{name} must not be NULL")))
 }
 
-/// How one blob becomes rows.
-enum Plan {
-    Copy { format: &'static str, compression: Compression },
-    Whole { compression: Compression },
-    Parquet(ParquetOptions),
-}
 
 /// The plan for the blob at `path` (that version of it, once known); `decoder` and
 /// `compression` may be `auto`.
-fn plan(decoder: &str, compression: &str, path: &str, blob: Option<&BlobVersion>, options: Option<&serde_json::Value>, ncolumns: usize) -> Plan {
+fn plan(decoder: &str, compression: &str, path: &str, blob: Option<&BlobVersion>, options: Option<&serde_json::Value>, ncolumns: usize) -> ReadPlan {
     let format = Format::parse(decoder, path).unwrap_or_else(|e| invalid_parameter(e));
     if format == Format::Whole && ncolumns != 1 {
         invalid_parameter("can only use text decoder with a single column");
     }
     if format == Format::Parquet {
-        return Plan::Parquet(crate::parquet_io::options_from_json(compression, options));
+        return ReadPlan::Parquet(crate::parquet_io::options_from_json(compression, options));
     }
     let (content_type, content_encoding) = (blob.and_then(|b| b.content_type()), blob.and_then(|b| b.content_encoding()));
     let compression = Compression::for_blob(compression, path, content_type, content_encoding).unwrap_or_else(|e| invalid_parameter(e));
     match format.copy_format() {
-        Some(format) => Plan::Copy { format, compression },
-        None => Plan::Whole { compression },
+        Some(format) => ReadPlan::Copy { format, compression },
+        None => ReadPlan::Whole { compression },
     }
 }
 
@@ -109,24 +102,24 @@ unsafe fn blob_get(fcinfo: pg_sys::FunctionCallInfo, first_option: usize) -> pg_
 
         let blobs = blob_set::expand(&access, &container, &path);
         let several = blobs.len() > 1;
-        let plan_of = |b: &BlobVersion| plan(&decoder, &compression, b.path(), Some(b), options.as_ref(), ncolumns);
-        let open = |b: &BlobVersion| match plan_of(b) {
-            Plan::Copy { compression, .. } | Plan::Whole { compression } => Some(access.stream(&container, b, compression)),
-            Plan::Parquet(_) => None,
+        let open = |b: &BlobVersion| {
+            let plan = plan(&decoder, &compression, b.path(), Some(b), options.as_ref(), ncolumns);
+            let stream = plan.open(&access, &container, b);
+            (plan, stream)
         };
-        blob_set::for_each_prefetched(blobs, open, |blob, stream| {
+        blob_set::for_each_prefetched(blobs, open, |blob, (plan, stream)| {
             let path = blob.path();
             let name = several.then_some(path);
-            match (plan_of(&blob), stream) {
-                (Plan::Copy { format, .. }, Some(stream)) => {
+            match (plan, stream) {
+                (ReadPlan::Copy { format, .. }, Some(stream)) => {
                     let _source = ActiveSource::stream(stream, access.reference());
                     parse_with_copy(result_desc, copy_options(format, options.as_ref()), path, name, store_rows);
                 }
-                (Plan::Whole { .. }, Some(mut stream)) => {
+                (ReadPlan::Whole { .. }, Some(mut stream)) => {
                     let bytes = stream.read_to_end(MAX_VALUE, &interrupt_pending).unwrap_or_else(|e| access.fail(e));
                     whole_value(result_desc, &bytes, options.as_ref(), store_rows);
                 }
-                (Plan::Parquet(parquet), _) => {
+                (ReadPlan::Parquet(parquet), _) => {
                     let source = ParquetSource::open(&access, &container, &blob, targets(result_desc, &live_columns(result_desc)), &parquet);
                     let _source = ActiveSource::push(Box::new(source));
                     parse_with_copy(result_desc, copy_options("binary", None), path, name, store_rows);

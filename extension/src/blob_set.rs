@@ -6,11 +6,32 @@
 use std::collections::VecDeque;
 
 use pgrx::PgSqlErrorCode;
-use storage::{pattern, BlobVersion};
+use storage::{pattern, BlobStream, BlobVersion, Compression};
 
 use crate::access::Access;
 use crate::blob_list::Pages;
 use crate::errors::raise;
+use crate::parquet_io::ParquetOptions;
+
+/// How one blob becomes rows, decided once per blob: COPY FROM decides it from its options,
+/// blob_get from its arguments, each with the blob's name and headers.
+pub enum ReadPlan {
+    /// A COPY format (csv, text, binary), through COPY's parser.
+    Copy { format: &'static str, compression: Compression },
+    /// One value of the whole blob (text, json, xml).
+    Whole { compression: Compression },
+    Parquet(ParquetOptions),
+}
+
+impl ReadPlan {
+    /// The stream the plan reads `blob` through; parquet reads its ranges its own way.
+    pub fn open(&self, access: &Access, container: &str, blob: &BlobVersion) -> Option<BlobStream> {
+        match self {
+            ReadPlan::Copy { compression, .. } | ReadPlan::Whole { compression } => Some(access.stream(container, blob, *compression)),
+            ReadPlan::Parquet(_) => None,
+        }
+    }
+}
 
 /// The blobs `path` names; an error when there is none.
 pub fn expand(access: &Access, container: &str, path: &str) -> Vec<BlobVersion> {
@@ -46,11 +67,11 @@ pub fn expand(access: &Access, container: &str, path: &str) -> Vec<BlobVersion> 
 const AHEAD_BLOBS: usize = 8;
 const AHEAD_BYTES: u64 = 16 << 20;
 
-/// Runs `each` over `blobs` in order, with the stream `open` gives for a blob (None: `each`
-/// reads it its own way). The next blob is always opened before `each` runs on the current
-/// one, and up to AHEAD_BLOBS while together they hold less than AHEAD_BYTES.
-pub fn for_each_prefetched<S>(blobs: Vec<BlobVersion>, open: impl Fn(&BlobVersion) -> Option<S>, mut each: impl FnMut(BlobVersion, Option<S>)) {
-    let mut opened: VecDeque<(BlobVersion, Option<S>)> = VecDeque::new();
+/// Runs `each` over `blobs` in order, with what `open` made of a blob (its plan and stream).
+/// The next blob is always opened before `each` runs on the current one, and up to
+/// AHEAD_BLOBS while together they hold less than AHEAD_BYTES.
+pub fn for_each_prefetched<T>(blobs: Vec<BlobVersion>, open: impl Fn(&BlobVersion) -> T, mut each: impl FnMut(BlobVersion, T)) {
+    let mut opened: VecDeque<(BlobVersion, T)> = VecDeque::new();
     let mut rest = blobs.into_iter();
     loop {
         while opened.len() < 2 || (opened.len() < AHEAD_BLOBS && opened.iter().map(|(b, _)| b.size()).sum::<u64>() < AHEAD_BYTES) {
@@ -89,10 +110,10 @@ mod tests {
             blobs,
             |b| {
                 log.borrow_mut().push(format!("o{}", b.path()));
-                Some(b.path().to_string())
+                b.path().to_string()
             },
             |b, stream| {
-                assert_eq!(stream.as_deref(), Some(b.path()), "each blob comes with its own stream");
+                assert_eq!(stream, b.path(), "each blob comes with what was opened for it");
                 log.borrow_mut().push(format!("r{}", b.path()));
             },
         );

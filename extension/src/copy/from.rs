@@ -11,14 +11,13 @@ use storage::{BlobVersion, Compression};
 
 use super::statement::{copy_format, parquet_options, resolve, split_options, CopyOptions};
 use crate::access::Access;
-use crate::blob_set;
+use crate::blob_set::{self, ReadPlan};
 use crate::copy_source::ActiveSource;
 use crate::pg::nodes::string_option;
 use crate::pg::error_context::{blob_context, keep_context};
 use crate::errors::{invalid_parameter, raise};
 use crate::formats::Format;
 use crate::parquet_io::decode::{targets, ParquetSource};
-use crate::parquet_io::ParquetOptions;
 use crate::pg::list::copy_columns;
 
 pub unsafe fn copy_from_blob(stmt: *mut pg_sys::CopyStmt, query_string: *const c_char, query_env: *mut pg_sys::QueryEnvironment) -> u64 {
@@ -28,7 +27,7 @@ pub unsafe fn copy_from_blob(stmt: *mut pg_sys::CopyStmt, query_string: *const c
         let options = split_options((*stmt).options);
         if !storage::pattern::is_pattern(&blob.path) {
             // Bad options fail before anything is opened.
-            source_options(&options, &blob.path, None);
+            read_plan(&options, &blob.path, None);
         }
 
         let pstate = pg_sys::make_parsestate(std::ptr::null_mut());
@@ -41,25 +40,26 @@ pub unsafe fn copy_from_blob(stmt: *mut pg_sys::CopyStmt, query_string: *const c
         let mut processed = 0;
         let blobs = blob_set::expand(&access, &blob.container, &blob.path);
         let several = blobs.len() > 1;
-        let open = |b: &BlobVersion| match source_options(&options, b.path(), Some(b)) {
-            SourceOptions::Copy { compression, .. } => Some(access.stream(&blob.container, b, compression)),
-            SourceOptions::Parquet(_) => None,
+        let open = |b: &BlobVersion| {
+            let plan = read_plan(&options, b.path(), Some(b));
+            let stream = plan.open(&access, &blob.container, b);
+            (plan, stream)
         };
-        blob_set::for_each_prefetched(blobs, open, |version, stream| {
+        blob_set::for_each_prefetched(blobs, open, |version, (plan, stream)| {
             let path = version.path();
-            let (copy_options, source, size) = match (source_options(&options, path, Some(&version)), stream) {
-                (SourceOptions::Copy { format, compression }, Some(stream)) => {
+            let (copy_options, source, size) = match (plan, stream) {
+                (ReadPlan::Copy { format, compression }, Some(stream)) => {
                     // COPY counts the bytes it reads; the total is known when they are the blob's own.
                     let size = (compression == Compression::None).then_some(stream.size);
                     let list = pg_sys::lcons(string_option("format", format) as *mut std::ffi::c_void, pg_sys::list_copy(options.rest));
                     (list, ActiveSource::stream(stream, access.reference()), size)
                 }
-                (SourceOptions::Parquet(parquet), _) => {
+                (ReadPlan::Parquet(parquet), _) => {
                     let indexes = copy_columns((*rel).rd_att, rel, (*stmt).attlist);
                     let source = ParquetSource::open(&access, &blob.container, &version, targets((*rel).rd_att, &indexes), &parquet);
                     (pg_sys::lappend(std::ptr::null_mut(), string_option("format", "binary") as *mut std::ffi::c_void), ActiveSource::push(Box::new(source)), None)
                 }
-                (SourceOptions::Copy { .. }, None) => unreachable!("COPY formats are opened by `open`"),
+                _ => unreachable!("COPY formats are opened by `open`, and COPY refuses whole values"),
             };
             let cstate = pg_sys::BeginCopyFrom(pstate, rel, where_clause, std::ptr::null(), false, Some(crate::copy_source::read_blob), (*stmt).attlist, copy_options);
             if let Some(size) = size {
@@ -79,23 +79,18 @@ pub unsafe fn copy_from_blob(stmt: *mut pg_sys::CopyStmt, query_string: *const c
     }
 }
 
-enum SourceOptions {
-    Copy { format: &'static str, compression: Compression },
-    Parquet(ParquetOptions),
-}
-
 /// How the blob at `path` (that version of it, once known) is read, from the statement's
 /// options.
-unsafe fn source_options(options: &CopyOptions, path: &str, blob: Option<&BlobVersion>) -> SourceOptions {
+unsafe fn read_plan(options: &CopyOptions, path: &str, blob: Option<&BlobVersion>) -> ReadPlan {
     unsafe {
         let format = copy_format(options.format.as_deref(), path, "FROM");
         if format == Format::Parquet {
-            return SourceOptions::Parquet(parquet_options(options));
+            return ReadPlan::Parquet(parquet_options(options));
         }
         let (content_type, content_encoding) = (blob.and_then(|b| b.content_type()), blob.and_then(|b| b.content_encoding()));
         let compression = Compression::for_blob(options.compression.as_deref().unwrap_or("auto"), path, content_type, content_encoding)
             .unwrap_or_else(|e| invalid_parameter(e));
-        SourceOptions::Copy { format: format.copy_format().expect("copy_format gives COPY's formats and parquet"), compression }
+        ReadPlan::Copy { format: format.copy_format().expect("copy_format gives COPY's formats and parquet"), compression }
     }
 }
 
