@@ -31,10 +31,6 @@ struct PqCommMethods {
     is_send_pending: unsafe extern "C-unwind" fn() -> bool,
     putmessage: unsafe extern "C-unwind" fn(msgtype: c_char, s: *const c_char, len: usize) -> c_int,
     putmessage_noblock: unsafe extern "C-unwind" fn(msgtype: c_char, s: *const c_char, len: usize),
-    #[cfg(feature = "pg13")]
-    startcopyout: unsafe extern "C-unwind" fn(),
-    #[cfg(feature = "pg13")]
-    endcopyout: unsafe extern "C-unwind" fn(error_abort: bool),
 }
 
 unsafe extern "C" {
@@ -49,10 +45,6 @@ static CAPTURE: PqCommMethods = PqCommMethods {
     is_send_pending,
     putmessage,
     putmessage_noblock,
-    #[cfg(feature = "pg13")]
-    startcopyout,
-    #[cfg(feature = "pg13")]
-    endcopyout,
 };
 
 /// The exports COPY writes into, innermost last (a function in the query may run
@@ -206,14 +198,6 @@ unsafe extern "C-unwind" fn putmessage_noblock(msgtype: c_char, s: *const c_char
         unsafe { (methods.putmessage_noblock)(msgtype, s, len) }
     }
 }
-
-#[cfg(feature = "pg13")]
-#[pgrx::pg_guard]
-unsafe extern "C-unwind" fn startcopyout() {}
-
-#[cfg(feature = "pg13")]
-#[pgrx::pg_guard]
-unsafe extern "C-unwind" fn endcopyout(_error_abort: bool) {}
 
 #[pgrx::pg_guard]
 unsafe extern "C-unwind" fn comm_reset() {
