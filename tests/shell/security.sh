@@ -863,6 +863,28 @@ grep -q REDIRECTED-BODY "$work/redirect" && fail "blob_get returned the body of 
 grep -q followed "$work/redirector.log" && fail "a redirect was followed: $(grep followed "$work/redirector.log" | head -2)"
 passed "redirects: blob_get, blob_list and blob_put answered 302 fail naming the endpoint; nothing followed"
 
+part
+# 8g. A blob's headers are data another writer chose: a Content-Encoding or Content-Type
+# that lies about the bytes fails the load with a decompression error and loads nothing;
+# the caller's own compression argument still reads the bytes as they are. A reader never
+# takes one blob's bytes for another's version (8f's redirect; pinning is in faults.sh).
+"$BIN/blobctl" put $data liar.csv "$work/data.csv" --content-encoding gzip >/dev/null \
+  && "$BIN/blobctl" put $data liar2.csv "$work/data.csv" --content-type application/zstd >/dev/null || exit 1
+q > "$work/liars" 2>&1 <<SQL
+CREATE TABLE liars (id int, v text);
+COPY liars FROM '$host_url/liar.csv';
+COPY liars FROM '$host_url/liar2.csv';
+SELECT count(*) AS loaded_from_liars FROM liars;
+SELECT * FROM azure_storage.blob_get('$AZURITE_ACCOUNT', '$data', 'liar.csv', NULL::liars);
+COPY liars FROM '$host_url/liar.csv' WITH (compression 'none');
+SELECT count(*) AS loaded_as_is FROM liars;
+DROP TABLE liars;
+SQL
+n=$(grep -c "ERROR:  azure_storage: could not decompress the blob as \(gzip\|zstd\)" "$work/liars")
+[ "$n" = 3 ] && grep -qx 0 <(sed -n 's/^\([0-9]*\)$/\1/p' "$work/liars" | head -1) && grep -qx 2 <(sed -n 's/^\([0-9]*\)$/\1/p' "$work/liars" | tail -1) \
+  || { fail "lying headers: expected 3 decompression errors, nothing loaded, then 2 rows read as they are:"; sed 's/^/    /' "$work/liars" | head -12; }
+passed "lying headers: Content-Encoding gzip and Content-Type application/zstd on plain csv failed 3 loads with a decompression error, nothing loaded; compression 'none' read the bytes"
+
 server_survived "section 8" || true
 exec {to_bystander}>&-
 
