@@ -203,7 +203,8 @@ pub struct Vault {
 }
 
 impl Vault {
-    /// `resolve` for the value of a command-line flag: errors in the value name the flag.
+    /// `<account>/<container>` (or `<container>` with an account from the options), given as
+    /// `flag`, with the credential from the options; errors in the value name the flag.
     pub fn for_flag(flag: &str, location: &str, args: &StorageArgs) -> Result<Vault, String> {
         let (name, container) = split_location(location, args).map_err(|e| format!("{flag}: {e}"))?;
         Vault::with_credential(&name, &container, args)
@@ -214,13 +215,6 @@ impl Vault {
     pub fn for_flag_with_prefix(flag: &str, location: &str, args: &StorageArgs) -> Result<(Vault, String), String> {
         let ((name, container), prefix) = split_with_prefix(location, args).map_err(|e| format!("{flag}: {e}"))?;
         Ok((Vault::with_credential(&name, &container, args)?, prefix))
-    }
-
-    /// `<account>/<container>` (or `<container>` with an account from the options), with the
-    /// credential from the options.
-    pub fn resolve(location: &str, args: &StorageArgs) -> Result<Vault, String> {
-        let (name, container) = split_location(location, args)?;
-        Vault::with_credential(&name, &container, args)
     }
 
     fn with_credential(name: &str, container: &str, args: &StorageArgs) -> Result<Vault, String> {
@@ -331,32 +325,32 @@ mod tests {
 
     #[test]
     fn vault_locations() {
-        let v = Vault::resolve("myacct/backups", &StorageArgs { key: Some("a2V5".into()), ..args() }).unwrap();
+        let v = Vault::for_flag("--vault", "myacct/backups", &StorageArgs { key: Some("a2V5".into()), ..args() }).unwrap();
         assert_eq!(v.account.endpoint, "https://myacct.blob.core.windows.net");
         assert_eq!(v.container, "backups");
         assert!(matches!(v.account.credential, Credential::SharedKey(_)));
         for bad in ["myacct", "myacct/", "/backups", "myacct/a/b", "My_Acct/backups", "myacct/Backups"] {
-            assert!(Vault::resolve(bad, &args()).is_err(), "{bad}");
+            assert!(Vault::for_flag("--vault", bad, &args()).is_err(), "{bad}");
         }
-        let local = Vault::resolve("devstoreaccount1/b1b", &StorageArgs { endpoint: Some("http://127.0.0.1:10000/{account}".into()), ..args() }).unwrap();
+        let local = Vault::for_flag("--vault", "devstoreaccount1/b1b", &StorageArgs { endpoint: Some("http://127.0.0.1:10000/{account}".into()), ..args() }).unwrap();
         assert_eq!(local.account.endpoint, "http://127.0.0.1:10000/devstoreaccount1");
         assert!(matches!(local.account.credential, Credential::Anonymous));
     }
 
     #[test]
     fn account_from_the_options_and_sas_expiry() {
-        let v = Vault::resolve("backups", &StorageArgs { account: Some("acct1".into()), ..args() }).unwrap();
+        let v = Vault::for_flag("--vault", "backups", &StorageArgs { account: Some("acct1".into()), ..args() }).unwrap();
         assert_eq!((v.account.name.as_str(), v.container.as_str()), ("acct1", "backups"));
-        assert!(Vault::resolve("backups", &args()).unwrap_err().contains("AZURE_STORAGE_ACCOUNT"));
-        let e = Vault::resolve("acct1/c1c", &StorageArgs { sas_token: Some("?se=2020-01-01&sig=x".into()), ..args() }).unwrap_err();
+        assert!(Vault::for_flag("--vault", "backups", &args()).unwrap_err().contains("AZURE_STORAGE_ACCOUNT"));
+        let e = Vault::for_flag("--vault", "acct1/c1c", &StorageArgs { sas_token: Some("?se=2020-01-01&sig=x".into()), ..args() }).unwrap_err();
         assert_eq!(e, "SAS token for account acct1 expired at 2020-01-01T00:00:00Z; make a new one");
-        assert!(Vault::resolve("acct1/c1c", &StorageArgs { sas_token: Some("se=2999-01-01&sig=x".into()), ..args() }).is_ok());
+        assert!(Vault::for_flag("--vault", "acct1/c1c", &StorageArgs { sas_token: Some("se=2999-01-01&sig=x".into()), ..args() }).is_ok());
     }
 
     #[test]
     fn token_sources() {
         use storage::TokenSource;
-        let credential = |a: StorageArgs| Vault::resolve("acct1/c1c", &a).map(|v| v.account.credential);
+        let credential = |a: StorageArgs| Vault::for_flag("--vault", "acct1/c1c", &a).map(|v| v.account.credential);
         // The metadata service only when asked for.
         assert!(matches!(credential(StorageArgs { client_id: Some("c".into()), ..args() }), Ok(Credential::Anonymous)));
         let mi = credential(StorageArgs { managed_identity: true, client_id: Some("c".into()), identity_endpoint: Some("http://127.0.0.1:9/t".into()), ..args() });
@@ -420,18 +414,18 @@ mod tests {
     #[test]
     fn connection_strings() {
         let text = "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=a2V5;BlobEndpoint=http://127.0.0.1:10000/devstoreaccount1/;";
-        let v = Vault::resolve("devstoreaccount1/c1c", &StorageArgs { connection_string: Some(text.into()), ..args() }).unwrap();
+        let v = Vault::for_flag("--vault", "devstoreaccount1/c1c", &StorageArgs { connection_string: Some(text.into()), ..args() }).unwrap();
         assert_eq!(v.account.endpoint, "http://127.0.0.1:10000/devstoreaccount1");
         assert!(matches!(v.account.credential, Credential::SharedKey(ref k) if k == "a2V5"));
         let sas = "AccountName=acct1;SharedAccessSignature=?sv=1&sig=x";
-        let v = Vault::resolve("acct1/c1c", &StorageArgs { connection_string: Some(sas.into()), ..args() }).unwrap();
+        let v = Vault::for_flag("--vault", "acct1/c1c", &StorageArgs { connection_string: Some(sas.into()), ..args() }).unwrap();
         assert!(matches!(v.account.credential, Credential::Sas(ref s) if s == "sv=1&sig=x"));
-        let e = Vault::resolve("other1/c1c", &StorageArgs { connection_string: Some(sas.into()), ..args() }).unwrap_err();
+        let e = Vault::for_flag("--vault", "other1/c1c", &StorageArgs { connection_string: Some(sas.into()), ..args() }).unwrap_err();
         assert!(e.contains("account acct1"), "{e}");
         let e = ConnectionString::parse("AccountKey").unwrap_err();
         assert!(!e.contains("AccountKey="), "{e}");
         // Flags win over the connection string.
-        let v = Vault::resolve("acct1/c1c", &StorageArgs { connection_string: Some(sas.into()), key: Some("a2V5".into()), ..args() }).unwrap();
+        let v = Vault::for_flag("--vault", "acct1/c1c", &StorageArgs { connection_string: Some(sas.into()), key: Some("a2V5".into()), ..args() }).unwrap();
         assert!(matches!(v.account.credential, Credential::SharedKey(_)));
     }
 }
