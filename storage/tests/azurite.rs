@@ -104,13 +104,19 @@ fn stream_all(store: &BlobStore, path: &str, compression: storage::Compression) 
     store.open_stream(path, compression, &never)?.read_to_end(usize::MAX, &never)
 }
 
+/// A client of the emulator's account with `container` created.
+fn with_container(container: &str) -> RestClient {
+    let c = client(key());
+    block_on(c.create_container(container, PublicAccess::None), &never).unwrap();
+    c
+}
+
 #[test]
 fn streams_plain_gzip_and_zstd_and_rejects_damage() {
     use std::io::Write;
     use storage::Compression;
-    let c = client(key());
     let container = "storage-stream";
-    block_on(c.create_container(container, PublicAccess::None), &never).unwrap();
+    let c = with_container(container);
     // Larger than several download chunks, so ranged reads run concurrently.
     let text: Vec<u8> = (0..400_000).flat_map(|i| format!("{i},row number {i}\n").into_bytes()).collect();
     let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
@@ -151,9 +157,8 @@ fn streams_plain_gzip_and_zstd_and_rejects_damage() {
 #[test]
 fn reads_are_pinned_to_the_version_they_started_with() {
     use storage::{BlobVersion, Compression};
-    let c = client(key());
     let container = "storage-pinned";
-    block_on(c.create_container(container, PublicAccess::None), &never).unwrap();
+    let c = with_container(container);
     let old: Vec<u8> = (0..300_000).flat_map(|i| format!("{i},old\n").into_bytes()).collect();
     let put = |data: &[u8]| block_on(c.put_blob(container, "v.csv", data.to_vec().into(), &Properties::default()), &never).unwrap();
     put(&old);
