@@ -61,8 +61,7 @@ fn plan(decoder: &str, compression: &str, path: &str, blob: Option<&BlobVersion>
     if format == Format::Parquet {
         return ReadPlan::Parquet(crate::parquet_io::options_from_json(compression, options));
     }
-    let (content_type, content_encoding) = (blob.and_then(|b| b.content_type()), blob.and_then(|b| b.content_encoding()));
-    let compression = Compression::for_blob(compression, path, content_type, content_encoding).unwrap_or_else(|e| invalid_parameter(e));
+    let compression = Compression::for_blob(compression, path, blob).unwrap_or_else(|e| invalid_parameter(e));
     match format.copy_format() {
         Some(format) => ReadPlan::Copy { format, compression },
         None => ReadPlan::Whole { compression },

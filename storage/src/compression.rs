@@ -29,10 +29,16 @@ impl Compression {
         }
     }
 
-    /// `parse` for one version of a blob: `auto` on a name without a compression suffix
-    /// follows the blob's Content-Encoding (gzip or zstd), else its Content-Type
-    /// (application/gzip, application/zstd), set by whoever wrote it.
-    pub fn for_blob(value: &str, path: &str, content_type: Option<&str>, content_encoding: Option<&str>) -> Result<Compression, String> {
+    /// `parse` for the blob at `path`, that version of it once known: `auto` on a name
+    /// without a compression suffix follows the blob's headers (`from_headers`).
+    pub fn for_blob(value: &str, path: &str, blob: Option<&crate::BlobVersion>) -> Result<Compression, String> {
+        Compression::from_headers(value, path, blob.and_then(|b| b.content_type()), blob.and_then(|b| b.content_encoding()))
+    }
+
+    /// `parse`, with `auto` on a name without a compression suffix following the blob's
+    /// Content-Encoding (gzip or zstd), else its Content-Type (application/gzip,
+    /// application/zstd), set by whoever wrote it.
+    fn from_headers(value: &str, path: &str, content_type: Option<&str>, content_encoding: Option<&str>) -> Result<Compression, String> {
         let compression = Compression::parse(value, path)?;
         if compression != Compression::None || !value.eq_ignore_ascii_case("auto") {
             return Ok(compression);
@@ -178,7 +184,7 @@ mod tests {
 
     #[test]
     fn a_blobs_headers_decide_auto_only() {
-        let f = |value: &str, path: &str, ct: Option<&str>, ce: Option<&str>| Compression::for_blob(value, path, ct, ce).unwrap();
+        let f = |value: &str, path: &str, ct: Option<&str>, ce: Option<&str>| Compression::from_headers(value, path, ct, ce).unwrap();
         assert_eq!(f("auto", "x", None, Some("GZIP")), Compression::Gzip);
         assert_eq!(f("auto", "x", Some("text/csv"), Some("zstd")), Compression::Zstd);
         assert_eq!(f("auto", "x", Some("application/gzip"), None), Compression::Gzip);
@@ -188,7 +194,7 @@ mod tests {
         // The name's suffix, and an explicit argument, come first.
         assert_eq!(f("auto", "x.zst", None, Some("gzip")), Compression::Zstd);
         assert_eq!(f("none", "x", Some("application/gzip"), Some("gzip")), Compression::None);
-        assert!(Compression::for_blob("bzip2", "x", None, None).is_err());
+        assert!(Compression::for_blob("bzip2", "x", None).is_err());
     }
 
     #[test]

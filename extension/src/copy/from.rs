@@ -87,9 +87,7 @@ unsafe fn read_plan(options: &CopyOptions, path: &str, blob: Option<&BlobVersion
         if format == Format::Parquet {
             return ReadPlan::Parquet(parquet_options(options));
         }
-        let (content_type, content_encoding) = (blob.and_then(|b| b.content_type()), blob.and_then(|b| b.content_encoding()));
-        let compression = Compression::for_blob(options.compression.as_deref().unwrap_or("auto"), path, content_type, content_encoding)
-            .unwrap_or_else(|e| invalid_parameter(e));
+        let compression = Compression::for_blob(options.compression.as_deref().unwrap_or("auto"), path, blob).unwrap_or_else(|e| invalid_parameter(e));
         ReadPlan::Copy { format: format.copy_format().expect("copy_format gives COPY's formats and parquet"), compression }
     }
 }
