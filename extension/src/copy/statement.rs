@@ -121,14 +121,15 @@ pub unsafe fn as_query(copy: *mut pg_sys::CopyStmt) {
         if relation.is_null() {
             return;
         }
-        if relation_kind(relation) == Some(pg_sys::RELKIND_RELATION) {
+        let found = relation_columns(relation);
+        if found.as_ref().is_some_and(|(kind, _)| *kind == pg_sys::RELKIND_RELATION) {
             (*relation).inh = false;
         }
         let named = (*copy).attlist;
         let columns: Vec<*mut pg_sys::Node> = if !named.is_null() {
             list::pointers(named).collect()
         } else {
-            match columns_without_generated(relation) {
+            match found.and_then(|(_, names)| names) {
                 Some(names) => names.into_iter().map(|name| pg_sys::makeString(name) as *mut pg_sys::Node).collect(),
                 None => vec![nodes::a_star()],
             }
@@ -139,21 +140,22 @@ pub unsafe fn as_query(copy: *mut pg_sys::CopyStmt) {
     }
 }
 
-/// The names of the columns of `relation` but its generated ones, when it has generated
-/// ones (else `*` says it); None too when it does not exist, for the query to say so.
-unsafe fn columns_without_generated(relation: *mut pg_sys::RangeVar) -> Option<Vec<*mut std::ffi::c_char>> {
+/// The relkind of `relation` and, when it has generated columns, the names of its other
+/// columns (else `*` says them); None when it does not exist, for the query to say so.
+unsafe fn relation_columns(relation: *mut pg_sys::RangeVar) -> Option<(u8, Option<Vec<*mut std::ffi::c_char>>)> {
     unsafe {
         let relid = pg_sys::RangeVarGetRelidExtended(relation, pg_sys::AccessShareLock as i32, pg_sys::RVROption::RVR_MISSING_OK, None, std::ptr::null_mut());
         if relid == pg_sys::InvalidOid {
             return None;
         }
         let rel = pg_sys::relation_open(relid, pg_sys::NoLock as i32);
+        let kind = (*(*rel).rd_rel).relkind as u8;
         let desc = (*rel).rd_att;
         let attrs = std::slice::from_raw_parts((*desc).attrs.as_ptr(), (*desc).natts as usize);
         let generated = attrs.iter().any(|a| !a.attisdropped && a.attgenerated != 0);
         let names = attrs.iter().filter(|a| !a.attisdropped && a.attgenerated == 0).map(|a| pg_sys::pstrdup(a.attname.data.as_ptr())).collect();
         pg_sys::relation_close(rel, pg_sys::NoLock as i32);
-        generated.then_some(names)
+        Some((kind, generated.then_some(names)))
     }
 }
 
