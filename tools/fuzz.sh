@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Fuzzes, with cargo-fuzz (libFuzzer + AddressSanitizer), the parsers that take user input:
-# blob URLs, Azure names, SAS tokens, the options jsonb and parquet files.
+# blob URLs, Azure names and name patterns, SAS tokens, the options jsonb and parquet files.
 #
 #   FUZZ_SECONDS=60 bash tools/fuzz.sh            # every target for 60 s (the default)
 #   FUZZ_TARGETS="sas names" bash tools/fuzz.sh   # some of them

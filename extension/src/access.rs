@@ -16,7 +16,7 @@ pub struct Access {
 
 impl Access {
     pub fn open(account_name: &str) -> Access {
-        storage::names::validate_account_name(account_name).unwrap_or_else(|e| invalid_name(e));
+        input::names::validate_account_name(account_name).unwrap_or_else(|e| invalid_name(e));
         let (account, registered) = match catalog::lookup(account_name) {
             Some(row) => {
                 roles::require_use(account_name, &row.allowed_users);

@@ -41,7 +41,7 @@ impl NewAccount {
     }
 
     fn validate(&self) {
-        storage::names::validate_account_name(&self.name).unwrap_or_else(|e| invalid_name(e));
+        input::names::validate_account_name(&self.name).unwrap_or_else(|e| invalid_name(e));
         let name = &self.name;
         if self.auth_type != AuthType::ManagedIdentity {
             if let Some(key) = [("client_id", &self.client_id), ("tenant_id", &self.tenant_id), ("federated_token_file", &self.federated_token_file)]

@@ -6,7 +6,7 @@
 use pgrx::fcinfo::pg_getarg;
 use pgrx::pg_sys;
 use pgrx::{JsonB, PgSqlErrorCode};
-use storage::{BlobVersion, Compression};
+use storage::BlobVersion;
 
 use crate::access::Access;
 use crate::copy_source::{content_encoding, copy_error_context, copy_options, stub_relation, ActiveSource};
@@ -15,7 +15,7 @@ use crate::blob_set::{self, ReadPlan};
 use crate::records::live_columns;
 use crate::errors::{interrupt_pending, invalid_name, invalid_parameter, raise};
 use crate::parquet_io::decode::{targets, ParquetSource};
-use crate::formats::Format;
+use input::format::Format;
 
 static V1: pg_sys::Pg_finfo_record = pg_sys::Pg_finfo_record { api_version: 1 };
 
@@ -61,7 +61,7 @@ fn plan(decoder: &str, compression: &str, path: &str, blob: Option<&BlobVersion>
     if format == Format::Parquet {
         return ReadPlan::Parquet(crate::parquet_io::options_from_json(compression, options));
     }
-    let compression = Compression::for_blob(compression, path, blob).unwrap_or_else(|e| invalid_parameter(e));
+    let compression = storage::compression::for_blob(compression, path, blob).unwrap_or_else(|e| invalid_parameter(e));
     match format.copy_format() {
         Some(format) => ReadPlan::Copy { format, compression },
         None => ReadPlan::Whole { compression },
@@ -79,12 +79,12 @@ unsafe fn blob_get(fcinfo: pg_sys::FunctionCallInfo, first_option: usize) -> pg_
         let options = pg_getarg::<JsonB>(fcinfo, first_option + 2).map(|j| j.0);
 
         // Everything about the arguments is checked before any request.
-        storage::names::validate_account_name(&account).unwrap_or_else(|e| invalid_name(e));
-        storage::names::validate_container_name(&container).unwrap_or_else(|e| invalid_name(e));
-        storage::names::validate_blob_name(&path).unwrap_or_else(|e| invalid_name(e));
+        input::names::validate_account_name(&account).unwrap_or_else(|e| invalid_name(e));
+        input::names::validate_container_name(&container).unwrap_or_else(|e| invalid_name(e));
+        input::names::validate_blob_name(&path).unwrap_or_else(|e| invalid_name(e));
         let (rsinfo, tupdesc) = materialize_target(fcinfo);
         let ncolumns = live_columns(tupdesc).len();
-        if !storage::pattern::is_pattern(&path) {
+        if !input::pattern::is_pattern(&path) {
             plan(&decoder, &compression, &path, None, options.as_ref(), ncolumns);
         }
 

@@ -58,9 +58,9 @@ fn blob_list(
     let container = container_name.unwrap_or_else(|| invalid_parameter("container_name must not be NULL"));
     let prefix = prefix.unwrap_or_default();
     // Names are checked before anything else, so a typo never reaches the network.
-    storage::names::validate_account_name(account).unwrap_or_else(|e| invalid_name(e));
-    storage::names::validate_container_name(container).unwrap_or_else(|e| invalid_name(e));
-    storage::names::validate_prefix(prefix).unwrap_or_else(|e| invalid_name(e));
+    input::names::validate_account_name(account).unwrap_or_else(|e| invalid_name(e));
+    input::names::validate_container_name(container).unwrap_or_else(|e| invalid_name(e));
+    input::names::validate_prefix(prefix).unwrap_or_else(|e| invalid_name(e));
     let access = Access::open(account);
     let mut pages = Pages::new(access, container, prefix);
     // Read the first page now, so a missing container or refused credentials fail the

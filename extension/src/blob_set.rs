@@ -1,12 +1,13 @@
 //! Which blobs a path names, for COPY FROM and blob_get: the blob of that name or, when the
-//! path has wildcards (storage::pattern) and no blob has exactly that name, every blob of
+//! path has wildcards (input::pattern) and no blob has exactly that name, every blob of
 //! the container that matches, in name order. Each comes as the version the statement
 //! found (storage::BlobVersion), which every read of it is pinned to.
 
 use std::collections::VecDeque;
 
 use pgrx::PgSqlErrorCode;
-use storage::{pattern, BlobStream, BlobVersion, Compression};
+use input::pattern;
+use storage::{BlobStream, BlobVersion, Compression};
 
 use crate::access::Access;
 use crate::blob_list::Pages;

@@ -4,12 +4,13 @@
 use std::cell::RefCell;
 use std::ffi::{c_int, c_void, CString};
 
-use copy_options::copy::CopyOption;
+use input::copy::CopyOption;
 use pgrx::pg_sys;
 use serde_json::Value;
 use storage::BlobStream;
 
 use crate::pg::error_context::ContextCallback;
+use crate::pg::list;
 use crate::pg::nodes::{a_star, def_elem, pstr, string_option};
 use crate::errors::{interrupt_pending, invalid_parameter, AccountRef};
 
@@ -72,23 +73,15 @@ pub unsafe extern "C-unwind" fn read_blob(outbuf: *mut c_void, _minread: c_int, 
 
 /// COPY options (a List of DefElem) for `format` and the `options` jsonb of blob_get/blob_put.
 pub fn copy_options(format: &str, options: Option<&Value>) -> *mut pg_sys::List {
-    let options = copy_options::copy::copy_options(format, options).unwrap_or_else(|e| invalid_parameter(e));
-    let mut list: *mut pg_sys::List = std::ptr::null_mut();
-    for option in options {
-        let node = match option {
-            CopyOption::Value { name, value } => string_option(name, &value),
-            CopyOption::AllColumns { name } => def_elem(name, a_star()),
-            CopyOption::Columns { name, columns } => {
-                let mut names: *mut pg_sys::List = std::ptr::null_mut();
-                for column in &columns {
-                    names = unsafe { pg_sys::lappend(names, pg_sys::makeString(pstr(column)) as *mut c_void) };
-                }
-                def_elem(name, names as *mut pg_sys::Node)
-            }
-        };
-        list = unsafe { pg_sys::lappend(list, node as *mut c_void) };
-    }
-    list
+    let options = input::copy::copy_options(format, options).unwrap_or_else(|e| invalid_parameter(e));
+    list::of(options.into_iter().map(|option| match option {
+        CopyOption::Value { name, value } => string_option(name, &value),
+        CopyOption::AllColumns { name } => def_elem(name, a_star()),
+        CopyOption::Columns { name, columns } => {
+            let names = list::of(columns.iter().map(|column| unsafe { pg_sys::makeString(pstr(column)) }));
+            def_elem(name, names as *mut pg_sys::Node)
+        }
+    }))
 }
 
 /// The encoding of whole text values (text, json and xml): the `content_encoding` option,

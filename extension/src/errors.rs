@@ -22,7 +22,7 @@ pub fn invalid_parameter(message: impl AsRef<str>) -> ! {
     raise(PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE, message, None, None)
 }
 
-pub fn invalid_name(e: storage::names::InvalidName) -> ! {
+pub fn invalid_name(e: input::names::InvalidName) -> ! {
     raise(PgSqlErrorCode::ERRCODE_INVALID_NAME, e.to_string(), None, None)
 }
 

@@ -15,7 +15,6 @@ mod copy_source;
 mod crypto;
 mod errors;
 mod export;
-mod formats;
 mod guc;
 mod log_redaction;
 mod parquet_io;
@@ -32,10 +31,7 @@ pgrx::extension_sql_file!("../sql/azure_storage.sql", name = "azure_storage_surf
 #[pg_guard]
 pub extern "C-unwind" fn _PG_init() {
     guc::register();
-    log_redaction::install();
-    copy::install();
-    pending::install();
-    pg::error_context::install();
+    pg::hooks::install();
 }
 
 #[cfg(test)]

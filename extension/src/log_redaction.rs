@@ -16,8 +16,6 @@ use std::ffi::CStr;
 
 use pgrx::pg_sys;
 
-static mut PREVIOUS_HOOK: pg_sys::emit_log_hook_type = None;
-
 /// Words of statements whose text may hold a credential or the passphrase.
 const SECRET_BEARING: [&str; 3] = ["account_add", "account_options", "credential_encryption_key"];
 
@@ -67,13 +65,6 @@ unsafe fn executes_secret(statement: &str) -> bool {
     }
 }
 
-pub fn install() {
-    unsafe {
-        PREVIOUS_HOOK = pg_sys::emit_log_hook;
-        pg_sys::emit_log_hook = Some(redact);
-    }
-}
-
 const CHANGED_KEY: &[u8] = b"parameter \"azure_storage.credential_encryption_key\" changed to";
 
 /// Lines that quote the statement: log_statement, log_min_duration_statement, and the
@@ -93,16 +84,16 @@ fn quotes_inner_statement(context: &[u8]) -> bool {
     context.windows(15).any(|w| w == b"SQL statement \"") || carries_secret(&String::from_utf8_lossy(context))
 }
 
-#[pgrx::pg_guard]
-unsafe extern "C-unwind" fn redact(edata: *mut pg_sys::ErrorData) {
+/// Hides what carries a credential in a line about to be logged; called by the emit_log
+/// hook (pg::hooks) with a non-null `edata`.
+pub unsafe fn redact(edata: *mut pg_sys::ErrorData) {
     unsafe {
         let query = pg_sys::debug_query_string;
-        let secret = !edata.is_null()
-            && (statement_marked()
-                || (!query.is_null() && {
-                    let text = CStr::from_ptr(query).to_string_lossy();
-                    carries_secret(&text) || executes_secret(&text)
-                }));
+        let secret = statement_marked()
+            || (!query.is_null() && {
+                let text = CStr::from_ptr(query).to_string_lossy();
+                carries_secret(&text) || executes_secret(&text)
+            });
         if secret {
             // The "STATEMENT:" line that follows an error.
             (*edata).hide_stmt = true;
@@ -127,12 +118,9 @@ unsafe extern "C-unwind" fn redact(edata: *mut pg_sys::ErrorData) {
             }
         }
         // A reload of postgresql.conf logs the new value of each changed setting.
-        let message = if edata.is_null() { std::ptr::null_mut() } else { (*edata).message };
+        let message = (*edata).message;
         if !message.is_null() && CStr::from_ptr(message).to_bytes().starts_with(CHANGED_KEY) {
             (*edata).message = pg_sys::pstrdup(c"parameter \"azure_storage.credential_encryption_key\" changed".as_ptr());
-        }
-        if let Some(previous) = PREVIOUS_HOOK {
-            previous(edata);
         }
     }
 }

@@ -6,7 +6,7 @@
 //! first byte is sent, so a query that would write one blob twice (two groups, or two
 //! blob_put calls, with one path) fails before anything is committed: the service keeps one
 //! list of uncommitted blocks per blob, and the first commit would drop the other writer's
-//! blocks. The ExecutorFinish hook commits a query's blobs, all of them fully staged, once
+//! blocks. The ExecutorFinish hook (pg::hooks) commits a query's blobs, all of them fully staged, once
 //! the query has finished without error. A callback on the query's memory drops the blobs
 //! that are still there when the query goes (an error, a cancellation, a query that never
 //! finished): dropped means never committed.
@@ -18,7 +18,6 @@ use pgrx::{pg_sys, PgSqlErrorCode};
 
 use crate::errors::raise;
 use crate::export::{commit_all, BlobTarget, Staged};
-use crate::pg::native_errors;
 
 /// One query's blobs.
 struct QueryBlobs {
@@ -30,15 +29,6 @@ struct QueryBlobs {
 
 thread_local! {
     static PENDING: RefCell<Vec<QueryBlobs>> = const { RefCell::new(Vec::new()) };
-}
-
-static mut PREVIOUS_FINISH: pg_sys::ExecutorFinish_hook_type = None;
-
-pub fn install() {
-    unsafe {
-        PREVIOUS_FINISH = pg_sys::ExecutorFinish_hook;
-        pg_sys::ExecutorFinish_hook = Some(executor_finish);
-    }
 }
 
 /// Records that the query running `estate` writes `target`; an error when it, or a query
@@ -93,13 +83,8 @@ unsafe extern "C-unwind" fn forget_query(estate: *mut std::ffi::c_void) {
     drop(take(estate as usize));
 }
 
-#[pgrx::pg_guard]
-unsafe extern "C-unwind" fn executor_finish(query: *mut pg_sys::QueryDesc) {
-    unsafe {
-        match PREVIOUS_FINISH {
-            Some(previous) => previous(query),
-            None => native_errors::standard_ExecutorFinish(query),
-        }
-        commit_all(take((*query).estate as usize));
-    }
+/// Commits the blobs of the query running `estate`; called by the ExecutorFinish hook
+/// (pg::hooks) once the query has finished without error.
+pub unsafe fn query_finished(estate: *mut pg_sys::EState) {
+    commit_all(take(estate as usize));
 }

@@ -3,8 +3,8 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use storage::names::{validate_account_name, validate_blob_name, validate_container_name};
-use storage::url::{is_url, parse_azure_host, parse_under_endpoint, BlobUrl};
+use input::names::{validate_account_name, validate_blob_name, validate_container_name};
+use input::url::{is_url, parse_azure_host, parse_under_endpoint, BlobUrl};
 
 const AZURITE: &str = "http://127.0.0.1:10000/devstoreaccount1";
 
@@ -50,13 +50,12 @@ fuzz_target!(|data: &[u8]| {
             None => {}
         }
     }
-    let redacted = storage::account::redact_url(url);
+    let redacted = input::url::redact_url(url);
     let before_fragment = redacted.split('#').next().unwrap_or_default();
     assert!(!before_fragment.contains('?'), "{url:?} -> {redacted:?}");
 });
 
-/// The host as `parse_azure_host` sees it (storage parses URLs with reqwest's, which is
-/// the `url` crate's).
+/// The host as `parse_azure_host` sees it (it parses URLs with the `url` crate).
 fn reqwest_host(url: &str) -> Option<String> {
     url::Url::parse(url).ok()?.host_str().map(|h| h.to_ascii_lowercase())
 }

@@ -1,9 +1,11 @@
 //! Azure's naming rules: whatever a validator accepts must meet Azure's rule (the validators
-//! may refuse more), and every refusal must render, its value shortened.
+//! may refuse more), and every refusal must render, its value shortened. Name patterns: any
+//! text compiles or is refused with a rule, and a pattern without wildcards matches itself.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use storage::names::{validate_account_name, validate_blob_name, validate_container_name, validate_prefix};
+use input::names::{validate_account_name, validate_blob_name, validate_container_name, validate_prefix};
+use input::pattern::{is_pattern, literal_prefix, Pattern};
 
 fn dot_segment(name: &str) -> bool {
     name.split('/').any(|s| s == "." || s == "..")
@@ -43,5 +45,18 @@ fuzz_target!(|data: &[u8]| {
         let shown = e.value.strip_suffix("...").unwrap_or(&e.value);
         assert!(shown.chars().count() <= 80, "{e}");
         assert!(e.to_string().starts_with("invalid "), "{e}");
+    }
+
+    match Pattern::new(name) {
+        Ok(pattern) => {
+            assert!(name.starts_with(literal_prefix(name)));
+            if !is_pattern(name) {
+                assert!(pattern.matches(name), "pattern {name:?} does not match itself");
+            }
+            // Any name, against any pattern: the second half of the input as the name.
+            let (_, other) = name.split_at(name.char_indices().nth(chars / 2).map_or(name.len(), |(i, _)| i));
+            pattern.matches(other);
+        }
+        Err(e) => assert!(e.to_string().starts_with("invalid blob pattern"), "{e}"),
     }
 });

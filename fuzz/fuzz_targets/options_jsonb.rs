@@ -3,8 +3,8 @@
 //! compression on the first line then `key=value` lines.
 #![no_main]
 
-use copy_options::copy::{copy_options, CopyOption};
-use copy_options::parquet_options::{settings_from_json, ParquetOptions};
+use input::copy::{copy_options, CopyOption};
+use input::parquet_options::{settings_from_json, ParquetOptions};
 use libfuzzer_sys::fuzz_target;
 use parquet::basic::Compression as Codec;
 use serde_json::Value;

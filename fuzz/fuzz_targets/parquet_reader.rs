@@ -40,7 +40,7 @@ fn read(file: Bytes) -> Vec<String> {
     for group in 0..metadata.metadata().num_row_groups() {
         // As decode.rs: a row group whose claims its bytes cannot hold is refused first.
         let leaves = (0..metadata.parquet_schema().num_columns()).filter(|&leaf| projection.leaf_included(leaf));
-        if copy_options::parquet_checks::check_dictionaries(&file, metadata.metadata().row_group(group), leaves).is_err() {
+        if input::parquet_checks::check_dictionaries(&file, metadata.metadata().row_group(group), leaves).is_err() {
             continue;
         }
         let reader = ParquetRecordBatchReaderBuilder::new_with_metadata(file.as_ref().clone(), metadata.clone())

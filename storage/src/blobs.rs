@@ -29,7 +29,7 @@ pub struct BlobStore {
 
 impl BlobStore {
     pub fn new(account: &Account, container: &str, timeout: Duration) -> Result<Self> {
-        crate::names::validate_container_name(container)?;
+        input::names::validate_container_name(container)?;
         Ok(BlobStore { client: RestClient::new(account, timeout)?, container: container.to_string() })
     }
 

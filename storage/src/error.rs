@@ -59,7 +59,7 @@ pub enum Error {
     #[error("the blob would be larger than {limit} bytes, the most {} blocks can hold", crate::blocks::MAX_BLOCKS)]
     BlobTooLarge { limit: u64 },
     #[error("{0}")]
-    InvalidName(#[from] crate::names::InvalidName),
+    InvalidName(#[from] input::names::InvalidName),
 }
 
 pub type Result<T> = std::result::Result<T, Error>;

@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use reqsign_core::{time::Timestamp, Context, ProvideCredential};
 
-use crate::account::redact_url;
+use input::url::redact_url;
 use crate::error::{Error, Result};
 
 /// The token audience of Azure Storage.

@@ -9,8 +9,6 @@ pub mod error;
 pub mod identity;
 pub mod list;
 pub mod listing;
-pub mod names;
-pub mod pattern;
 pub mod rest;
 pub mod retry;
 pub mod sas;
@@ -19,13 +17,14 @@ pub mod runtime;
 pub mod stream;
 pub mod tls;
 pub mod upload;
-pub mod url;
 pub mod version;
 
 pub use account::{Account, Credential};
 pub use identity::TokenSource;
 pub use blobs::BlobStore;
-pub use compression::Compression;
+pub use compression::{Codec, Compression};
+// Names are checked again before any request; their error is one of storage's.
+pub use input::names;
 pub use stream::BlobStream;
 pub use error::{Error, Result};
 pub use list::{BlobEntry, Page};

@@ -75,8 +75,8 @@ struct Properties {
 impl RestClient {
     /// One page of the blobs of `container` whose names start with `prefix`, in name order.
     pub async fn list_page(&self, container: &str, prefix: &str, marker: Option<&str>, page_size: usize) -> Result<Page> {
-        crate::names::validate_container_name(container)?;
-        crate::names::validate_prefix(prefix)?;
+        input::names::validate_container_name(container)?;
+        input::names::validate_prefix(prefix)?;
         let mut query = format!("/{container}?restype=container&comp=list&maxresults={}", page_size.clamp(1, MAX_PAGE));
         if !prefix.is_empty() {
             query.push_str(&format!("&prefix={}", utf8_percent_encode(prefix, QUERY_VALUE)));

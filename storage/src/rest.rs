@@ -13,7 +13,8 @@ use reqsign_core::{Context, Signer};
 
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 
-use crate::account::{redact_url, Account};
+use crate::account::Account;
+use input::url::redact_url;
 use crate::version::BlobVersion;
 use crate::error::{Error, Result};
 
@@ -231,7 +232,7 @@ impl RestClient {
     /// Creates a container with the given anonymous access. An existing container is left as
     /// it is and reported as `false`.
     pub async fn create_container(&self, container: &str, access: PublicAccess) -> Result<bool> {
-        crate::names::validate_container_name(container)?;
+        input::names::validate_container_name(container)?;
         let headers: &[(&str, &str)] = match access {
             PublicAccess::None => &[],
             PublicAccess::Container => &[("x-ms-blob-public-access", "container")],
@@ -326,7 +327,7 @@ impl RestClient {
 
     /// Deletes a container and everything in it; a missing container is not an error.
     pub async fn delete_container(&self, container: &str) -> Result<()> {
-        crate::names::validate_container_name(container)?;
+        input::names::validate_container_name(container)?;
         match self.send(Method::DELETE, &format!("/{container}?restype=container"), &[], Bytes::new()).await {
             Ok(_) | Err(Error::ContainerNotFound { .. }) => Ok(()),
             Err(e) => Err(e),
@@ -434,8 +435,8 @@ fn broke_mid_exchange(e: &reqwest::Error) -> bool {
 
 /// `/<container>/<path>`, checked and percent-encoded.
 fn blob_resource(container: &str, path: &str) -> Result<String> {
-    crate::names::validate_container_name(container)?;
-    crate::names::validate_blob_name(path)?;
+    input::names::validate_container_name(container)?;
+    input::names::validate_blob_name(path)?;
     Ok(format!("/{container}/{}", utf8_percent_encode(path, BLOB_PATH)))
 }
 

@@ -17,7 +17,7 @@ use bytes::Bytes;
 use futures::StreamExt;
 
 use crate::blobs::BlobStore;
-use crate::compression::Compression;
+use crate::compression::{Codec, Compression};
 use crate::error::{Error, Result};
 use crate::runtime;
 use crate::version::BlobVersion;

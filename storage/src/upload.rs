@@ -24,7 +24,7 @@ use tokio::sync::mpsc::error::TrySendError;
 
 use crate::account::Account;
 use crate::blocks::{block_id, block_size, MAX_BLOCKS};
-use crate::compression::Compression;
+use crate::compression::{Codec, Compression};
 use crate::error::{Error, Result};
 use crate::rest::{Properties, RestClient};
 use crate::runtime;
@@ -104,8 +104,8 @@ impl BlobWriter {
     /// Starts the threads of an upload of `container/path`. Nothing is sent before the
     /// first block is full (or `finish`).
     pub fn start(account: &Account, container: &str, path: &str, options: UploadOptions) -> Result<BlobWriter> {
-        crate::names::validate_container_name(container)?;
-        crate::names::validate_blob_name(path)?;
+        input::names::validate_container_name(container)?;
+        input::names::validate_blob_name(path)?;
         let client = RestClient::new(account, options.timeout)?;
         let (feed_tx, feed_rx) = tokio::sync::mpsc::channel(FEED_QUEUE);
         let (block_tx, block_rx) = tokio::sync::mpsc::channel(1);

@@ -64,7 +64,7 @@ impl BlobVersion {
 impl BlobStore {
     /// The current version of `path`; fails when the blob is missing.
     pub async fn open(&self, path: &str) -> Result<BlobVersion> {
-        crate::names::validate_blob_name(path)?;
+        input::names::validate_blob_name(path)?;
         self.client.blob_version(&self.container, path).await
     }
 

@@ -16,16 +16,16 @@ use crate::copy_source::ActiveSource;
 use crate::pg::nodes::string_option;
 use crate::pg::error_context::{blob_context, keep_context};
 use crate::errors::{invalid_parameter, raise};
-use crate::formats::Format;
+use input::format::Format;
 use crate::parquet_io::decode::{targets, ParquetSource};
-use crate::pg::list::copy_columns;
+use crate::pg::list::{self, copy_columns};
 
 pub unsafe fn copy_from_blob(stmt: *mut pg_sys::CopyStmt, query_string: *const c_char, query_env: *mut pg_sys::QueryEnvironment) -> u64 {
     unsafe {
         let blob = resolve(&CStr::from_ptr((*stmt).filename).to_string_lossy());
         let access = Access::open(&blob.account);
         let options = split_options((*stmt).options);
-        if !storage::pattern::is_pattern(&blob.path) {
+        if !input::pattern::is_pattern(&blob.path) {
             // Bad options fail before anything is opened.
             read_plan(&options, &blob.path, None);
         }
@@ -57,7 +57,7 @@ pub unsafe fn copy_from_blob(stmt: *mut pg_sys::CopyStmt, query_string: *const c
                 (ReadPlan::Parquet(parquet), _) => {
                     let indexes = copy_columns((*rel).rd_att, rel, (*stmt).attlist);
                     let source = ParquetSource::open(&access, &blob.container, &version, targets((*rel).rd_att, &indexes), &parquet);
-                    (pg_sys::lappend(std::ptr::null_mut(), string_option("format", "binary") as *mut std::ffi::c_void), ActiveSource::push(Box::new(source)), None)
+                    (list::of([string_option("format", "binary")]), ActiveSource::push(Box::new(source)), None)
                 }
                 _ => unreachable!("COPY formats are opened by `open`, and COPY refuses whole values"),
             };
@@ -87,7 +87,7 @@ unsafe fn read_plan(options: &CopyOptions, path: &str, blob: Option<&BlobVersion
         if format == Format::Parquet {
             return ReadPlan::Parquet(parquet_options(options));
         }
-        let compression = Compression::for_blob(options.compression.as_deref().unwrap_or("auto"), path, blob).unwrap_or_else(|e| invalid_parameter(e));
+        let compression = storage::compression::for_blob(options.compression.as_deref().unwrap_or("auto"), path, blob).unwrap_or_else(|e| invalid_parameter(e));
         ReadPlan::Copy { format: format.copy_format().expect("copy_format gives COPY's formats and parquet"), compression }
     }
 }

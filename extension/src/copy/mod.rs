@@ -1,6 +1,7 @@
-//! `COPY ... FROM/TO '<blob url>'`: a ProcessUtility hook that serves COPY statements whose
-//! file name is a blob URL with PostgreSQL's own COPY, and passes every other statement on
-//! to the previous hook, untouched. The hook only dispatches:
+//! `COPY ... FROM/TO '<blob url>'`: the ProcessUtility hook (pg::hooks) hands every
+//! statement to `serve`, which takes the COPY statements whose file name is a blob URL and
+//! serves them with PostgreSQL's own COPY; every other statement goes on untouched. `serve`
+//! only dispatches:
 //!
 //! - `statement`: what a COPY statement asks for (the blob its URL names, its options, its
 //!   format, the query a relation stands for), decided once, shared by both directions;
@@ -16,48 +17,14 @@ mod to;
 use std::ffi::{c_char, CStr};
 
 use pgrx::pg_sys;
-use storage::url;
+use input::url;
 
-use crate::pg::native_errors;
-
-static mut PREVIOUS_HOOK: pg_sys::ProcessUtility_hook_type = None;
-
-pub fn install() {
+/// Serves a COPY statement whose file name is a blob URL: the rows it processed. `None`
+/// for every other statement, which the caller (pg::hooks) passes on untouched.
+pub unsafe fn serve(pstmt: *mut pg_sys::PlannedStmt, query_string: *const c_char, query_env: *mut pg_sys::QueryEnvironment) -> Option<u64> {
     unsafe {
-        PREVIOUS_HOOK = pg_sys::ProcessUtility_hook;
-        pg_sys::ProcessUtility_hook = Some(process_utility);
-    }
-}
-
-#[pgrx::pg_guard]
-#[allow(clippy::too_many_arguments)]
-unsafe extern "C-unwind" fn process_utility(
-    pstmt: *mut pg_sys::PlannedStmt,
-    query_string: *const c_char,
-    read_only_tree: bool,
-    context: pg_sys::ProcessUtilityContext::Type,
-    params: pg_sys::ParamListInfo,
-    query_env: *mut pg_sys::QueryEnvironment,
-    dest: *mut pg_sys::DestReceiver,
-    qc: *mut pg_sys::QueryCompletion,
-) {
-    unsafe {
-        if let Some(stmt) = blob_copy(pstmt) {
-            let processed = if (*stmt).is_from {
-                from::copy_from_blob(stmt, query_string, query_env)
-            } else {
-                to::copy_to_blob(pstmt, stmt, query_string, query_env)
-            };
-            if !qc.is_null() {
-                pg_sys::SetQueryCompletion(qc, pg_sys::CommandTag::CMDTAG_COPY, processed);
-            }
-            return;
-        }
-        match PREVIOUS_HOOK {
-            Some(previous) => previous(pstmt, query_string, read_only_tree, context, params, query_env, dest, qc),
-            // Unwrapped, so that errors of the statement keep their context (see native_errors).
-            None => native_errors::standard_ProcessUtility(pstmt, query_string, read_only_tree, context, params, query_env, dest, qc),
-        }
+        let stmt = blob_copy(pstmt)?;
+        Some(if (*stmt).is_from { from::copy_from_blob(stmt, query_string, query_env) } else { to::copy_to_blob(pstmt, stmt, query_string, query_env) })
     }
 }
 

@@ -4,7 +4,7 @@
 
 use pgrx::pg_sys;
 use pgrx::PgSqlErrorCode;
-use storage::url::BlobUrl;
+use input::url::BlobUrl;
 use storage::Compression;
 
 use crate::parquet_io::encode::ParquetEncoder;
@@ -12,7 +12,7 @@ use crate::parquet_io::ParquetOptions;
 use crate::access::Access;
 use crate::errors::{invalid_parameter, raise};
 use crate::export::Export;
-use crate::formats::Format;
+use input::format::Format;
 
 /// What the receiver needs: the upload until the rows' shape is known, then the encoder.
 struct Receiving {

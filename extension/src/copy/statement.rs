@@ -5,11 +5,11 @@
 use std::ffi::{c_char, CStr};
 
 use pgrx::pg_sys;
-use storage::url::{self, BlobUrl};
+use input::url::{self, BlobUrl};
 
 use crate::catalog;
 use crate::errors::invalid_parameter;
-use crate::formats::Format;
+use input::format::Format;
 use crate::guc;
 use crate::parquet_io::ParquetOptions;
 use crate::pg::{list, nodes};
@@ -17,25 +17,17 @@ use crate::pg::{list, nodes};
 /// Account, container and blob of a URL: an Azure host, or a path under the endpoint of a
 /// registered account or of the default endpoint.
 pub fn resolve(name: &str) -> BlobUrl {
-    let parsed = url::parse_azure_host(name)
-        .or_else(|| catalog::all().iter().find_map(|a| a.endpoint.as_ref().and_then(|e| url::parse_under_endpoint(name, e, &a.name))))
-        .or_else(|| under_default_endpoint(name));
-    match parsed {
+    let accounts = catalog::all();
+    let endpoints = accounts.iter().filter_map(|a| a.endpoint.as_deref().map(|e| (e, a.name.as_str())));
+    match url::resolve(name, endpoints, &guc::default_endpoint_template()) {
         Some(Ok(u)) => u,
         Some(Err(message)) => invalid_parameter(message),
         None => invalid_parameter(format!(
             "\"{}\" is not a blob URL: expected https://<account>.blob.core.windows.net/<container>/<path>, \
              or a URL under the endpoint of a registered account",
-            storage::account::redact_url(name)
+            url::redact_url(name)
         )),
     }
-}
-
-fn under_default_endpoint(name: &str) -> Option<Result<BlobUrl, String>> {
-    let template = guc::default_endpoint_template();
-    let (prefix, _) = template.split_once("{account}")?;
-    let account = name.strip_prefix(prefix)?.split('/').next()?;
-    url::parse_under_endpoint(name, &template.replace("{account}", account), account)
 }
 
 /// COPY's options with ours taken out: FORMAT (tsv is text), COMPRESSION, and HEADERS as
@@ -59,9 +51,9 @@ pub unsafe fn split_options(list: *mut pg_sys::List) -> CopyOptions {
                 "header" | "headers" => {
                     // true, false or MATCH, which COPY itself checks (MATCH: COPY FROM only).
                     let header = pg_sys::makeDefElem(c"header".as_ptr() as *mut c_char, (*def).arg, (*def).location);
-                    options.rest = pg_sys::lappend(options.rest, header as *mut std::ffi::c_void);
+                    options.rest = list::append(options.rest, header);
                 }
-                _ => options.rest = pg_sys::lappend(options.rest, def as *mut std::ffi::c_void),
+                _ => options.rest = list::append(options.rest, def),
             }
         }
         options

@@ -16,7 +16,7 @@ use storage::Compression;
 
 use crate::access::Access;
 use super::statement::{as_query, copy_format, parquet_options, relation_kind, resolve, split_options};
-use crate::formats::Format;
+use input::format::Format;
 use crate::pg::nodes::string_option;
 use crate::errors::invalid_parameter;
 use crate::export::Export;

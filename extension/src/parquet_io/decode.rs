@@ -201,7 +201,7 @@ impl ParquetSource {
             if start < end {
                 self.file.load(start..end.min(self.file.size())).unwrap_or_else(|e| self.account.fail(e));
             }
-            copy_options::parquet_checks::check_dictionaries(&std::sync::Arc::new(self.file.clone()), group, leaves)
+            input::parquet_checks::check_dictionaries(&std::sync::Arc::new(self.file.clone()), group, leaves)
                 .unwrap_or_else(|e| not_parquet(&self.position.path, e));
             let reader = ParquetRecordBatchReaderBuilder::new_with_metadata(self.file.clone(), self.metadata.clone())
                 .with_projection(self.projection.clone())

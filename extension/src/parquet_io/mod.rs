@@ -14,7 +14,7 @@ use serde_json::Value;
 
 use crate::errors::invalid_parameter;
 
-pub use copy_options::parquet_options::{ArrayBounds, MatchBy, ParquetOptions};
+pub use input::parquet_options::{ArrayBounds, MatchBy, ParquetOptions};
 
 /// Parquet settings from a compression argument and the `options` jsonb of blob_get /
 /// blob_put; a refusal is raised.

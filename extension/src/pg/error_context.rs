@@ -1,7 +1,7 @@
 //! pgrx re-raises a PostgreSQL error without its CONTEXT, and COPY's context ("COPY events,
 //! line 1042, column created_at: ...") is what tells users which row of a blob is bad. A
 //! callback placed under COPY's own records the context of an ERROR as it is raised; the log
-//! hook gives it back to the same error when it is reported.
+//! hook (hooks.rs) gives it back to the same error when it is reported.
 
 use std::cell::RefCell;
 use std::ffi::{c_void, CStr};
@@ -11,15 +11,6 @@ use pgrx::pg_sys;
 thread_local! {
     /// (message, context) of the last ERROR raised under a `KeepContext`.
     static PENDING: RefCell<Option<(String, String)>> = const { RefCell::new(None) };
-}
-
-static mut PREVIOUS_HOOK: pg_sys::emit_log_hook_type = None;
-
-pub fn install() {
-    unsafe {
-        PREVIOUS_HOOK = pg_sys::emit_log_hook;
-        pg_sys::emit_log_hook = Some(restore_context);
-    }
 }
 
 /// An error context callback on PostgreSQL's stack while this lives; popped on drop, errors
@@ -105,10 +96,11 @@ unsafe extern "C-unwind" fn remember(_arg: *mut c_void) {
     }
 }
 
-#[pgrx::pg_guard]
-unsafe extern "C-unwind" fn restore_context(edata: *mut pg_sys::ErrorData) {
+/// Gives an ERROR without a context the one recorded for it; called by the emit_log hook
+/// (pg::hooks) with a non-null `edata`.
+pub unsafe fn restore_context(edata: *mut pg_sys::ErrorData) {
     unsafe {
-        if !edata.is_null() && (*edata).elevel >= pg_sys::PGERROR as i32 && (*edata).context.is_null() {
+        if (*edata).elevel >= pg_sys::PGERROR as i32 && (*edata).context.is_null() {
             let message = text((*edata).message);
             let context = PENDING.with(|p| {
                 let mut pending = p.borrow_mut();
@@ -121,9 +113,6 @@ unsafe extern "C-unwind" fn restore_context(edata: *mut pg_sys::ErrorData) {
                 let c = std::ffi::CString::new(context).unwrap_or_default();
                 (*edata).context = pg_sys::pstrdup(c.as_ptr());
             }
-        }
-        if let Some(previous) = PREVIOUS_HOOK {
-            previous(edata);
         }
     }
 }

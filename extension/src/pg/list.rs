@@ -1,4 +1,4 @@
-//! Walking PostgreSQL's `List`, and the column lists COPY builds from one.
+//! PostgreSQL's `List`: walking one, building one, and the column lists COPY builds from one.
 
 use pgrx::pg_sys;
 
@@ -7,6 +7,17 @@ pub unsafe fn pointers<T>(list: *mut pg_sys::List) -> impl Iterator<Item = *mut 
     let length = if list.is_null() { 0 } else { unsafe { (*list).length as usize } };
     // SAFETY: a List holds `length` cells; the caller says what they point to.
     (0..length).map(move |i| unsafe { (*(*list).elements.add(i)).ptr_value as *mut T })
+}
+
+/// `list` (NIL when null) with `item` appended, in the current memory context.
+pub fn append<T>(list: *mut pg_sys::List, item: *mut T) -> *mut pg_sys::List {
+    // SAFETY: lappend takes NIL or a pointer List, and any pointer.
+    unsafe { pg_sys::lappend(list, item as *mut std::ffi::c_void) }
+}
+
+/// A new pointer `List` of `items` (NIL when there are none), in the current memory context.
+pub fn of<T>(items: impl IntoIterator<Item = *mut T>) -> *mut pg_sys::List {
+    items.into_iter().fold(std::ptr::null_mut(), append)
 }
 
 /// The values of an integer `List` (NIL is empty).

@@ -15,7 +15,7 @@ use std::time::Duration;
 use clap::{Parser, Subcommand};
 use futures::{StreamExt, TryStreamExt};
 use storage::rest::{Properties, PublicAccess};
-use storage::{runtime, Account, Credential, RestClient};
+use storage::{runtime, Account, Codec, Credential, RestClient};
 
 #[derive(Parser)]
 struct Cli {

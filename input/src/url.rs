@@ -34,9 +34,27 @@ fn container_and_path(account: &str, rest: &str, url: &str) -> Result<BlobUrl, S
     Ok(BlobUrl { account: account.to_string(), container: container.to_string(), path })
 }
 
+/// Account, container and blob of the URL `name`, tried in order: an Azure host
+/// (`<account>.blob.core.windows.net`), a path under one of `endpoints` (endpoint, account:
+/// the registered accounts that have one), a path under the default endpoint `template`
+/// (`{account}` standing for the account, as `http://127.0.0.1:10000/{account}`). `None`
+/// when none of them is a prefix of the URL.
+pub fn resolve<'a>(name: &str, endpoints: impl IntoIterator<Item = (&'a str, &'a str)>, template: &str) -> Option<Result<BlobUrl, String>> {
+    parse_azure_host(name)
+        .or_else(|| endpoints.into_iter().find_map(|(endpoint, account)| parse_under_endpoint(name, endpoint, account)))
+        .or_else(|| under_template(name, template))
+}
+
+/// A path-style URL under the endpoint `template` names for the account in the URL.
+fn under_template(name: &str, template: &str) -> Option<Result<BlobUrl, String>> {
+    let (prefix, _) = template.split_once("{account}")?;
+    let account = name.strip_prefix(prefix)?.split('/').next()?;
+    parse_under_endpoint(name, &template.replace("{account}", account), account)
+}
+
 /// Parses a URL whose host is `<account>.blob.core.windows.net`; `None` for other hosts.
 pub fn parse_azure_host(url: &str) -> Option<Result<BlobUrl, String>> {
-    let parsed = reqwest::Url::parse(url).ok()?;
+    let parsed = ::url::Url::parse(url).ok()?;
     let host = parsed.host_str()?.to_ascii_lowercase();
     let account = host.strip_suffix(AZURE_HOST_SUFFIX)?;
     if let Some(refused) = query_or_fragment(url, parsed.query().is_some(), parsed.fragment().is_some()) {
@@ -65,11 +83,25 @@ pub fn parse_under_endpoint(url: &str, endpoint: &str, account: &str) -> Option<
 /// A query would carry credentials (they are registered instead), and a fragment would cut
 /// a blob name at `#` (written %23 in a URL): both refused.
 fn query_or_fragment(url: &str, query: bool, fragment: bool) -> Option<String> {
-    let shown = crate::account::redact_url(url);
+    let shown = redact_url(url);
     if query {
         return Some(format!("blob URL \"{shown}\" has a query string; register a SAS token with account_add instead"));
     }
     fragment.then(|| format!("blob URL \"{shown}\" has a fragment (#...); write a # in a blob name as %23"))
+}
+
+/// The URL without its query string and user info, which may hold a SAS token or a password.
+pub fn redact_url(url: &str) -> String {
+    match ::url::Url::parse(url) {
+        Ok(mut u) => {
+            u.set_query(None);
+            u.set_fragment(None);
+            let _ = u.set_username("");
+            let _ = u.set_password(None);
+            u.to_string()
+        }
+        Err(_) => url.split(['?', '#']).next().unwrap_or_default().to_string(),
+    }
 }
 
 #[cfg(test)]
@@ -84,6 +116,7 @@ mod tests {
         assert!(parse_azure_host("https://myacct.blob.core.windows.net/cont").unwrap().is_err());
         assert!(parse_azure_host("https://myacct.blob.core.windows.net/Bad_Container/x").unwrap().unwrap_err().contains("container"));
         assert!(!parse_azure_host("https://a.blob.core.windows.net/cont/x?sig=s").unwrap().unwrap_err().contains("sig"));
+        assert_eq!(redact_url("https://u:p@h/c/b?sig=s"), "https://h/c/b");
         assert!(is_url("HTTPS://x") && is_url("http://x") && !is_url("/tmp/file.csv") && !is_url("h"));
     }
 
@@ -115,5 +148,26 @@ mod tests {
         assert_eq!((u.container.as_str(), u.path.as_str()), ("c01", "x.csv"));
         assert!(parse_under_endpoint("http://127.0.0.1:10000/other/c01/x.csv", e, "devstoreaccount1").is_none());
         assert!(parse_under_endpoint("http://127.0.0.1:10000/devstoreaccount10/c/x", e, "devstoreaccount1").is_none());
+    }
+
+    #[test]
+    fn resolution_order() {
+        let template = "http://127.0.0.1:10000/{account}";
+        let registered = [("http://127.0.0.1:9999/custom", "acct1"), ("http://127.0.0.1:10000/devstoreaccount1", "devstoreaccount1")];
+        let got = |name: &str| resolve(name, registered, template).map(|r| r.map(|u| (u.account, u.container, u.path)));
+        // An Azure host names its account, whatever is registered.
+        assert_eq!(got("https://acct2.blob.core.windows.net/c01/a.csv"), Some(Ok(("acct2".into(), "c01".into(), "a.csv".into()))));
+        // A registered endpoint names the account registered with it, not the path's first part.
+        assert_eq!(got("http://127.0.0.1:9999/custom/c01/d/a.csv"), Some(Ok(("acct1".into(), "c01".into(), "d/a.csv".into()))));
+        // Under the default endpoint, the account is the path's first part.
+        assert_eq!(got("http://127.0.0.1:10000/other/c02/b.csv"), Some(Ok(("other".into(), "c02".into(), "b.csv".into()))));
+        assert!(got("http://127.0.0.1:10000/Bad_Account/c02/b.csv").unwrap().is_err());
+        assert!(got("http://127.0.0.1:10000/other/c02").unwrap().is_err());
+        // Another host, or a template without {account}: not a blob URL.
+        assert_eq!(got("http://192.0.2.1/acct/c/b.csv"), None);
+        assert_eq!(resolve("http://127.0.0.1:10000/x/c/b.csv", [], "http://127.0.0.1:10000/fixed"), None);
+        // A query string is refused wherever the URL points, its value unshown.
+        let e = got("http://127.0.0.1:9999/custom/c01/a.csv?sig=secret").unwrap().unwrap_err();
+        assert!(e.contains("query string") && !e.contains("secret"), "{e}");
     }
 }

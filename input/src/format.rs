@@ -1,6 +1,6 @@
 //! Which format a blob is in: given by name, or inferred from its suffix as Azure does.
 
-use storage::compression::strip_suffix;
+use crate::compression::strip_suffix;
 
 /// How a blob's bytes become rows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

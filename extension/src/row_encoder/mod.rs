@@ -1,7 +1,7 @@
 //! Rows in COPY's text, csv and binary formats, byte for byte as `COPY ... TO` writes them,
 //! for blob_put, which receives rows one at a time from an aggregate. PostgreSQL 15 offers
 //! no per-row COPY TO entry point (CopyOneRowTo is static), so this follows copyto.c:
-//! CopyOneRowTo, CopyAttributeOutText and CopyAttributeOutCSV, with COPY's own option
+//! CopyOneRowTo, and CopyAttributeOutText and CopyAttributeOutCSV in `escape`, with COPY's own option
 //! parsing (ProcessCopyOptions) and the types' output and send functions. The byte-identity
 //! tests compare its output with native COPY TO for every option.
 
@@ -15,7 +15,10 @@ use crate::copy_source::{content_encoding, copy_options};
 use crate::pg::list::copy_columns;
 use crate::pg::memory::scratch_context;
 use crate::errors::invalid_parameter;
-use crate::formats::Format;
+use input::format::Format;
+
+mod escape;
+use escape::Escaping;
 
 /// Signature, flags and header extension length of COPY's binary format.
 const BINARY_HEADER: &[u8] = b"PGCOPY\n\xff\r\n\0\0\0\0\0\0\0\0\0";
@@ -41,9 +44,7 @@ pub struct RowEncoder {
     layout: Layout,
     columns: Vec<Column>,
     header: bool,
-    delim: u8,
-    quote: u8,
-    escape: u8,
+    escaping: Escaping,
     /// The NULL string as given (server encoding), which csv quotes when a value equals it.
     null_print: Vec<u8>,
     /// The NULL string as written (file encoding).
@@ -51,8 +52,6 @@ pub struct RowEncoder {
     file_encoding: i32,
     server_encoding: i32,
     need_transcoding: bool,
-    /// Whether the file encoding may have ASCII bytes inside multibyte characters.
-    embeds_ascii: bool,
     /// Output functions allocate; their memory is released after each row.
     row_context: pg_sys::MemoryContext,
 }
@@ -70,15 +69,12 @@ impl RowEncoder {
                 layout: Layout::Whole,
                 columns: Vec::new(),
                 header: false,
-                delim: b'\t',
-                quote: b'"',
-                escape: b'"',
+                escaping: Escaping { delim: b'\t', quote: b'"', escape: b'"', char_len: None },
                 null_print: Vec::new(),
                 null_print_client: Vec::new(),
                 file_encoding: pg_sys::GetDatabaseEncoding(),
                 server_encoding: pg_sys::GetDatabaseEncoding(),
                 need_transcoding: false,
-                embeds_ascii: false,
                 row_context,
             };
             let Some(copy_format) = format.copy_format() else {
@@ -98,12 +94,12 @@ impl RowEncoder {
             };
             encoder.header = opts.header_line != pg_sys::CopyHeaderChoice::COPY_HEADER_FALSE;
             if encoder.layout != Layout::Binary {
-                encoder.delim = *opts.delim as u8;
+                encoder.escaping.delim = *opts.delim as u8;
                 encoder.null_print = CStr::from_ptr(opts.null_print).to_bytes().to_vec();
             }
             if encoder.layout == Layout::Csv {
-                encoder.quote = *opts.quote as u8;
-                encoder.escape = *opts.escape as u8;
+                encoder.escaping.quote = *opts.quote as u8;
+                encoder.escaping.escape = *opts.escape as u8;
             }
             encoder.set_encoding(if opts.file_encoding >= 0 { opts.file_encoding } else { pg_sys::pg_get_client_encoding() });
             let forced = forced_columns(tupdesc, &opts, &indexes);
@@ -118,8 +114,10 @@ impl RowEncoder {
         unsafe {
             self.file_encoding = file_encoding;
             self.need_transcoding = file_encoding != pg_sys::GetDatabaseEncoding() || pg_sys::pg_database_encoding_max_length() > 1;
-            // PG_ENCODING_IS_CLIENT_ONLY: the encodings after the last server encoding (KOI8U).
-            self.embeds_ascii = file_encoding > pg_sys::pg_enc::PG_KOI8U as i32 && file_encoding < pg_sys::pg_enc::_PG_LAST_ENCODING_ as i32;
+            // PG_ENCODING_IS_CLIENT_ONLY: the encodings after the last server encoding (KOI8U)
+            // may have ASCII bytes inside multibyte characters.
+            let embeds_ascii = file_encoding > pg_sys::pg_enc::PG_KOI8U as i32 && file_encoding < pg_sys::pg_enc::_PG_LAST_ENCODING_ as i32;
+            self.escaping.char_len = embeds_ascii.then(|| Box::new(move |s: &[u8]| char_len(file_encoding, s)) as Box<dyn Fn(&[u8]) -> usize>);
         }
     }
 
@@ -131,7 +129,7 @@ impl RowEncoder {
                 let single = self.columns.len() == 1;
                 for i in 0..self.columns.len() {
                     if i > 0 {
-                        out.push(self.delim);
+                        out.push(self.escaping.delim);
                     }
                     let name = self.columns[i].name.clone();
                     self.attribute(&name, false, single, out);
@@ -168,7 +166,7 @@ impl RowEncoder {
             let single = self.columns.len() == 1;
             for i in 0..self.columns.len() {
                 if i > 0 {
-                    out.push(self.delim);
+                    out.push(self.escaping.delim);
                 }
                 let index = self.columns[i].index;
                 if nulls[index] {
@@ -213,8 +211,9 @@ impl RowEncoder {
 
     fn attribute(&self, value: &[u8], force_quote: bool, single: bool, out: &mut Vec<u8>) {
         match self.layout {
-            Layout::Csv => self.csv_attribute(value, force_quote, single, out),
-            _ => self.text_attribute(&self.to_file_encoding(value), out),
+            // The NULL string is compared as given, before conversion.
+            Layout::Csv => self.escaping.csv(&self.to_file_encoding(value), force_quote || value == self.null_print.as_slice(), single, out),
+            _ => self.escaping.text(&self.to_file_encoding(value), out),
         }
     }
 
@@ -233,101 +232,15 @@ impl RowEncoder {
             }
         }
     }
+}
 
-    /// Bytes to the next character from `s[i]`: a whole multibyte character where such
-    /// characters may contain ASCII bytes (which must not be taken for delimiters), else one.
-    fn step(&self, s: &[u8], i: usize) -> usize {
-        if s[i] & 0x80 != 0 && self.embeds_ascii {
-            self.char_len(&s[i..])
-        } else {
-            1
-        }
-    }
-
-    /// Length of the character starting `s` in the file encoding.
-    fn char_len(&self, s: &[u8]) -> usize {
-        let mut padded = [0u8; 8];
-        let n = s.len().min(8);
-        padded[..n].copy_from_slice(&s[..n]);
-        let len = unsafe { pg_sys::pg_encoding_mblen(self.file_encoding, padded.as_ptr() as *const std::ffi::c_char) };
-        (len.max(1) as usize).min(s.len())
-    }
-
-    /// CopyAttributeOutText: backslash escapes for control characters, backslash and the
-    /// delimiter.
-    fn text_attribute(&self, s: &[u8], out: &mut Vec<u8>) {
-        let (mut start, mut i) = (0, 0);
-        while i < s.len() {
-            let c = s[i];
-            if c < 0x20 {
-                let escaped = match c {
-                    0x08 => b'b',
-                    0x0c => b'f',
-                    b'\n' => b'n',
-                    b'\r' => b'r',
-                    b'\t' => b't',
-                    0x0b => b'v',
-                    c if c == self.delim => c,
-                    _ => {
-                        i += 1;
-                        continue;
-                    }
-                };
-                out.extend_from_slice(&s[start..i]);
-                out.push(b'\\');
-                out.push(escaped);
-                i += 1;
-                start = i;
-            } else if c == b'\\' || c == self.delim {
-                out.extend_from_slice(&s[start..i]);
-                out.push(b'\\');
-                start = i;
-                i += 1;
-            } else {
-                i += self.step(s, i);
-            }
-        }
-        out.extend_from_slice(&s[start..]);
-    }
-
-    /// CopyAttributeOutCSV: quoted when forced, when equal to the NULL string, when it holds
-    /// the delimiter, quote, CR or LF, or when it is `\.` alone on its line.
-    fn csv_attribute(&self, server_value: &[u8], force_quote: bool, single: bool, out: &mut Vec<u8>) {
-        let mut quote = force_quote || server_value == self.null_print.as_slice();
-        let s = self.to_file_encoding(server_value);
-        if !quote {
-            if single && *s == *b"\\." {
-                quote = true;
-            } else {
-                let mut i = 0;
-                while i < s.len() {
-                    let c = s[i];
-                    if c == self.delim || c == self.quote || c == b'\n' || c == b'\r' {
-                        quote = true;
-                        break;
-                    }
-                    i += self.step(&s, i);
-                }
-            }
-        }
-        if !quote {
-            out.extend_from_slice(&s);
-            return;
-        }
-        out.push(self.quote);
-        let (mut start, mut i) = (0, 0);
-        while i < s.len() {
-            let c = s[i];
-            if c == self.quote || c == self.escape {
-                out.extend_from_slice(&s[start..i]);
-                out.push(self.escape);
-                start = i;
-            }
-            i += self.step(&s, i);
-        }
-        out.extend_from_slice(&s[start..]);
-        out.push(self.quote);
-    }
+/// Length of the character starting `s` in `encoding`.
+fn char_len(encoding: i32, s: &[u8]) -> usize {
+    let mut padded = [0u8; 8];
+    let n = s.len().min(8);
+    padded[..n].copy_from_slice(&s[..n]);
+    let len = unsafe { pg_sys::pg_encoding_mblen(encoding, padded.as_ptr() as *const std::ffi::c_char) };
+    len.max(1) as usize
 }
 
 /// FORCE_QUOTE as flags by tuple index, with COPY's checks and errors.
