@@ -2,8 +2,10 @@
 
 mod cli;
 mod command;
+mod error;
 mod postgres;
 mod progress;
+mod report;
 mod secrets;
 mod vault;
 
@@ -14,7 +16,9 @@ use clap::{CommandFactory, FromArgMatches};
 
 use crate::cli::{Cli, Commands};
 use crate::command::{backup, interrupted, jobs, list, prune, restore, restore_files, validate};
+use crate::error::Error;
 use crate::postgres::Postgres;
+use crate::report::Report;
 
 pub static INTERRUPTED: AtomicBool = AtomicBool::new(false);
 
@@ -33,13 +37,7 @@ fn main() {
         eprintln!("pgvault: warning: {e}");
     }
     let on_command_line = |id: &str| matches.value_source(id) == Some(ValueSource::CommandLine);
-    cli.storage = match cli.storage.clone().with_files(&on_command_line).and_then(vault::StorageArgs::with_config) {
-        Ok(storage) => storage,
-        Err(e) => {
-            eprintln!("pgvault: {e}");
-            std::process::exit(1);
-        }
-    };
+    cli.storage = cli.storage.clone().with_files(&on_command_line).and_then(vault::StorageArgs::with_config).unwrap_or_else(|e| fail(e));
     storage::retry::set_policy(cli.storage.retry_policy());
     if cli.verbose > 0 {
         let level = if cli.verbose > 1 { "debug" } else { "info" };
@@ -59,12 +57,11 @@ fn main() {
                 exclude: exclude.clone(),
                 jobs: *jobs,
                 lock_wait_timeout: *lock_wait_timeout,
-                timeout: cli.timeout(),
             };
-            backup::command(&cli, vault, source_db.clone(), &options)
+            show(&cli, backup::command(&cli, vault, source_db.clone(), &options))
         }
-        Commands::Validate { vault, point, target, prefix } => validate::command(&cli, vault, point, target.as_deref(), prefix),
-        Commands::RestoreFiles { vault, point, target, prefix } => restore_files::command(&cli, vault, point, target, prefix),
+        Commands::Validate { vault, point, target, prefix } => show(&cli, validate::command(&cli, vault, point, target.as_deref(), prefix)),
+        Commands::RestoreFiles { vault, point, target, prefix } => show(&cli, restore_files::command(&cli, vault, point, target, prefix)),
         Commands::Restore { vault, point, from, target_db, database, jobs, create, clean, globals, drop_azure_roles, no_owner, no_privileges, spool_dir } => {
             let options = restore::RestoreOptions {
                 databases: database.clone(),
@@ -78,19 +75,31 @@ fn main() {
                 spool_dir: spool_dir.clone(),
             };
             let pg = Postgres::new(cli.pg_bin.clone(), target_db.clone());
-            restore::command(&cli, (vault.as_deref(), point.as_deref(), from.as_deref()), &pg, &options)
+            show(&cli, restore::command(&cli, (vault.as_deref(), point.as_deref(), from.as_deref()), &pg, &options))
         }
-        Commands::List { vault, server, from, to } => list::command(&cli, vault, server.as_deref(), from.as_deref(), to.as_deref()),
-        Commands::Jobs { vault, last } => jobs::command(&cli, vault, *last),
+        Commands::List { vault, server, from, to } => show(&cli, list::command(&cli, vault, server.as_deref(), from.as_deref(), to.as_deref())),
+        Commands::Jobs { vault, last } => show(&cli, jobs::command(&cli, vault, *last)),
         Commands::Prune { vault, keep_last, keep_days, keep_weekly, keep_monthly, yes } => {
             let policy = prune::Policy { keep_last: *keep_last, keep_days: *keep_days, keep_weekly: *keep_weekly, keep_monthly: *keep_monthly };
-            prune::command(&cli, vault, &policy, *yes)
+            show(&cli, prune::command(&cli, vault, &policy, *yes))
         }
     };
     if let Err(e) = outcome {
-        let e = if interrupted() { format!("interrupted: {e}") } else { e };
-        eprintln!("pgvault: {e}");
-        std::process::exit(1);
+        fail(if interrupted() { Error::Interrupted(Box::new(e)) } else { e });
     }
+}
+
+/// Prints a command's report on standard output, as `--json` asks; then the failure the
+/// report may mean.
+fn show(cli: &Cli, outcome: Result<impl Report, Error>) -> Result<(), Error> {
+    let report = outcome?;
+    print!("{}", report.render(cli.json));
+    report.outcome()
+}
+
+/// Says what went wrong and exits with status 1, whatever it was.
+fn fail(e: Error) -> ! {
+    eprintln!("pgvault: {e}");
+    std::process::exit(1)
 }
 

@@ -3,11 +3,13 @@
 //! key=value) says, or as libpq's environment says (PGHOST, PGPORT, PGUSER, PGPASSWORD, ...),
 //! which they inherit.
 
-use std::io::Read;
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicI32, Ordering};
 use std::thread::JoinHandle;
+
+use crate::error::Error;
 
 #[derive(Debug, Clone)]
 pub struct Postgres {
@@ -22,62 +24,62 @@ impl Postgres {
     }
 
     /// A command for `program`, checked to exist.
-    pub fn command(&self, program: &str) -> Result<Command, String> {
+    pub fn command(&self, program: &str) -> Result<Command, Error> {
         let path = match &self.bin {
             Some(dir) => {
                 let path = dir.join(program);
                 if !path.is_file() {
-                    return Err(format!("{program} is not in --pg-bin {}", dir.display()));
+                    return Err(Error::Postgres(format!("{program} is not in --pg-bin {}", dir.display())));
                 }
                 path
             }
-            None => find_on_path(program).ok_or_else(|| format!("{program} is not on PATH; install the PostgreSQL client programs or give --pg-bin"))?,
+            None => find_on_path(program).ok_or_else(|| Error::Postgres(format!("{program} is not on PATH; install the PostgreSQL client programs or give --pg-bin")))?,
         };
         Ok(Command::new(path))
     }
 
     /// A command for `program` connected to `database` (its `-d` argument).
-    pub fn command_on(&self, program: &str, database: &str) -> Result<Command, String> {
+    pub fn command_on(&self, program: &str, database: &str) -> Result<Command, Error> {
         let mut command = self.command(program)?;
         command.args(["-d", &with_database(self.conninfo.as_deref(), database)]);
         Ok(command)
     }
 
     /// Runs a query with psql in `database`; returns its rows, fields separated by tabs.
-    pub fn query(&self, database: &str, sql: &str) -> Result<Vec<Vec<String>>, String> {
+    pub fn query(&self, database: &str, sql: &str) -> Result<Vec<Vec<String>>, Error> {
         let out = self
             .command_on("psql", database)?
             .args(["-X", "-q", "-A", "-t", "-F", "\t", "-v", "ON_ERROR_STOP=1", "-c", sql])
             .output()
-            .map_err(|e| format!("could not run psql: {e}"))?;
+            .map_err(|e| Error::Postgres(format!("could not run psql: {e}")))?;
         if !out.status.success() {
-            return Err(format!("psql failed: {}", String::from_utf8_lossy(&out.stderr).trim()));
+            return Err(Error::Postgres(format!("psql failed: {}", String::from_utf8_lossy(&out.stderr).trim())));
         }
         Ok(String::from_utf8_lossy(&out.stdout).lines().map(|l| l.split('\t').map(str::to_string).collect()).collect())
     }
 
     /// The first column of a query's rows.
-    pub fn column(&self, database: &str, sql: &str) -> Result<Vec<String>, String> {
+    pub fn column(&self, database: &str, sql: &str) -> Result<Vec<String>, Error> {
         Ok(self.query(database, sql)?.into_iter().filter_map(|r| r.into_iter().next()).collect())
     }
 
     /// Databases a backup covers: those that accept connections, templates aside.
-    pub fn databases(&self) -> Result<Vec<String>, String> {
+    pub fn databases(&self) -> Result<Vec<String>, Error> {
         self.column(MAINTENANCE_DB, "SELECT datname FROM pg_database WHERE datallowconn AND NOT datistemplate ORDER BY datname")
     }
 
     /// What `program --version` prints, e.g. "psql (PostgreSQL) 15.20 (Debian 15.20-0+deb12u1)".
-    pub fn client_version(&self, program: &str) -> Result<String, String> {
-        let out = self.command(program)?.arg("--version").output().map_err(|e| format!("could not run {program}: {e}"))?;
+    pub fn client_version(&self, program: &str) -> Result<String, Error> {
+        let out = self.command(program)?.arg("--version").output().map_err(|e| Error::Postgres(format!("could not run {program}: {e}")))?;
         let text = String::from_utf8_lossy(&out.stdout).trim().to_string();
         if !out.status.success() || text.is_empty() {
-            return Err(format!("{program} --version failed ({}): {}", out.status, String::from_utf8_lossy(&out.stderr).trim()));
+            return Err(Error::Postgres(format!("{program} --version failed ({}): {}", out.status, String::from_utf8_lossy(&out.stderr).trim())));
         }
         Ok(text)
     }
 
-    pub fn server_version(&self) -> Result<String, String> {
-        self.column(MAINTENANCE_DB, "SHOW server_version")?.into_iter().next().ok_or_else(|| "the server did not say its version".into())
+    pub fn server_version(&self) -> Result<String, Error> {
+        self.column(MAINTENANCE_DB, "SHOW server_version")?.into_iter().next().ok_or_else(|| Error::Postgres("the server did not say its version".into()))
     }
 }
 
@@ -134,9 +136,9 @@ pub struct Running {
 
 impl Running {
     /// Starts `command`; standard input and output as given, standard error collected.
-    pub fn start(mut command: Command, stdin: Stdio, stdout: Stdio) -> Result<Running, String> {
+    pub fn start(mut command: Command, stdin: Stdio, stdout: Stdio) -> Result<Running, Error> {
         let program = command.get_program().to_string_lossy().rsplit('/').next().unwrap_or_default().to_string();
-        let mut child = command.stdin(stdin).stdout(stdout).stderr(Stdio::piped()).spawn().map_err(|e| format!("could not start {program}: {e}"))?;
+        let mut child = command.stdin(stdin).stdout(stdout).stderr(Stdio::piped()).spawn().map_err(|e| Error::Postgres(format!("could not start {program}: {e}")))?;
         let pid = child.id() as i32;
         let _ = RUNNING.iter().any(|s| s.compare_exchange(0, pid, Ordering::Relaxed, Ordering::Relaxed).is_ok());
         tracing::info!(pid, "started {program}");
@@ -159,15 +161,20 @@ impl Running {
         let _ = self.child.wait();
     }
 
+    /// Sends `bytes` to the program's standard input.
+    pub fn write(&mut self, bytes: &[u8]) -> Result<(), Error> {
+        self.child.stdin.as_mut().expect("piped").write_all(bytes).map_err(|source| Error::StoppedReading { program: self.program.clone(), source })
+    }
+
     /// Waits for the program; an error carries its exit status and what it printed.
-    pub fn finish(mut self) -> Result<(), String> {
+    pub fn finish(mut self) -> Result<(), Error> {
         drop(self.child.stdin.take());
-        let status = self.child.wait().map_err(|e| format!("{}: {e}", self.program))?;
+        let status = self.child.wait().map_err(|e| Error::Postgres(format!("{}: {e}", self.program)))?;
         let stderr = self.stderr.take().and_then(|t| t.join().ok()).unwrap_or_default();
         if status.success() {
             Ok(())
         } else {
-            Err(format!("{} failed ({status}): {}", self.program, stderr.trim()))
+            Err(Error::ProgramFailed { program: self.program.clone(), status, stderr: stderr.trim().to_string() })
         }
     }
 }

@@ -14,28 +14,31 @@ use std::io::Read;
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
+use crate::error::Error;
+
 /// The options whose values are credentials.
 pub const SECRET_FLAGS: [&str; 4] = ["--key", "--sas-token", "--client-secret", "--connection-string"];
 
 /// A credential from a file: its text, with one trailing newline taken off. The file must be
 /// readable by its owner only (the rule of the config file).
-pub fn read_file(option: &str, path: &Path) -> Result<String, String> {
-    let named = || format!("{option} {}", path.display());
-    let file = std::fs::File::open(path).map_err(|e| format!("{}: {e}", named()))?;
-    let mode = file.metadata().map(|m| std::os::unix::fs::PermissionsExt::mode(&m.permissions())).map_err(|e| format!("{}: {e}", named()))?;
+pub fn read_file(option: &str, path: &Path) -> Result<String, Error> {
+    let named = format!("{option} {}", path.display());
+    let unfit = |why: &str| Error::Settings(format!("{named}: {why}"));
+    let file = std::fs::File::open(path).map_err(|e| Error::io(&named, e))?;
+    let mode = file.metadata().map(|m| std::os::unix::fs::PermissionsExt::mode(&m.permissions())).map_err(|e| Error::io(&named, e))?;
     if mode & 0o077 != 0 {
-        return Err(format!("{}: others may read it (mode {:o}); chmod 600 it", named(), mode & 0o777));
+        return Err(unfit(&format!("others may read it (mode {:o}); chmod 600 it", mode & 0o777)));
     }
     const LIMIT: u64 = 64 << 10;
     let mut bytes = Vec::new();
-    file.take(LIMIT + 1).read_to_end(&mut bytes).map_err(|e| format!("{}: {e}", named()))?;
+    file.take(LIMIT + 1).read_to_end(&mut bytes).map_err(|e| Error::io(&named, e))?;
     if bytes.len() as u64 > LIMIT {
-        return Err(format!("{}: over 64 KiB, which no credential is; is it the right file?", named()));
+        return Err(unfit("over 64 KiB, which no credential is; is it the right file?"));
     }
-    let text = String::from_utf8(bytes).map_err(|_| format!("{}: is not UTF-8 text", named()))?;
+    let text = String::from_utf8(bytes).map_err(|_| unfit("is not UTF-8 text"))?;
     let text = text.strip_suffix('\n').map_or(text.as_str(), |t| t.strip_suffix('\r').unwrap_or(t));
     if text.is_empty() {
-        return Err(format!("{}: the file is empty", named()));
+        return Err(unfit("the file is empty"));
     }
     Ok(text.to_string())
 }
@@ -43,9 +46,9 @@ pub fn read_file(option: &str, path: &Path) -> Result<String, String> {
 /// A credential given as a value or as a file: `value` (from the command line when
 /// `on_command_line`, else from the environment) or the file's text. Both on the command
 /// line is an error; the command line's file wins over the environment.
-pub fn value_or_file(option: &str, value: Option<String>, on_command_line: bool, file: Option<&Path>) -> Result<Option<String>, String> {
+pub fn value_or_file(option: &str, value: Option<String>, on_command_line: bool, file: Option<&Path>) -> Result<Option<String>, Error> {
     match (value, file) {
-        (Some(_), Some(_)) if on_command_line => Err(format!("{option} and {option}-file are both given; give one of them")),
+        (Some(_), Some(_)) if on_command_line => Err(Error::Usage(format!("{option} and {option}-file are both given; give one of them"))),
         (_, Some(path)) => read_file(&format!("{option}-file"), path).map(Some),
         (value, None) => Ok(value),
     }
@@ -78,14 +81,14 @@ fn secret_positions(args: &[OsString]) -> Vec<(usize, usize)> {
 
 /// Overwrites with x's the credentials given on the command line, in the process's own
 /// argument memory; says why when it cannot.
-pub fn hide_from_command_line() -> Result<(), String> {
+pub fn hide_from_command_line() -> Result<(), Error> {
     let args: Vec<OsString> = std::env::args_os().collect();
     let positions = secret_positions(&args);
     if positions.is_empty() {
         return Ok(());
     }
     let Some(argv) = argv::captured(args.len()) else {
-        return Err("the command line's credentials cannot be hidden here (no access to the process's arguments); prefer the --*-file options or the environment".into());
+        return Err(Error::Settings("the command line's credentials cannot be hidden here (no access to the process's arguments); prefer the --*-file options or the environment".into()));
     };
     for (index, offset) in positions {
         // SAFETY: `argv` holds `args.len()` NUL-terminated strings that the C runtime passed to
@@ -98,6 +101,8 @@ pub fn hide_from_command_line() -> Result<(), String> {
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
 mod argv {
     use std::ffi::{c_char, c_int};
+
+    use crate::error::Error;
     use std::sync::atomic::{AtomicIsize, AtomicPtr, Ordering};
 
     static ARGC: AtomicIsize = AtomicIsize::new(-1);
@@ -122,14 +127,14 @@ mod argv {
     ///
     /// # Safety
     /// `argv` must hold more than `index` valid NUL-terminated strings.
-    pub unsafe fn overwrite(argv: *mut *mut c_char, index: usize, expected: &[u8], offset: usize) -> Result<(), String> {
+    pub unsafe fn overwrite(argv: *mut *mut c_char, index: usize, expected: &[u8], offset: usize) -> Result<(), Error> {
         let arg = *argv.add(index);
         if arg.is_null() {
-            return Err(format!("argument {index} is missing from the process's argument memory"));
+            return Err(Error::Settings(format!("argument {index} is missing from the process's argument memory")));
         }
         let bytes = std::slice::from_raw_parts_mut(arg.cast::<u8>(), libc::strlen(arg));
         if bytes != expected || offset > bytes.len() {
-            return Err(format!("argument {index} in the process's argument memory is not the one parsed; it was left as it is"));
+            return Err(Error::Settings(format!("argument {index} in the process's argument memory is not the one parsed; it was left as it is")));
         }
         bytes[offset..].fill(b'x');
         Ok(())
@@ -140,12 +145,14 @@ mod argv {
 mod argv {
     use std::ffi::c_char;
 
+    use crate::error::Error;
+
     pub fn captured(_count: usize) -> Option<*mut *mut c_char> {
         None
     }
 
-    pub unsafe fn overwrite(_argv: *mut *mut c_char, _index: usize, _expected: &[u8], _offset: usize) -> Result<(), String> {
-        Err("not supported here".into())
+    pub unsafe fn overwrite(_argv: *mut *mut c_char, _index: usize, _expected: &[u8], _offset: usize) -> Result<(), Error> {
+        Err(Error::Settings("not supported here".into()))
     }
 }
 
@@ -177,7 +184,7 @@ mod tests {
             unsafe {
                 argv::overwrite(argv, 2, b"S3CRET", 0).unwrap();
                 argv::overwrite(argv, 3, b"--sas-token=sv=1&sig=x", 12).unwrap();
-                assert!(argv::overwrite(argv, 1, b"--other", 0).unwrap_err().contains("not the one parsed"));
+                assert!(argv::overwrite(argv, 1, b"--other", 0).unwrap_err().to_string().contains("not the one parsed"));
             }
             // The test binary's own arguments were captured at start.
             assert!(argv::captured(std::env::args_os().count()).is_some());
@@ -205,14 +212,14 @@ mod tests {
         write("a2V5\n\n", 0o600);
         assert_eq!(read_file("--key-file", &path).unwrap(), "a2V5\n");
         write("a2V5", 0o640);
-        assert_eq!(read_file("--key-file", &path).unwrap_err(), format!("--key-file {}: others may read it (mode 640); chmod 600 it", path.display()));
+        assert_eq!(read_file("--key-file", &path).unwrap_err().to_string(), format!("--key-file {}: others may read it (mode 640); chmod 600 it", path.display()));
         write("\n", 0o600);
-        assert!(read_file("--key-file", &path).unwrap_err().ends_with("the file is empty"));
-        let e = read_file("--key-file", &dir.path().join("missing")).unwrap_err();
+        assert!(read_file("--key-file", &path).unwrap_err().to_string().ends_with("the file is empty"));
+        let e = read_file("--key-file", &dir.path().join("missing")).unwrap_err().to_string();
         assert!(e.starts_with(&format!("--key-file {}/missing: ", dir.path().display())), "{e}");
 
         write("from-file\n", 0o600);
-        assert_eq!(value_or_file("--key", Some("flag".into()), true, Some(&path)).unwrap_err(), "--key and --key-file are both given; give one of them");
+        assert_eq!(value_or_file("--key", Some("flag".into()), true, Some(&path)).unwrap_err().to_string(), "--key and --key-file are both given; give one of them");
         assert_eq!(value_or_file("--key", Some("env".into()), false, Some(&path)).unwrap().as_deref(), Some("from-file"));
         assert_eq!(value_or_file("--key", Some("flag".into()), true, None).unwrap().as_deref(), Some("flag"));
         assert_eq!(value_or_file("--key", None, false, None).unwrap(), None);

@@ -8,21 +8,21 @@ use std::collections::VecDeque;
 use std::io::Read;
 use std::process::{Command, Stdio};
 use std::sync::Mutex;
-use std::time::Duration;
 
 use chrono::Utc;
+use serde::Serialize;
 use sha2::{Digest, Sha256};
 use storage::rest::Properties;
-use storage::runtime::block_on;
-use storage::{BlobWriter, Compression, RestClient, UploadOptions};
 
-use crate::vault::jobs::Job;
-use crate::vault::points::{self, FileEntry, Manifest, MARKER};
+use super::as_job;
+use crate::cli::Cli;
+use crate::error::Error;
 use crate::postgres::{Postgres, Running, MAINTENANCE_DB};
 use crate::progress::Progress;
-use super::{as_job, interrupted};
-use crate::cli::Cli;
-use crate::vault::Vault;
+use crate::report::Report;
+use crate::vault::jobs::Job;
+use crate::vault::points::{self, FileEntry, Manifest, MARKER};
+use crate::vault::Context;
 
 pub struct BackupOptions {
     pub server: String,
@@ -31,12 +31,23 @@ pub struct BackupOptions {
     pub jobs: usize,
     /// pg_dump --lock-wait-timeout, in milliseconds.
     pub lock_wait_timeout: Option<u64>,
-    pub timeout: Duration,
 }
 
-pub fn run(vault: &Vault, pg: &Postgres, options: &BackupOptions, progress: &Progress, job: &Job, cancelled: &(dyn Fn() -> bool + Sync)) -> Result<Manifest, String> {
+/// The restore point made: its manifest.
+#[derive(Serialize)]
+#[serde(transparent)]
+pub struct Backup(Manifest);
+
+impl Report for Backup {
+    fn text(&self) -> String {
+        let m = &self.0;
+        format!("restore point {}/{}: {} databases, {} bytes, {} s\n", m.server, m.point, m.databases(), m.bytes(), (m.finished_at - m.started_at).num_seconds())
+    }
+}
+
+pub fn run(ctx: &Context, pg: &Postgres, options: &BackupOptions, progress: &Progress, job: &Job) -> Result<Manifest, Error> {
     points::validate_server(&options.server)?;
-    let client = RestClient::new(&vault.account, options.timeout).map_err(|e| e.to_string())?;
+    let client = ctx.client()?;
     let version = pg.server_version()?;
     let databases = select(pg.databases()?, &options.include, &options.exclude)?;
 
@@ -44,9 +55,9 @@ pub fn run(vault: &Vault, pg: &Postgres, options: &BackupOptions, progress: &Pro
     let point = points::point_id(started_at);
     let folder = points::folder(&options.server, &point);
     job.set_point(&options.server, &point);
-    let dump = |name: String, kind: &str, database: Option<String>, command: Command| -> Result<FileEntry, String> {
+    let dump = |name: String, kind: &str, database: Option<String>, command: Command| -> Result<FileEntry, Error> {
         let bar = progress.file(database.as_deref().unwrap_or(kind), None);
-        let (bytes, sha256) = stream_to_blob(vault, &format!("{folder}/{name}"), command, options.timeout, cancelled, &|n| bar.add(n))?;
+        let (bytes, sha256) = stream_to_blob(ctx, &format!("{folder}/{name}"), command, &|n| bar.add(n))?;
         bar.done(bytes);
         job.add_bytes(bytes);
         Ok(FileEntry { name, kind: kind.to_string(), database, bytes, sha256 })
@@ -79,7 +90,7 @@ pub fn run(vault: &Vault, pg: &Postgres, options: &BackupOptions, progress: &Pro
     });
     let failures = failures.into_inner().expect("never poisoned");
     if !failures.is_empty() {
-        return Err(format!("backup {folder} failed, no restore point was made:\n  {}", failures.join("\n  ")));
+        return Err(Error::Problems { what: format!("backup {folder} failed, no restore point was made"), problems: failures });
     }
     let mut databases = done.into_inner().expect("never poisoned");
     databases.sort_by(|a, b| a.name.cmp(&b.name));
@@ -92,7 +103,7 @@ pub fn run(vault: &Vault, pg: &Postgres, options: &BackupOptions, progress: &Pro
         if let Some(ms) = options.lock_wait_timeout.filter(|_| kind == "schema") {
             command.arg(format!("--lock-wait-timeout={ms}"));
         }
-        files.push(dump(points::globals_file(&point, kind), kind, None, command).map_err(|e| format!("backup {folder} failed at its {kind} file: {e}"))?);
+        files.push(dump(points::globals_file(&point, kind), kind, None, command).map_err(|e| e.about(format!("backup {folder} failed at its {kind} file")))?);
     }
 
     files.extend(databases);
@@ -109,8 +120,8 @@ pub fn run(vault: &Vault, pg: &Postgres, options: &BackupOptions, progress: &Pro
     let json = serde_json::to_vec_pretty(&manifest).expect("a manifest serializes");
     let put = |name: &str, body: Vec<u8>, content_type: &str| {
         let properties = Properties { content_type: Some(content_type), content_encoding: None };
-        block_on(client.put_blob(&vault.container, &format!("{folder}/{name}"), body.into(), &properties), cancelled)
-            .map_err(|e| format!("{folder}/{name}: {e}"))
+        let blob = format!("{folder}/{name}");
+        ctx.run(client.put_blob(&ctx.vault.container, &blob, body.into(), &properties)).map_err(|e| Error::storage(blob, e))
     };
     put(&points::manifest_file(&point), json, "application/json")?;
     // Last: the marker that makes the point complete.
@@ -119,22 +130,22 @@ pub fn run(vault: &Vault, pg: &Postgres, options: &BackupOptions, progress: &Pro
 }
 
 /// Fails when the vault cannot be listed (credentials, container), before any dump starts.
-pub fn check_vault(vault: &Vault, timeout: Duration, cancelled: &dyn Fn() -> bool) -> Result<(), String> {
-    let client = RestClient::new(&vault.account, timeout).map_err(|e| e.to_string())?;
-    block_on(client.list_page(&vault.container, "", None, 1), cancelled).map(|_| ()).map_err(|e| format!("vault {}/{}: {e}", vault.account.name, vault.container))
+pub fn check_vault(ctx: &Context) -> Result<(), Error> {
+    let client = ctx.client()?;
+    ctx.run(client.list_page(&ctx.vault.container, "", None, 1)).map(|_| ()).map_err(|e| Error::storage(format!("vault {}", ctx.name()), e))
 }
 
 /// Streams one program's output into one file of the point.
-type Dump<'a> = dyn Fn(String, &str, Option<String>, Command) -> Result<FileEntry, String> + 'a;
+type Dump<'a> = dyn Fn(String, &str, Option<String>, Command) -> Result<FileEntry, Error> + 'a;
 
 /// pg_dumpall --roles-only; where pg_authid cannot be read (managed services), again
 /// without passwords, and saying so.
-fn roles(pg: &Postgres, point: &str, dump: &Dump, progress: &Progress) -> Result<FileEntry, String> {
+fn roles(pg: &Postgres, point: &str, dump: &Dump, progress: &Progress) -> Result<FileEntry, Error> {
     let name = points::globals_file(point, "roles");
     let mut command = pg.command_on("pg_dumpall", MAINTENANCE_DB)?;
     command.arg("--roles-only");
     match dump(name.clone(), "roles", None, command) {
-        Err(e) if e.contains("pg_authid") => {
+        Err(Error::ProgramFailed { stderr, .. }) if stderr.contains("pg_authid") => {
             progress.note("pg_authid cannot be read: roles are backed up without their passwords (--no-role-passwords)");
             let mut command = pg.command_on("pg_dumpall", MAINTENANCE_DB)?;
             command.args(["--roles-only", "--no-role-passwords"]);
@@ -146,10 +157,10 @@ fn roles(pg: &Postgres, point: &str, dump: &Dump, progress: &Progress) -> Result
 
 /// The databases to back up: all, or those `include` names, minus those `exclude` names.
 /// A name given that does not exist is an error.
-fn select(all: Vec<String>, include: &[String], exclude: &[String]) -> Result<Vec<String>, String> {
+fn select(all: Vec<String>, include: &[String], exclude: &[String]) -> Result<Vec<String>, Error> {
     for name in include.iter().chain(exclude) {
         if !all.contains(name) {
-            return Err(format!("database \"{name}\" does not exist or does not accept connections; the server has {}", all.join(", ")));
+            return Err(Error::Usage(format!("database \"{name}\" does not exist or does not accept connections; the server has {}", all.join(", "))));
         }
     }
     Ok(all.into_iter().filter(|d| (include.is_empty() || include.contains(d)) && !exclude.contains(d)).collect())
@@ -157,9 +168,8 @@ fn select(all: Vec<String>, include: &[String], exclude: &[String]) -> Result<Ve
 
 /// Runs `command`, uploading its standard output to `blob`; returns its size and SHA-256.
 /// Nothing is committed unless the program succeeds.
-fn stream_to_blob(vault: &Vault, blob: &str, command: Command, timeout: Duration, cancelled: &dyn Fn() -> bool, advanced: &dyn Fn(u64)) -> Result<(u64, String), String> {
-    let options = UploadOptions { compression: Compression::None, content_type: "application/octet-stream".into(), content_encoding: None, concurrency: 4, timeout };
-    let mut writer = BlobWriter::start(&vault.account, &vault.container, blob, options).map_err(|e| format!("{blob}: {e}"))?;
+fn stream_to_blob(ctx: &Context, blob: &str, command: Command, advanced: &dyn Fn(u64)) -> Result<(u64, String), Error> {
+    let mut writer = ctx.writer(blob)?;
     let mut program = Running::start(command, Stdio::null(), Stdio::piped())?;
     let mut stdout = program.child.stdout.take().expect("piped");
     let mut hasher = Sha256::new();
@@ -172,12 +182,12 @@ fn stream_to_blob(vault: &Vault, blob: &str, command: Command, timeout: Duration
                 hasher.update(&buf[..n]);
                 bytes += n as u64;
                 advanced(n as u64);
-                if let Err(e) = writer.write(&buf[..n], cancelled) {
-                    break Err(format!("{blob}: {e}"));
+                if let Err(e) = writer.write(&buf[..n], ctx.cancelled()) {
+                    break Err(Error::storage(blob, e));
                 }
             }
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(e) => break Err(format!("reading the output of {}: {e}", program.program())),
+            Err(e) => break Err(Error::io(format!("reading the output of {}", program.program()), e)),
         }
     };
     if let Err(e) = streamed {
@@ -185,8 +195,8 @@ fn stream_to_blob(vault: &Vault, blob: &str, command: Command, timeout: Duration
         return Err(e);
     }
     program.finish()?;
-    let staged = writer.finish(cancelled).map_err(|e| format!("{blob}: {e}"))?;
-    staged.commit(cancelled).map_err(|e| format!("{blob}: {e}"))?;
+    let staged = writer.finish(ctx.cancelled()).map_err(|e| Error::storage(blob, e))?;
+    staged.commit(ctx.cancelled()).map_err(|e| Error::storage(blob, e))?;
     tracing::info!(blob, bytes, "committed");
     Ok((bytes, format!("{:x}", hasher.finalize())))
 }
@@ -201,32 +211,20 @@ mod tests {
         assert_eq!(select(all.clone(), &[], &[]).unwrap(), all);
         assert_eq!(select(all.clone(), &["shop".into()], &[]).unwrap(), vec!["shop"]);
         assert_eq!(select(all.clone(), &[], &["postgres".into()]).unwrap(), vec!["app", "shop"]);
-        let e = select(all, &["nope".into()], &[]).unwrap_err();
+        let e = select(all, &["nope".into()], &[]).unwrap_err().to_string();
         assert!(e.contains("\"nope\"") && e.contains("app, postgres, shop"), "{e}");
     }
 }
 
-pub fn command(cli: &Cli, vault: &str, source_db: Option<String>, options: &BackupOptions) -> Result<(), String> {
-    let vault = Vault::for_flag("--vault", vault, &cli.storage)?;
+pub fn command(cli: &Cli, vault: &str, source_db: Option<String>, options: &BackupOptions) -> Result<Backup, Error> {
+    let ctx = super::open(cli, "--vault", vault)?;
     let pg = Postgres::new(cli.pg_bin.clone(), source_db);
     let progress = Progress::new(cli.json);
     // Storage problems (credentials, container) show before any dump starts.
-    check_vault(&vault, cli.timeout(), &interrupted)?;
-    let manifest = as_job(&vault, "backup", None, cli, &progress, |job| {
+    check_vault(&ctx)?;
+    let manifest = as_job(&ctx, "backup", None, &progress, |job| {
         job.set_server(&options.server);
-        run(&vault, &pg, options, &progress, job, &interrupted)
+        run(&ctx, &pg, options, &progress, job)
     })?;
-    if cli.json {
-        println!("{}", serde_json::to_string_pretty(&manifest).expect("a manifest serializes"));
-    } else {
-        println!(
-            "restore point {}/{}: {} databases, {} bytes, {} s",
-            manifest.server,
-            manifest.point,
-            manifest.databases(),
-            manifest.bytes(),
-            (manifest.finished_at - manifest.started_at).num_seconds()
-        );
-    }
-    Ok(())
+    Ok(Backup(manifest))
 }

@@ -1,21 +1,31 @@
 //! `pgvault list`: the complete restore points of a vault, newest first.
 
-use super::print_rows;
-use crate::cli::Cli;
-use crate::vault::{points, Vault};
+use serde::Serialize;
 
-pub fn command(cli: &Cli, vault: &str, server: Option<&str>, from: Option<&str>, to: Option<&str>) -> Result<(), String> {
-    let vault = Vault::for_flag("--vault", vault, &cli.storage)?;
+use crate::cli::Cli;
+use crate::error::Error;
+use crate::report::{table, Report};
+use crate::vault::points::{self, PointSummary};
+
+#[derive(Serialize)]
+#[serde(transparent)]
+pub struct Points(Vec<PointSummary>);
+
+impl Report for Points {
+    fn text(&self) -> String {
+        let header = format!("{:<20} {:<18} {:<21} {:>9} {:>14}", "server", "point", "started (UTC)", "databases", "bytes");
+        table(&self.0, "no complete restore point", &header, |p| {
+            format!("{:<20} {:<18} {:<21} {:>9} {:>14}", p.server, p.point, p.started_at.format("%Y-%m-%d %H:%M:%S"), p.databases, p.bytes)
+        })
+    }
+}
+
+pub fn command(cli: &Cli, vault: &str, server: Option<&str>, from: Option<&str>, to: Option<&str>) -> Result<Points, Error> {
+    let ctx = super::open(cli, "--vault", vault)?;
     if let Some(s) = server {
         points::validate_server(s)?;
     }
     let from = from.map(points::parse_time).transpose()?;
     let to = to.map(points::parse_time).transpose()?;
-    let found = points::list(&vault, server, from, to, cli.timeout())?;
-    let header = format!("{:<20} {:<18} {:<21} {:>9} {:>14}", "server", "point", "started (UTC)", "databases", "bytes");
-    print_rows(cli.json, &found, "no complete restore point", &header, |p| {
-        format!("{:<20} {:<18} {:<21} {:>9} {:>14}", p.server, p.point, p.started_at.format("%Y-%m-%d %H:%M:%S"), p.databases, p.bytes)
-    });
-    Ok(())
+    Ok(Points(points::list(&ctx, server, from, to)?))
 }
-

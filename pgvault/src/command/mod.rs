@@ -1,6 +1,6 @@
 //! One module per command, each with one entry point, `command`, called by main.rs with
-//! the parsed flags; and what the commands share: recording a job, printing rows, asking
-//! whether to stop.
+//! the parsed flags and returning a report (report.rs); and what the commands share:
+//! opening a vault as a context, recording a job, asking whether to stop.
 
 pub mod backup;
 pub mod jobs;
@@ -11,40 +11,42 @@ pub mod restore_files;
 pub mod validate;
 
 use crate::cli::Cli;
+use crate::error::Error;
 use crate::progress::Progress;
 use crate::vault::jobs::Job;
-use crate::vault::Vault;
+use crate::vault::{Context, Vault};
 
 /// Whether Ctrl-C or SIGTERM asked pgvault to stop.
 pub fn interrupted() -> bool {
     crate::INTERRUPTED.load(std::sync::atomic::Ordering::Relaxed)
 }
 
-/// Runs `work` as a job recorded in `vault`; a job that cannot be recorded is mentioned,
-/// and does not stop the work.
-pub fn as_job<T>(vault: &Vault, kind: &str, detail: Option<String>, cli: &Cli, progress: &Progress, work: impl FnOnce(&Job) -> Result<T, String>) -> Result<T, String> {
-    let (job, problem) = Job::start(vault, kind, detail, cli.timeout());
+/// The vault `<account>/<container>` given as `flag`, with what the command's storage calls
+/// need: the timeout of the command line, and Ctrl-C to stop them.
+pub fn open(cli: &Cli, flag: &str, location: &str) -> Result<Context, Error> {
+    Ok(context(cli, Vault::for_flag(flag, location, &cli.storage)?))
+}
+
+/// `open` for `<account>/<container>[/<prefix>]`, and the prefix ("" when none).
+pub fn open_with_prefix(cli: &Cli, flag: &str, location: &str) -> Result<(Context, String), Error> {
+    let (vault, prefix) = Vault::for_flag_with_prefix(flag, location, &cli.storage)?;
+    Ok((context(cli, vault), prefix))
+}
+
+fn context(cli: &Cli, vault: Vault) -> Context {
+    Context::new(vault, cli.timeout(), interrupted)
+}
+
+/// Runs `work` as a job recorded in the context's vault; a job that cannot be recorded is
+/// mentioned, and does not stop the work.
+pub fn as_job<T>(ctx: &Context, kind: &str, detail: Option<String>, progress: &Progress, work: impl FnOnce(&Job) -> Result<T, Error>) -> Result<T, Error> {
+    let (job, problem) = Job::start(ctx, kind, detail);
     if let Some(problem) = problem {
-        progress.note(&problem);
+        progress.note(&problem.to_string());
     }
     let outcome = work(&job);
-    if let Err(problem) = job.finish(&outcome.as_ref().map(|_| ()).map_err(Clone::clone), interrupted()) {
-        progress.note(&problem);
+    if let Err(problem) = job.finish(outcome.as_ref().err(), interrupted()) {
+        progress.note(&problem.to_string());
     }
     outcome
 }
-
-/// Rows as JSON with --json, else a line saying there are none, or a header and a line each.
-pub fn print_rows<T: serde::Serialize>(json: bool, rows: &[T], none: &str, header: &str, line: impl Fn(&T) -> String) {
-    if json {
-        println!("{}", serde_json::to_string_pretty(rows).expect("rows serialize"));
-    } else if rows.is_empty() {
-        println!("{none}");
-    } else {
-        println!("{header}");
-        for row in rows {
-            println!("{}", line(row));
-        }
-    }
-}
-

@@ -8,18 +8,16 @@
 //! is never listed and which the next prune removes.
 
 use std::collections::BTreeMap;
-use std::time::Duration;
 
 use chrono::{DateTime, Datelike, Utc};
 use serde::Serialize;
-use storage::runtime::block_on;
-use storage::RestClient;
 
+use crate::cli::Cli;
+use crate::error::Error;
+use crate::report::Report;
 use crate::vault::jobs::JOBS_FOLDER;
 use crate::vault::points::{self, MARKER};
-use super::interrupted;
-use crate::cli::Cli;
-use crate::vault::Vault;
+use crate::vault::Context;
 
 #[derive(Debug, Clone, Default)]
 pub struct Policy {
@@ -41,10 +39,10 @@ pub struct PointPlan {
     blobs: Vec<String>,
 }
 
-/// What `policy` keeps and deletes in `vault`, as of `now`.
-pub fn plan(vault: &Vault, policy: &Policy, now: DateTime<Utc>, timeout: Duration) -> Result<Vec<PointPlan>, String> {
+/// What `policy` keeps and deletes in the context's vault, as of `now`.
+pub fn plan(ctx: &Context, policy: &Policy, now: DateTime<Utc>) -> Result<Vec<PointPlan>, Error> {
     let mut folders: BTreeMap<(String, String), PointPlan> = BTreeMap::new();
-    for blob in points::blobs(vault, "", timeout)? {
+    for blob in points::blobs(ctx, "")? {
         let parts: Vec<&str> = blob.path.splitn(3, '/').collect();
         // Only folders named as pgvault names points; anything else in the container stays.
         let [server, point, name] = parts[..] else { continue };
@@ -115,14 +113,14 @@ fn kept(times: &[DateTime<Utc>], policy: &Policy, now: DateTime<Utc>) -> Vec<Vec
 }
 
 /// Deletes the points `plans` does not keep, marker first; returns how many.
-pub fn delete(vault: &Vault, plans: &[PointPlan], timeout: Duration, cancelled: &dyn Fn() -> bool) -> Result<usize, String> {
-    let client = RestClient::new(&vault.account, timeout).map_err(|e| e.to_string())?;
+pub fn delete(ctx: &Context, plans: &[PointPlan]) -> Result<usize, Error> {
+    let client = ctx.client()?;
     let mut deleted = 0;
     for plan in plans.iter().filter(|p| p.kept_by.is_empty()) {
         let mut blobs: Vec<&String> = plan.blobs.iter().collect();
         blobs.sort_by_key(|b| !b.ends_with(&format!("/{MARKER}")));
         for blob in blobs {
-            block_on(client.delete_blob(&vault.container, blob), cancelled).map_err(|e| format!("{blob}: {e}"))?;
+            ctx.run(client.delete_blob(&ctx.vault.container, blob)).map_err(|e| Error::storage(blob, e))?;
         }
         deleted += 1;
     }
@@ -155,25 +153,36 @@ mod tests {
     }
 }
 
-pub fn command(cli: &Cli, vault: &str, policy: &Policy, yes: bool) -> Result<(), String> {
-    let vault = Vault::for_flag("--vault", vault, &cli.storage)?;
-    let plans = plan(&vault, policy, chrono::Utc::now(), cli.timeout())?;
-    let doomed: Vec<&PointPlan> = plans.iter().filter(|p| p.kept_by.is_empty()).collect();
-    let deleted = if yes { delete(&vault, &plans, cli.timeout(), &interrupted)? } else { 0 };
-    if cli.json {
-        println!("{}", serde_json::json!({ "points": plans, "deleted": deleted, "dry_run": !yes }));
-        return Ok(());
+/// Each point and what became of it; how many were deleted.
+#[derive(Serialize)]
+pub struct Pruned {
+    points: Vec<PointPlan>,
+    deleted: usize,
+    dry_run: bool,
+}
+
+impl Report for Pruned {
+    fn text(&self) -> String {
+        let mut out = String::new();
+        for p in &self.points {
+            let what = if p.kept_by.is_empty() { if self.dry_run { "would delete".to_string() } else { "deleted".to_string() } } else { format!("keep ({})", p.kept_by.join(", ")) };
+            let state = if p.complete { "" } else { " (incomplete)" };
+            out.push_str(&format!("{:<20} {:<18} {:>14} {what}{state}\n", p.server, p.point, p.bytes));
+        }
+        let doomed: Vec<&PointPlan> = self.points.iter().filter(|p| p.kept_by.is_empty()).collect();
+        let bytes: u64 = doomed.iter().map(|p| p.bytes).sum();
+        if self.dry_run {
+            out.push_str(&format!("dry run: {} point(s), {bytes} bytes would be deleted; add --yes to delete them\n", doomed.len()));
+        } else {
+            out.push_str(&format!("{} point(s) deleted, {bytes} bytes\n", self.deleted));
+        }
+        out
     }
-    for p in &plans {
-        let what = if p.kept_by.is_empty() { if yes { "deleted".to_string() } else { "would delete".to_string() } } else { format!("keep ({})", p.kept_by.join(", ")) };
-        let state = if p.complete { "" } else { " (incomplete)" };
-        println!("{:<20} {:<18} {:>14} {what}{state}", p.server, p.point, p.bytes);
-    }
-    let bytes: u64 = doomed.iter().map(|p| p.bytes).sum();
-    if yes {
-        println!("{deleted} point(s) deleted, {bytes} bytes");
-    } else {
-        println!("dry run: {} point(s), {bytes} bytes would be deleted; add --yes to delete them", doomed.len());
-    }
-    Ok(())
+}
+
+pub fn command(cli: &Cli, vault: &str, policy: &Policy, yes: bool) -> Result<Pruned, Error> {
+    let ctx = super::open(cli, "--vault", vault)?;
+    let points = plan(&ctx, policy, chrono::Utc::now())?;
+    let deleted = if yes { delete(&ctx, &points)? } else { 0 };
+    Ok(Pruned { points, deleted, dry_run: !yes })
 }

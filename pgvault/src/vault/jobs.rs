@@ -4,15 +4,15 @@
 //! `interrupted`, with the error). A job whose process was killed stays `running`.
 
 use std::sync::Mutex;
-use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use storage::rest::Properties;
 use storage::runtime::{block_on, never};
-use storage::{BlobStore, RestClient};
+use storage::RestClient;
 
-use crate::vault::Vault;
+use super::Context;
+use crate::error::Error;
 
 /// Where job records live; a name no restore point folder can take (see
 /// `points::validate_server`).
@@ -49,16 +49,16 @@ pub struct Job {
 }
 
 impl Job {
-    /// Starts recording a `kind` job in `vault`; `Err` carries why it cannot be recorded,
-    /// with a job that records nothing.
-    pub fn start(vault: &Vault, kind: &str, detail: Option<String>, timeout: Duration) -> (Job, Option<String>) {
+    /// Starts recording a `kind` job in the context's vault; when it cannot be recorded, the
+    /// job records nothing and the error says why.
+    pub fn start(ctx: &Context, kind: &str, detail: Option<String>) -> (Job, Option<Error>) {
         let started_at = Utc::now();
         let id = format!("{}-{kind}-{:04x}", started_at.format("%Y%m%dT%H%M%S%.3fZ"), std::process::id() & 0xffff);
         let record = JobRecord { id, kind: kind.to_string(), status: "running".into(), server: None, point: None, detail, started_at, finished_at: None, bytes: 0, error: None };
         let mut job = Job { client: None, record: Mutex::new(record) };
-        match RestClient::new(&vault.account, timeout) {
-            Ok(client) => job.client = Some((client, vault.container.clone())),
-            Err(e) => return (job, Some(e.to_string())),
+        match ctx.client() {
+            Ok(client) => job.client = Some((client, ctx.vault.container.clone())),
+            Err(e) => return (job, Some(e)),
         }
         let problem = job.save().err();
         if problem.is_some() {
@@ -87,41 +87,41 @@ impl Job {
     }
 
     /// Records how the job ended; a failure to record is returned for the caller to mention.
-    pub fn finish(self, outcome: &Result<(), String>, interrupted: bool) -> Result<(), String> {
+    pub fn finish(self, error: Option<&Error>, interrupted: bool) -> Result<(), Error> {
         {
             let mut record = self.record.lock().expect("never poisoned");
             record.finished_at = Some(Utc::now());
-            record.status = match outcome {
-                Ok(()) => "succeeded",
-                Err(_) if interrupted => "interrupted",
-                Err(_) => "failed",
+            record.status = match error {
+                None => "succeeded",
+                Some(_) if interrupted => "interrupted",
+                Some(_) => "failed",
             }
             .into();
-            record.error = outcome.as_ref().err().cloned();
+            record.error = error.map(Error::to_string);
         }
         self.save()
     }
 
-    fn save(&self) -> Result<(), String> {
+    fn save(&self) -> Result<(), Error> {
         let Some((client, container)) = &self.client else { return Ok(()) };
         let record = self.record.lock().expect("never poisoned").clone();
         let body = serde_json::to_vec_pretty(&record).expect("a job record serializes");
         let properties = Properties { content_type: Some("application/json"), content_encoding: None };
         // Written whatever the Ctrl-C state: the record of an interrupted job must land.
         block_on(client.put_blob(container, &format!("{JOBS_FOLDER}/{}.json", record.id), body.into(), &properties), &never)
-            .map_err(|e| format!("the job could not be recorded in the vault: {e}"))
+            .map_err(|e| Error::storage("the job could not be recorded in the vault", e))
     }
 }
 
-/// The jobs recorded in `vault`, newest first.
-pub fn list(vault: &Vault, timeout: Duration) -> Result<Vec<JobRecord>, String> {
-    let store = BlobStore::new(&vault.account, &vault.container, timeout).map_err(|e| e.to_string())?;
+/// The jobs recorded in the context's vault, newest first.
+pub fn list(ctx: &Context) -> Result<Vec<JobRecord>, Error> {
+    let store = ctx.store()?;
     let mut jobs = Vec::new();
-    for path in super::points::blobs(vault, &format!("{JOBS_FOLDER}/"), timeout)?.into_iter().map(|b| b.path) {
-        let text = block_on(store.get(&path), &never).map_err(|e| format!("{path}: {e}"))?;
+    for path in super::points::blobs(ctx, &format!("{JOBS_FOLDER}/"))?.into_iter().map(|b| b.path) {
+        let text = block_on(store.get(&path), &never).map_err(|e| Error::storage(&path, e))?;
         match serde_json::from_slice::<JobRecord>(&text) {
             Ok(job) => jobs.push(job),
-            Err(e) => return Err(format!("{path}: not a job record: {e}")),
+            Err(e) => return Err(Error::Content(format!("{path}: not a job record: {e}"))),
         }
     }
     jobs.sort_by(|a, b| b.started_at.cmp(&a.started_at).then_with(|| b.id.cmp(&a.id)));

@@ -1,8 +1,10 @@
 //! The vault, a layer of its own under the commands: where backups go (a storage account
 //! from flags, environment, files or a connection string, and a container, given as
-//! `<account>/<container>`), its restore points and their manifests (points), verified
-//! reads of them (verify) and the job history (jobs).
+//! `<account>/<container>`), what a command's storage calls need (context), its restore
+//! points and their manifests (points), verified reads of them (verify) and the job history
+//! (jobs).
 
+pub mod context;
 pub mod jobs;
 pub mod points;
 pub mod verify;
@@ -13,7 +15,10 @@ use std::time::Duration;
 use clap::Args;
 use storage::{Account, Credential};
 
+use crate::error::Error;
 use crate::secrets;
+
+pub use context::Context;
 
 /// Storage account options shared by every command: flags, else the environment, else the
 /// config file. A credential's file form (`--key-file`, ...) takes the place of its flag; a
@@ -105,7 +110,7 @@ impl StorageArgs {
     /// whether an option (by its field name) was given on the command line rather than in the
     /// environment: a flag and its file form both on the command line are refused, and a file
     /// form wins over the environment.
-    pub fn with_files(mut self, on_command_line: &dyn Fn(&str) -> bool) -> Result<StorageArgs, String> {
+    pub fn with_files(mut self, on_command_line: &dyn Fn(&str) -> bool) -> Result<StorageArgs, Error> {
         self.key = secrets::value_or_file("--key", self.key.take(), on_command_line("key"), self.key_file.as_deref())?;
         self.sas_token = secrets::value_or_file("--sas-token", self.sas_token.take(), on_command_line("sas_token"), self.sas_token_file.as_deref())?;
         self.connection_string = secrets::value_or_file("--connection-string", self.connection_string.take(), on_command_line("connection_string"), self.connection_string_file.as_deref())?;
@@ -114,26 +119,27 @@ impl StorageArgs {
     }
 
     /// These options, completed from the config file.
-    pub fn with_config(mut self) -> Result<StorageArgs, String> {
+    pub fn with_config(mut self) -> Result<StorageArgs, Error> {
         let default = std::env::var_os("XDG_CONFIG_HOME").map(PathBuf::from).or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".config"))).map(|d| d.join("pgvault/config.toml"));
         let path = match (&self.config, default) {
             (Some(path), _) => path.clone(),
             (None, Some(path)) if path.is_file() => path,
             _ => return Ok(self),
         };
-        let text = std::fs::read_to_string(&path).map_err(|e| format!("config file {}: {e}", path.display()))?;
-        let file: StorageArgs = toml::from_str(&text).map_err(|e| format!("config file {}: {e}", path.display()))?;
+        let named = format!("config file {}", path.display());
+        let text = std::fs::read_to_string(&path).map_err(|e| Error::io(&named, e))?;
+        let file: StorageArgs = toml::from_str(&text).map_err(|e| Error::Settings(format!("{named}: {e}")))?;
         let secret = file.key.is_some() || file.sas_token.is_some() || file.connection_string.is_some() || file.client_secret.is_some();
         let mode = std::fs::metadata(&path).map(|m| std::os::unix::fs::PermissionsExt::mode(&m.permissions())).unwrap_or(0);
         if secret && mode & 0o077 != 0 {
-            return Err(format!("config file {} holds a credential and others may read it (mode {:o}); chmod 600 it", path.display(), mode & 0o777));
+            return Err(Error::Settings(format!("{named} holds a credential and others may read it (mode {:o}); chmod 600 it", mode & 0o777)));
         }
         // A credential the config file names a file of is read only when nothing else gave it.
-        let credential = |name: &str, given: Option<String>, value: Option<String>, secret_file: Option<PathBuf>| -> Result<Option<String>, String> {
+        let credential = |name: &str, given: Option<String>, value: Option<String>, secret_file: Option<PathBuf>| -> Result<Option<String>, Error> {
             match (given, value, secret_file) {
-                (_, Some(_), Some(_)) => Err(format!("config file {}: {name} and {name}_file are both set; give one of them", path.display())),
+                (_, Some(_), Some(_)) => Err(Error::Settings(format!("{named}: {name} and {name}_file are both set; give one of them"))),
                 (Some(given), _, _) => Ok(Some(given)),
-                (None, _, Some(secret_file)) => secrets::read_file(&format!("{name}_file"), &secret_file).map(Some).map_err(|e| format!("config file {}: {e}", path.display())),
+                (None, _, Some(secret_file)) => secrets::read_file(&format!("{name}_file"), &secret_file).map(Some).map_err(|e| e.about(&named)),
                 (None, value, None) => Ok(value),
             }
         };
@@ -158,13 +164,13 @@ impl StorageArgs {
     /// Entra ID tokens, when asked for: a service principal (tenant, client id and secret),
     /// a workload identity (tenant, client id and token file), or with --managed-identity the
     /// instance metadata service. Never the metadata service unasked.
-    fn token_source(&self) -> Result<Option<storage::TokenSource>, String> {
+    fn token_source(&self) -> Result<Option<storage::TokenSource>, Error> {
         let given = |value: &Option<String>| value.clone().filter(|v| !v.is_empty());
         let authority = given(&self.authority_host).unwrap_or_else(|| storage::identity::DEFAULT_AUTHORITY.to_string());
-        let entra = |what: &str| -> Result<(String, String), String> {
+        let entra = |what: &str| -> Result<(String, String), Error> {
             match (given(&self.tenant_id), given(&self.client_id)) {
                 (Some(tenant), Some(client)) => Ok((tenant, client)),
-                _ => Err(format!("{what} needs --tenant-id and --client-id (or AZURE_TENANT_ID and AZURE_CLIENT_ID)")),
+                _ => Err(Error::Settings(format!("{what} needs --tenant-id and --client-id (or AZURE_TENANT_ID and AZURE_CLIENT_ID)"))),
             }
         };
         if let Some(secret) = given(&self.client_secret) {
@@ -205,25 +211,25 @@ pub struct Vault {
 impl Vault {
     /// `<account>/<container>` (or `<container>` with an account from the options), given as
     /// `flag`, with the credential from the options; errors in the value name the flag.
-    pub fn for_flag(flag: &str, location: &str, args: &StorageArgs) -> Result<Vault, String> {
-        let (name, container) = split_location(location, args).map_err(|e| format!("{flag}: {e}"))?;
+    pub fn for_flag(flag: &str, location: &str, args: &StorageArgs) -> Result<Vault, Error> {
+        let (name, container) = split_location(flag, location, args)?;
         Vault::with_credential(&name, &container, args)
     }
 
     /// `<account>/<container>[/<prefix>]` as the value of a command-line flag: the container
     /// and the prefix ("" when none); errors in the value name the flag.
-    pub fn for_flag_with_prefix(flag: &str, location: &str, args: &StorageArgs) -> Result<(Vault, String), String> {
-        let ((name, container), prefix) = split_with_prefix(location, args).map_err(|e| format!("{flag}: {e}"))?;
+    pub fn for_flag_with_prefix(flag: &str, location: &str, args: &StorageArgs) -> Result<(Vault, String), Error> {
+        let ((name, container), prefix) = split_with_prefix(flag, location, args)?;
         Ok((Vault::with_credential(&name, &container, args)?, prefix))
     }
 
-    fn with_credential(name: &str, container: &str, args: &StorageArgs) -> Result<Vault, String> {
+    fn with_credential(name: &str, container: &str, args: &StorageArgs) -> Result<Vault, Error> {
         let parts = match &args.connection_string {
             Some(s) => ConnectionString::parse(s)?,
             None => ConnectionString::default(),
         };
         if let Some(other) = parts.account.as_deref().filter(|a| *a != name) {
-            return Err(format!("the connection string is for account {other}, the vault is in account {name}"));
+            return Err(Error::Settings(format!("the connection string is for account {other}, the vault is in account {name}")));
         }
         let given = |value: &Option<String>| value.clone().filter(|v| !v.is_empty());
         let credential = match (given(&args.key), given(&args.sas_token), parts.key, parts.sas) {
@@ -238,16 +244,17 @@ impl Vault {
         };
         let template = args.endpoint.clone().or(parts.endpoint).unwrap_or_else(|| storage::account::DEFAULT_ENDPOINT_TEMPLATE.to_string());
         let endpoint = Account::endpoint_from_template(&template, name);
-        storage::account::validate_endpoint(&endpoint)?;
+        storage::account::validate_endpoint(&endpoint).map_err(Error::Settings)?;
         let account = Account::new(name, &endpoint, credential);
-        account.check_credential().map_err(|e| format!("{e}; make a new one"))?;
+        account.check_credential().map_err(|e| Error::Settings(format!("{e}; make a new one")))?;
         Ok(Vault { account, container: container.to_string() })
     }
 }
 
 /// Account and container of `<account>/<container>`, or of `<container>` with an account
-/// from the options; both names checked.
-fn split_location(location: &str, args: &StorageArgs) -> Result<(String, String), String> {
+/// from the options, given as `flag`; both names checked.
+fn split_location(flag: &str, location: &str, args: &StorageArgs) -> Result<(String, String), Error> {
+    let bad = |reason: String| Error::Flag { flag: flag.to_string(), reason };
     let location = match (&args.account, location.contains('/')) {
         (Some(account), false) => format!("{account}/{location}"),
         _ => location.to_string(),
@@ -255,22 +262,22 @@ fn split_location(location: &str, args: &StorageArgs) -> Result<(String, String)
     let (name, container) = location
         .split_once('/')
         .filter(|(a, c)| !a.is_empty() && !c.is_empty() && !c.contains('/'))
-        .ok_or_else(|| format!("\"{location}\" is not <account>/<container> (or <container> with AZURE_STORAGE_ACCOUNT set)"))?;
-    storage::names::validate_account_name(name).map_err(|e| e.to_string())?;
-    storage::names::validate_container_name(container).map_err(|e| e.to_string())?;
+        .ok_or_else(|| bad(format!("\"{location}\" is not <account>/<container> (or <container> with AZURE_STORAGE_ACCOUNT set)")))?;
+    storage::names::validate_account_name(name).map_err(|e| bad(e.to_string()))?;
+    storage::names::validate_container_name(container).map_err(|e| bad(e.to_string()))?;
     Ok((name.to_string(), container.to_string()))
 }
 
 /// `split_location` of `<account>/<container>[/<prefix>]`, and the prefix ("" when none).
-fn split_with_prefix(location: &str, args: &StorageArgs) -> Result<((String, String), String), String> {
+fn split_with_prefix(flag: &str, location: &str, args: &StorageArgs) -> Result<((String, String), String), Error> {
     let mut parts = location.splitn(3, '/');
     let (account, container, prefix) = (parts.next().unwrap_or(""), parts.next(), parts.next());
     let Some(container) = container.filter(|_| prefix.is_some()) else {
-        return Ok((split_location(location, args)?, String::new()));
+        return Ok((split_location(flag, location, args)?, String::new()));
     };
     let prefix = prefix.unwrap_or_default();
-    storage::names::validate_prefix(prefix).map_err(|e| e.to_string())?;
-    Ok((split_location(&format!("{account}/{container}"), args)?, prefix.to_string()))
+    storage::names::validate_prefix(prefix).map_err(|e| Error::Flag { flag: flag.to_string(), reason: e.to_string() })?;
+    Ok((split_location(flag, &format!("{account}/{container}"), args)?, prefix.to_string()))
 }
 
 /// The parts of an Azure Storage connection string pgvault uses.
@@ -283,10 +290,10 @@ struct ConnectionString {
 }
 
 impl ConnectionString {
-    fn parse(text: &str) -> Result<ConnectionString, String> {
+    fn parse(text: &str) -> Result<ConnectionString, Error> {
         let mut out = ConnectionString::default();
         for part in text.split(';').map(str::trim).filter(|p| !p.is_empty()) {
-            let (key, value) = part.split_once('=').ok_or_else(|| format!("connection string part \"{}\" is not key=value", redact(part)))?;
+            let (key, value) = part.split_once('=').ok_or_else(|| Error::Settings(format!("connection string part \"{}\" is not key=value", redact(part))))?;
             match key.to_ascii_lowercase().as_str() {
                 "accountname" => out.account = Some(value.to_string()),
                 "accountkey" => out.key = Some(value.to_string()),
@@ -341,9 +348,9 @@ mod tests {
     fn account_from_the_options_and_sas_expiry() {
         let v = Vault::for_flag("--vault", "backups", &StorageArgs { account: Some("acct1".into()), ..args() }).unwrap();
         assert_eq!((v.account.name.as_str(), v.container.as_str()), ("acct1", "backups"));
-        assert!(Vault::for_flag("--vault", "backups", &args()).unwrap_err().contains("AZURE_STORAGE_ACCOUNT"));
+        assert!(Vault::for_flag("--vault", "backups", &args()).unwrap_err().to_string().contains("AZURE_STORAGE_ACCOUNT"));
         let e = Vault::for_flag("--vault", "acct1/c1c", &StorageArgs { sas_token: Some("?se=2020-01-01&sig=x".into()), ..args() }).unwrap_err();
-        assert_eq!(e, "SAS token for account acct1 expired at 2020-01-01T00:00:00Z; make a new one");
+        assert_eq!(e.to_string(), "SAS token for account acct1 expired at 2020-01-01T00:00:00Z; make a new one");
         assert!(Vault::for_flag("--vault", "acct1/c1c", &StorageArgs { sas_token: Some("se=2999-01-01&sig=x".into()), ..args() }).is_ok());
     }
 
@@ -357,7 +364,7 @@ mod tests {
         assert!(matches!(mi, Ok(Credential::Token(TokenSource::MetadataService { ref endpoint, client_id: Some(ref c) })) if endpoint == "http://127.0.0.1:9/t" && c == "c"));
         let sp = credential(StorageArgs { client_secret: Some("s".into()), tenant_id: Some("t".into()), client_id: Some("c".into()), ..args() });
         assert!(matches!(sp, Ok(Credential::Token(TokenSource::ClientSecret { ref authority, .. })) if authority == "https://login.microsoftonline.com"));
-        let e = credential(StorageArgs { federated_token_file: Some("/f".into()), client_id: Some("c".into()), ..args() }).unwrap_err();
+        let e = credential(StorageArgs { federated_token_file: Some("/f".into()), client_id: Some("c".into()), ..args() }).unwrap_err().to_string();
         assert!(e.contains("--tenant-id"), "{e}");
         // A key wins over an identity.
         let key = credential(StorageArgs { key: Some("a2V5".into()), managed_identity: true, ..args() });
@@ -371,12 +378,12 @@ mod tests {
         std::fs::write(&path, "account = \"acct1\"\nkey = \"a2V5\"\ntimeout = 5\n").unwrap();
         std::fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(0o644)).unwrap();
         let given = StorageArgs { config: Some(path.clone()), timeout: Some(9), ..args() };
-        assert!(given.clone().with_config().unwrap_err().contains("chmod 600"));
+        assert!(given.clone().with_config().unwrap_err().to_string().contains("chmod 600"));
         std::fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
         let full = given.with_config().unwrap();
         assert_eq!((full.account.as_deref(), full.key.as_deref(), full.timeout), (Some("acct1"), Some("a2V5"), Some(9)));
         std::fs::write(&path, "acount = \"typo\"\n").unwrap();
-        assert!(StorageArgs { config: Some(path.clone()), ..args() }.with_config().unwrap_err().contains("unknown field"));
+        assert!(StorageArgs { config: Some(path.clone()), ..args() }.with_config().unwrap_err().to_string().contains("unknown field"));
 
         // A credential file named in the config file; the config file itself holds no secret.
         let key = dir.path().join("key");
@@ -389,10 +396,10 @@ mod tests {
         // The environment (or a flag) still wins over the config file.
         assert_eq!(StorageArgs { key: Some("ZW52".into()), ..with_file.clone() }.with_config().unwrap().key.as_deref(), Some("ZW52"));
         std::fs::set_permissions(&key, std::os::unix::fs::PermissionsExt::from_mode(0o604)).unwrap();
-        assert_eq!(with_file.clone().with_config().unwrap_err(), format!("config file {}: key_file {}: others may read it (mode 604); chmod 600 it", path.display(), key.display()));
+        assert_eq!(with_file.clone().with_config().unwrap_err().to_string(), format!("config file {}: key_file {}: others may read it (mode 604); chmod 600 it", path.display(), key.display()));
         std::fs::write(&path, format!("key = \"a2V5\"\nkey_file = \"{}\"\n", key.display())).unwrap();
         std::fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
-        assert_eq!(with_file.with_config().unwrap_err(), format!("config file {}: key and key_file are both set; give one of them", path.display()));
+        assert_eq!(with_file.with_config().unwrap_err().to_string(), format!("config file {}: key and key_file are both set; give one of them", path.display()));
     }
 
     #[test]
@@ -405,7 +412,7 @@ mod tests {
         let env = |_: &str| false;
         let given = StorageArgs { key: Some("ZW52".into()), key_file: Some(key.clone()), ..args() };
         assert_eq!(given.clone().with_files(&env).unwrap().key.as_deref(), Some("ZmlsZQ=="));
-        assert_eq!(given.with_files(&flag).unwrap_err(), "--key and --key-file are both given; give one of them");
+        assert_eq!(given.with_files(&flag).unwrap_err().to_string(), "--key and --key-file are both given; give one of them");
         let sas = StorageArgs { sas_token_file: Some(key.clone()), client_secret_file: Some(key.clone()), connection_string_file: Some(key), ..args() };
         let read = sas.with_files(&env).unwrap();
         assert_eq!((read.sas_token.as_deref(), read.client_secret.as_deref(), read.connection_string.as_deref()), (Some("ZmlsZQ=="), Some("ZmlsZQ=="), Some("ZmlsZQ==")));
@@ -420,9 +427,9 @@ mod tests {
         let sas = "AccountName=acct1;SharedAccessSignature=?sv=1&sig=x";
         let v = Vault::for_flag("--vault", "acct1/c1c", &StorageArgs { connection_string: Some(sas.into()), ..args() }).unwrap();
         assert!(matches!(v.account.credential, Credential::Sas(ref s) if s == "sv=1&sig=x"));
-        let e = Vault::for_flag("--vault", "other1/c1c", &StorageArgs { connection_string: Some(sas.into()), ..args() }).unwrap_err();
+        let e = Vault::for_flag("--vault", "other1/c1c", &StorageArgs { connection_string: Some(sas.into()), ..args() }).unwrap_err().to_string();
         assert!(e.contains("account acct1"), "{e}");
-        let e = ConnectionString::parse("AccountKey").unwrap_err();
+        let e = ConnectionString::parse("AccountKey").unwrap_err().to_string();
         assert!(!e.contains("AccountKey="), "{e}");
         // Flags win over the connection string.
         let v = Vault::for_flag("--vault", "acct1/c1c", &StorageArgs { connection_string: Some(sas.into()), key: Some("a2V5".into()), ..args() }).unwrap();

@@ -11,9 +11,10 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use storage::runtime::{block_on, never};
 use storage::list::BlobEntry;
-use storage::{BlobStore, Listing, RestClient};
+use storage::{BlobStore, Listing};
 
-use crate::vault::Vault;
+use super::Context;
+use crate::error::Error;
 
 /// The completion marker: one RFC 3339 UTC timestamp, the start of the backup.
 pub const MARKER: &str = "backupstarttimestamp";
@@ -64,12 +65,12 @@ pub fn point_time(id: &str) -> Option<DateTime<Utc>> {
 const POINT_ID_FORMAT: &str = "%Y%m%dT%H%M%SZ";
 
 /// A server name is one folder of the vault; `_pgvault` holds the job records.
-pub fn validate_server(name: &str) -> Result<(), String> {
+pub fn validate_server(name: &str) -> Result<(), Error> {
     if name.is_empty() || name.len() > 200 || name.contains('/') || name.chars().any(char::is_control) || name == "." || name == ".." {
-        return Err(format!("server name \"{name}\" must be 1 to 200 characters without \"/\" or control characters"));
+        return Err(Error::Usage(format!("server name \"{name}\" must be 1 to 200 characters without \"/\" or control characters")));
     }
     if name == "_pgvault" {
-        return Err("server name \"_pgvault\" is where the vault keeps its job records; choose another".into());
+        return Err(Error::Usage("server name \"_pgvault\" is where the vault keeps its job records; choose another".into()));
     }
     Ok(())
 }
@@ -104,9 +105,9 @@ pub struct PointSummary {
 
 /// Complete points of `server` (or of every server), newest first, started within
 /// [from, to].
-pub fn list(vault: &Vault, server: Option<&str>, from: Option<DateTime<Utc>>, to: Option<DateTime<Utc>>, timeout: std::time::Duration) -> Result<Vec<PointSummary>, String> {
-    let store = BlobStore::new(&vault.account, &vault.container, timeout).map_err(|e| e.to_string())?;
-    let markers = markers(vault, &server.map(|s| format!("{s}/")).unwrap_or_default(), timeout)?;
+pub fn list(ctx: &Context, server: Option<&str>, from: Option<DateTime<Utc>>, to: Option<DateTime<Utc>>) -> Result<Vec<PointSummary>, Error> {
+    let store = ctx.store()?;
+    let markers = markers(ctx, &server.map(|s| format!("{s}/")).unwrap_or_default())?;
     let mut points = Vec::new();
     for (server, point) in markers {
         let manifest = read_manifest(&store, &server, &point, &never)?;
@@ -127,16 +128,18 @@ pub fn list(vault: &Vault, server: Option<&str>, from: Option<DateTime<Utc>>, to
 }
 
 /// The manifest of `server/point`.
-pub fn read_manifest(store: &BlobStore, server: &str, point: &str, cancelled: &dyn Fn() -> bool) -> Result<Manifest, String> {
+pub fn read_manifest(store: &BlobStore, server: &str, point: &str, cancelled: &dyn Fn() -> bool) -> Result<Manifest, Error> {
     let folder = folder(server, point);
-    let text = block_on(store.get(&format!("{folder}/{}", manifest_file(point))), cancelled).map_err(|e| format!("{folder}: no manifest ({e})"))?;
-    serde_json::from_slice(&text).map_err(|e| format!("{folder}: the manifest is not readable: {e}"))
+    match block_on(store.get(&format!("{folder}/{}", manifest_file(point))), cancelled) {
+        Ok(text) => serde_json::from_slice(&text).map_err(|source| Error::BadManifest { folder, source }),
+        Err(source) => Err(Error::NoManifest { folder, source }),
+    }
 }
 
 /// (server, point) of every complete point whose folder starts with `prefix`.
-pub fn markers(vault: &Vault, prefix: &str, timeout: std::time::Duration) -> Result<Vec<(String, String)>, String> {
+pub fn markers(ctx: &Context, prefix: &str) -> Result<Vec<(String, String)>, Error> {
     let mut found = Vec::new();
-    for entry in blobs(vault, prefix, timeout)? {
+    for entry in blobs(ctx, prefix)? {
         let path = entry.path;
         let parts: Vec<&str> = path.split('/').collect();
         if parts.len() == 3 && parts[2] == MARKER {
@@ -147,21 +150,18 @@ pub fn markers(vault: &Vault, prefix: &str, timeout: std::time::Duration) -> Res
 }
 
 /// Every blob of the vault whose name starts with `prefix`, page after page.
-pub fn blobs(vault: &Vault, prefix: &str, timeout: std::time::Duration) -> Result<Vec<BlobEntry>, String> {
-    let client = RestClient::new(&vault.account, timeout).map_err(|e| e.to_string())?;
-    Listing::new(client, &vault.container, prefix, never)
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| format!("{}/{}: {e}", vault.account.name, vault.container))
+pub fn blobs(ctx: &Context, prefix: &str) -> Result<Vec<BlobEntry>, Error> {
+    Listing::new(ctx.client()?, &ctx.vault.container, prefix, never).collect::<Result<Vec<_>, _>>().map_err(|e| Error::storage(ctx.name(), e))
 }
 
 /// A time given on the command line: RFC 3339, or a date (midnight UTC).
-pub fn parse_time(text: &str) -> Result<DateTime<Utc>, String> {
+pub fn parse_time(text: &str) -> Result<DateTime<Utc>, Error> {
     if let Ok(t) = DateTime::parse_from_rfc3339(text) {
         return Ok(t.with_timezone(&Utc));
     }
     chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d")
         .map(|d| d.and_hms_opt(0, 0, 0).expect("midnight exists").and_utc())
-        .map_err(|_| format!("time \"{text}\" is neither RFC 3339 (2026-11-23T22:30:00Z) nor a date (2026-11-23)"))
+        .map_err(|_| Error::Usage(format!("time \"{text}\" is neither RFC 3339 (2026-11-23T22:30:00Z) nor a date (2026-11-23)")))
 }
 
 #[cfg(test)]

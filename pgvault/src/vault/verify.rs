@@ -3,43 +3,43 @@
 //! through a hash so that what was used is what the manifest says.
 
 use sha2::{Digest, Sha256};
-use storage::runtime::block_on;
 use storage::{BlobStore, Compression};
 
 use super::points::{self, Manifest, MARKER};
-use super::Vault;
+use super::Context;
+use crate::error::Error;
 
 /// A point given as `<server>/<point>`, or as `<point>` when one server of the vault has it.
-pub fn find_point(vault: &Vault, given: &str, timeout: std::time::Duration) -> Result<(String, String), String> {
+pub fn find_point(ctx: &Context, given: &str) -> Result<(String, String), Error> {
     if let Some((server, point)) = given.split_once('/') {
         points::validate_server(server)?;
         return Ok((server.to_string(), point.to_string()));
     }
-    let servers: Vec<String> = points::markers(vault, "", timeout)?.into_iter().filter(|(_, p)| p == given).map(|(s, _)| s).collect();
+    let servers: Vec<String> = points::markers(ctx, "")?.into_iter().filter(|(_, p)| p == given).map(|(s, _)| s).collect();
     match servers.as_slice() {
         [server] => Ok((server.clone(), given.to_string())),
-        [] => Err(format!("no complete restore point {given} in vault {}/{}", vault.account.name, vault.container)),
-        many => Err(format!("restore point {given} exists for servers {}; give <server>/{given}", many.join(", "))),
+        [] => Err(Error::Usage(format!("no complete restore point {given} in vault {}", ctx.name()))),
+        many => Err(Error::Usage(format!("restore point {given} exists for servers {}; give <server>/{given}", many.join(", ")))),
     }
 }
 
 /// Checks the point; returns its manifest and the problems found (none: valid).
-pub fn check_point(vault: &Vault, server: &str, point: &str, timeout: std::time::Duration, cancelled: &dyn Fn() -> bool) -> Result<(Option<Manifest>, Vec<String>), String> {
+pub fn check_point(ctx: &Context, server: &str, point: &str) -> Result<(Option<Manifest>, Vec<String>), Error> {
     let folder = points::folder(server, point);
-    let store = BlobStore::new(&vault.account, &vault.container, timeout).map_err(|e| e.to_string())?;
+    let store = ctx.store()?;
     let mut problems = Vec::new();
-    if let Err(e) = block_on(store.get(&format!("{folder}/{MARKER}")), cancelled) {
+    if let Err(e) = ctx.run(store.get(&format!("{folder}/{MARKER}"))) {
         problems.push(format!("{folder} is not complete: its {MARKER} marker cannot be read ({e})"));
     }
-    let manifest = match points::read_manifest(&store, server, point, cancelled) {
+    let manifest = match points::read_manifest(&store, server, point, ctx.cancelled()) {
         Ok(m) => m,
         Err(e) => {
-            problems.push(e);
+            problems.push(e.to_string());
             return Ok((None, problems));
         }
     };
     for file in &manifest.files {
-        problems.extend(check_file(&store, &format!("{folder}/{}", file.name), (file.bytes, &file.sha256), cancelled, &|_| ()));
+        problems.extend(check_file(&store, &format!("{folder}/{}", file.name), (file.bytes, &file.sha256), ctx.cancelled(), &|_| ()));
     }
     Ok((Some(manifest), problems))
 }
@@ -52,7 +52,7 @@ pub fn check_file(store: &BlobStore, name: &str, (bytes, sha256): (u64, &str), c
         Ok(())
     }) {
         Ok(read) => mismatch(name, read, (bytes, sha256)),
-        Err(e) => Some(e),
+        Err(e) => Some(e.to_string()),
     }
 }
 
@@ -69,22 +69,22 @@ pub fn mismatch(name: &str, (n, sha): (u64, String), (bytes, sha256): (u64, &str
 
 /// Streams a blob through `each`; returns its size, or an error if a manifest says it must
 /// have another size or SHA-256 (`expected`), found once `each` has seen it all.
-pub fn read_verified(store: &BlobStore, name: &str, expected: Option<(u64, &str)>, cancelled: &dyn Fn() -> bool, each: &mut dyn FnMut(&[u8]) -> Result<(), String>) -> Result<u64, String> {
-    let (bytes, sha) = read_hashed(store, name, cancelled, each)?;
+pub fn read_verified(store: &BlobStore, name: &str, expected: Option<(u64, &str)>, cancelled: &dyn Fn() -> bool, each: &mut dyn FnMut(&[u8]) -> Result<(), Error>) -> Result<u64, Error> {
+    let (bytes, sha256) = read_hashed(store, name, cancelled, each)?;
     match expected {
-        Some((b, s)) if b != bytes || s != sha => Err(format!("{name} changed while it was restored ({bytes} bytes, SHA-256 {sha}; the manifest says {b} bytes, {s})")),
+        Some((b, s)) if b != bytes || s != sha256 => Err(Error::Changed { name: name.to_string(), bytes, sha256, expected_bytes: b, expected_sha256: s.to_string() }),
         _ => Ok(bytes),
     }
 }
 
 /// Streams a blob through `each` piece by piece; returns its size and SHA-256.
-pub fn read_hashed(store: &BlobStore, name: &str, cancelled: &dyn Fn() -> bool, each: &mut dyn FnMut(&[u8]) -> Result<(), String>) -> Result<(u64, String), String> {
-    let mut stream = store.open_stream(name, Compression::None, cancelled).map_err(|e| format!("{name}: {e}"))?;
+pub fn read_hashed(store: &BlobStore, name: &str, cancelled: &dyn Fn() -> bool, each: &mut dyn FnMut(&[u8]) -> Result<(), Error>) -> Result<(u64, String), Error> {
+    let mut stream = store.open_stream(name, Compression::None, cancelled).map_err(|e| Error::storage(name, e))?;
     let mut hasher = Sha256::new();
     let mut bytes = 0u64;
     let mut buf = vec![0u8; 1 << 20];
     loop {
-        let n = stream.read(&mut buf, cancelled).map_err(|e| format!("{name}: {e}"))?;
+        let n = stream.read(&mut buf, cancelled).map_err(|e| Error::storage(name, e))?;
         if n == 0 {
             return Ok((bytes, format!("{:x}", hasher.finalize())));
         }

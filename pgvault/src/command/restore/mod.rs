@@ -20,15 +20,16 @@ mod globals;
 mod psql_script;
 pub mod source;
 
+use super::as_job;
 use crate::cli::Cli;
-use crate::vault::Vault;
-use super::{as_job, interrupted};
-use crate::vault::jobs::Job;
+use crate::error::Error;
 use crate::postgres::{Postgres, Running, MAINTENANCE_DB};
 use crate::progress::Progress;
+use crate::report::Report;
+use crate::vault::jobs::Job;
+use crate::vault::verify;
 use psql_script::{Psql, Refusal, Script};
 use source::{Source, SourceFile};
-use crate::vault::verify;
 
 pub struct RestoreOptions {
     /// Only these databases (all when empty).
@@ -57,19 +58,26 @@ pub struct Restored {
     pub bytes: u64,
 }
 
-pub fn run(source: &Source, pg: &Postgres, options: &RestoreOptions, progress: &Progress, job: &Job, cancelled: &dyn Fn() -> bool) -> Result<Restored, String> {
+impl Report for Restored {
+    fn text(&self) -> String {
+        let globals = if self.globals.is_empty() { String::new() } else { format!(" and {}", self.globals.join(", ")) };
+        format!("{}: restored {} database(s){globals}: {} ({} bytes read)\n", self.source, self.databases.len(), self.databases.join(", "), self.bytes)
+    }
+}
+
+pub fn run(source: &Source, pg: &Postgres, options: &RestoreOptions, progress: &Progress, job: &Job) -> Result<Restored, Error> {
     let databases = choose(source, &options.databases)?;
     let global_files: Vec<&SourceFile> = if options.globals { ["roles", "tablespaces"].iter().filter_map(|k| source.file(k)).collect() } else { Vec::new() };
     let psql = Psql::from_version(&pg.client_version("psql")?)?;
 
     // Everything that can be known wrong is reported before anything is restored: sizes and
     // checksums, whatever psql would run besides SQL, the target.
-    let mut problems: Vec<String> = databases.iter().flat_map(|file| inspect(source, file, &psql, progress, cancelled)).collect();
+    let mut problems: Vec<String> = databases.iter().flat_map(|file| inspect(source, file, &psql, progress)).collect();
     let mut globals = Vec::new();
     for file in global_files {
-        match read_globals(source, file, &psql, progress, cancelled) {
+        match read_globals(source, file, &psql, progress) {
             Ok((sql, bytes)) => globals.push((file, sql, bytes)),
-            Err(e) => problems.push(e),
+            Err(e) => problems.push(e.to_string()),
         }
     }
     problems.extend(check_target(pg, &databases, options)?);
@@ -82,7 +90,7 @@ pub fn run(source: &Source, pg: &Postgres, options: &RestoreOptions, progress: &
         }
     }
     if !problems.is_empty() {
-        return Err(format!("{} was not restored; found:\n  {}", source.label, problems.join("\n  ")));
+        return Err(Error::Problems { what: format!("{} was not restored; found", source.label), problems });
     }
     if databases.iter().any(|f| f.expected.is_none()) {
         progress.note(&format!("{} has no manifest: its files' checksums cannot be checked", source.label));
@@ -90,12 +98,12 @@ pub fn run(source: &Source, pg: &Postgres, options: &RestoreOptions, progress: &
 
     let mut restored = Restored { source: source.label.clone(), databases: Vec::new(), globals: Vec::new(), bytes: 0 };
     for (file, sql, bytes) in globals {
-        let mut sink = Sink::psql(pg, MAINTENANCE_DB, &psql, &file.blob).map_err(|e| format!("{}: {e}", file.blob))?;
+        let mut sink = Sink::psql(pg, MAINTENANCE_DB, &psql, &file.blob).map_err(|e| e.about(&file.blob))?;
         match sink.write(sql.as_bytes()) {
             Ok(()) => sink.finish(),
             Err(e) => Err(sink.wait().err().unwrap_or(e)),
         }
-        .map_err(|e| format!("{}: {e}", file.blob))?;
+        .map_err(|e| e.about(&file.blob))?;
         progress.file(&file.blob, None).done(bytes);
         job.add_bytes(bytes);
         restored.bytes += bytes;
@@ -103,7 +111,7 @@ pub fn run(source: &Source, pg: &Postgres, options: &RestoreOptions, progress: &
     }
     for file in databases {
         let database = file.database.as_deref().expect("a database file names its database");
-        let bytes = restore_database(source, file, database, pg, &psql, options, progress, cancelled).map_err(|e| format!("database {database}: {e}"))?;
+        let bytes = restore_database(source, file, database, pg, &psql, options, progress).map_err(|e| e.about(format!("database {database}")))?;
         job.add_bytes(bytes);
         restored.bytes += bytes;
         restored.databases.push(database.to_string());
@@ -112,7 +120,7 @@ pub fn run(source: &Source, pg: &Postgres, options: &RestoreOptions, progress: &
 }
 
 /// The database files to restore: all, or those named (each must be in the source).
-fn choose<'a>(source: &'a Source, names: &[String]) -> Result<Vec<&'a SourceFile>, String> {
+fn choose<'a>(source: &'a Source, names: &[String]) -> Result<Vec<&'a SourceFile>, Error> {
     let all: Vec<&SourceFile> = source.databases().collect();
     if names.is_empty() {
         return Ok(all);
@@ -123,7 +131,7 @@ fn choose<'a>(source: &'a Source, names: &[String]) -> Result<Vec<&'a SourceFile
         .map(|name| {
             have(name).ok_or_else(|| {
                 let list: Vec<&str> = all.iter().filter_map(|f| f.database.as_deref()).collect();
-                format!("{} has no database \"{name}\"; it has {}", source.label, list.join(", "))
+                Error::Usage(format!("{} has no database \"{name}\"; it has {}", source.label, list.join(", ")))
             })
         })
         .collect()
@@ -132,24 +140,25 @@ fn choose<'a>(source: &'a Source, names: &[String]) -> Result<Vec<&'a SourceFile
 /// Problems with a database file: its size and checksum where a manifest gives them, and
 /// when it is plain SQL, what psql would run of it besides SQL. A custom-format archive
 /// without a manifest is read no further than its first bytes.
-fn inspect(source: &Source, file: &SourceFile, psql: &Psql, progress: &Progress, cancelled: &dyn Fn() -> bool) -> Vec<String> {
+fn inspect(source: &Source, file: &SourceFile, psql: &Psql, progress: &Progress) -> Vec<String> {
+    // Stops the read once what is to be known is known.
     const ENOUGH: &str = "(read enough)";
     let bar = progress.file(&format!("checking {}", file.blob), file.expected.as_ref().map(|e| e.0));
     let mut kind = Kind::default();
     let mut script = Script::new(psql);
     let mut out = Vec::new();
     let mut refusal: Option<Refusal> = None;
-    let read = verify::read_hashed(&source.store, &file.blob, cancelled, &mut |piece| {
+    let read = verify::read_hashed(&source.store, &file.blob, source.ctx.cancelled(), &mut |piece| {
         bar.add(piece.len() as u64);
         let Some(bytes) = kind.take(piece) else { return Ok(()) };
         match kind {
-            Kind::Archive if file.expected.is_none() => Err(ENOUGH.into()),
+            Kind::Archive if file.expected.is_none() => Err(Error::Content(ENOUGH.into())),
             Kind::Archive => Ok(()),
             _ => {
                 out.clear();
                 script.feed(&bytes, &mut out).map_err(|r| {
                     refusal = Some(r);
-                    ENOUGH.to_string()
+                    Error::Content(ENOUGH.into())
                 })
             }
         }
@@ -168,8 +177,8 @@ fn inspect(source: &Source, file: &SourceFile, psql: &Psql, progress: &Progress,
                 problems.extend(verify::mismatch(&file.blob, read, (*bytes, sha256)));
             }
         }
-        Err(e) if e == ENOUGH => {}
-        Err(e) => problems.push(e),
+        Err(Error::Content(e)) if e == ENOUGH => {}
+        Err(e) => problems.push(e.to_string()),
     }
     problems.extend(refusal.map(|r| format!("{}: {r}", file.blob)));
     problems
@@ -229,27 +238,27 @@ impl Kind {
 
 /// Roles or tablespaces: read whole (checked against the manifest, if any) and checked for
 /// psql meta-commands.
-fn read_globals(source: &Source, file: &SourceFile, psql: &Psql, progress: &Progress, cancelled: &dyn Fn() -> bool) -> Result<(String, u64), String> {
+fn read_globals(source: &Source, file: &SourceFile, psql: &Psql, progress: &Progress) -> Result<(String, u64), Error> {
     let bar = progress.file(&format!("checking {}", file.blob), file.expected.as_ref().map(|e| e.0));
     let mut sql = Vec::new();
-    let read = verify::read_hashed(&source.store, &file.blob, cancelled, &mut |piece| {
+    let read = verify::read_hashed(&source.store, &file.blob, source.ctx.cancelled(), &mut |piece| {
         bar.add(piece.len() as u64);
         sql.extend_from_slice(piece);
         Ok(())
     })?;
     let bytes = read.0;
     if let Some(problem) = file.expected.as_ref().and_then(|(b, s)| verify::mismatch(&file.blob, read, (*b, s))) {
-        return Err(problem);
+        return Err(Error::Content(problem));
     }
-    let sql = String::from_utf8(sql).map_err(|_| format!("{}: is not UTF-8 text; restore it with psql by hand", file.blob))?;
-    Script::check(psql, sql.as_bytes()).map_err(|r| format!("{}: {r}", file.blob))?;
+    let sql = String::from_utf8(sql).map_err(|_| Error::Content(format!("{}: is not UTF-8 text; restore it with psql by hand", file.blob)))?;
+    Script::check(psql, sql.as_bytes()).map_err(|r| Error::Content(format!("{}: {r}", file.blob)))?;
     Ok((sql, bytes))
 }
 
 /// Problems with the target: it must be reachable, and each database must be absent when
 /// it is to be created (unless --clean) and present when it is not.
-fn check_target(pg: &Postgres, databases: &[&SourceFile], options: &RestoreOptions) -> Result<Vec<String>, String> {
-    let existing: HashSet<String> = pg.column(MAINTENANCE_DB, "SELECT datname FROM pg_database").map_err(|e| format!("the target server: {e}"))?.into_iter().collect();
+fn check_target(pg: &Postgres, databases: &[&SourceFile], options: &RestoreOptions) -> Result<Vec<String>, Error> {
+    let existing: HashSet<String> = pg.column(MAINTENANCE_DB, "SELECT datname FROM pg_database").map_err(|e| e.about("the target server"))?.into_iter().collect();
     let mut problems = Vec::new();
     for name in databases.iter().filter_map(|f| f.database.as_ref()) {
         match (options.create, existing.contains(name)) {
@@ -262,13 +271,13 @@ fn check_target(pg: &Postgres, databases: &[&SourceFile], options: &RestoreOptio
 }
 
 /// Streams a file through `each`; an error if it is not what its manifest says.
-fn read_checked(source: &Source, file: &SourceFile, cancelled: &dyn Fn() -> bool, each: &mut dyn FnMut(&[u8]) -> Result<(), String>) -> Result<u64, String> {
-    verify::read_verified(&source.store, &file.blob, file.expected.as_ref().map(|(b, s)| (*b, s.as_str())), cancelled, each)
+fn read_checked(source: &Source, file: &SourceFile, each: &mut dyn FnMut(&[u8]) -> Result<(), Error>) -> Result<u64, Error> {
+    verify::read_verified(&source.store, &file.blob, file.expected.as_ref().map(|(b, s)| (*b, s.as_str())), source.ctx.cancelled(), each)
 }
 
 /// Roles or tablespaces as they are to run: what exists on the target (and on request what
 /// only Azure has) left out, which comments out lines, so the result is checked again.
-fn fit_globals(pg: &Postgres, file: &SourceFile, sql: &str, options: &RestoreOptions, psql: &Psql) -> Result<String, String> {
+fn fit_globals(pg: &Postgres, file: &SourceFile, sql: &str, options: &RestoreOptions, psql: &Psql) -> Result<String, Error> {
     let sql = if file.kind == "roles" {
         let existing = pg.column(MAINTENANCE_DB, "SELECT quote_ident(rolname) FROM pg_roles")?.into_iter().collect();
         globals::roles(sql, &existing, options.drop_azure_roles)
@@ -276,7 +285,7 @@ fn fit_globals(pg: &Postgres, file: &SourceFile, sql: &str, options: &RestoreOpt
         let existing = pg.column(MAINTENANCE_DB, "SELECT quote_ident(spcname) FROM pg_tablespace")?.into_iter().collect();
         globals::tablespaces(sql, &existing)
     };
-    Script::check(psql, sql.as_bytes()).map_err(|r| format!("with what exists on the target left out, {r}"))?;
+    Script::check(psql, sql.as_bytes()).map_err(|r| Error::Content(format!("with what exists on the target left out, {r}")))?;
     Ok(sql)
 }
 
@@ -292,13 +301,14 @@ struct Sink {
 impl Sink {
     /// psql in `database`: no psqlrc, stopping at the first error, starting as UTF-8 (the
     /// files say their encoding; pg_dump's do), restricted first where it has `\restrict`.
-    fn psql(pg: &Postgres, database: &str, psql: &Psql, name: &str) -> Result<Sink, String> {
+    fn psql(pg: &Postgres, database: &str, psql: &Psql, name: &str) -> Result<Sink, Error> {
         let mut command = pg.command_on("psql", database)?;
         command.args(["-X", "-q", "-v", "ON_ERROR_STOP=1"]).env("PGCLIENTENCODING", "UTF8");
         let prologue = match psql.prologue() {
             Some(text) => {
-                let mut file = tempfile::Builder::new().prefix("pgvault-psql-").tempfile().map_err(|e| format!("cannot write psql's first line: {e}"))?;
-                file.write_all(text.as_bytes()).and_then(|_| file.flush()).map_err(|e| format!("cannot write psql's first line: {e}"))?;
+                let unwritten = |e| Error::io("cannot write psql's first line", e);
+                let mut file = tempfile::Builder::new().prefix("pgvault-psql-").tempfile().map_err(unwritten)?;
+                file.write_all(text.as_bytes()).and_then(|_| file.flush()).map_err(unwritten)?;
                 command.arg("-f").arg(file.path()).args(["-f", "-"]);
                 Some(file)
             }
@@ -308,12 +318,12 @@ impl Sink {
         Ok(Sink { program, script: Some((Script::new(psql), name.to_string(), Vec::new())), _prologue: prologue })
     }
 
-    fn archive(pg: &Postgres, database: &str, options: &RestoreOptions, file: Option<&Path>) -> Result<Sink, String> {
+    fn archive(pg: &Postgres, database: &str, options: &RestoreOptions, file: Option<&Path>) -> Result<Sink, Error> {
         let stdin = if file.is_some() { Stdio::null() } else { Stdio::piped() };
         Ok(Sink { program: Running::start(restore_command(pg, database, options, file)?, stdin, Stdio::null())?, script: None, _prologue: None })
     }
 
-    fn write(&mut self, piece: &[u8]) -> Result<(), String> {
+    fn write(&mut self, piece: &[u8]) -> Result<(), Error> {
         let bytes = match &mut self.script {
             None => piece,
             Some((script, name, out)) => {
@@ -322,11 +332,11 @@ impl Sink {
                 out.as_slice()
             }
         };
-        self.program.child.stdin.as_mut().expect("piped").write_all(bytes).map_err(|e| format!("{} stopped reading: {e}", self.program.program()))
+        self.program.write(bytes)
     }
 
     /// The end of the input: waits for the program.
-    fn finish(mut self) -> Result<(), String> {
+    fn finish(mut self) -> Result<(), Error> {
         if let Some((script, name, out)) = &mut self.script {
             out.clear();
             if let Err(r) = script.finish(out) {
@@ -334,15 +344,15 @@ impl Sink {
                 self.program.kill();
                 return Err(e);
             }
-            if let Err(e) = self.program.child.stdin.as_mut().expect("piped").write_all(out) {
-                return Err(self.program.finish().err().unwrap_or_else(|| format!("psql stopped reading: {e}")));
+            if let Err(e) = self.program.write(out) {
+                return Err(self.program.finish().err().unwrap_or(e));
             }
         }
         self.program.finish()
     }
 
     /// Waits for a program that stopped reading: its own error says more than a broken pipe.
-    fn wait(self) -> Result<(), String> {
+    fn wait(self) -> Result<(), Error> {
         self.program.finish()
     }
 
@@ -352,23 +362,22 @@ impl Sink {
     }
 }
 
-fn changed(name: &str, refusal: Refusal) -> String {
-    format!("{name} changed after it was checked, and psql was stopped before its {refusal}")
+fn changed(name: &str, refusal: Refusal) -> Error {
+    Error::Content(format!("{name} changed after it was checked, and psql was stopped before its {refusal}"))
 }
 
 /// One database: streamed into pg_restore (or psql), or spooled first for a parallel restore.
-#[allow(clippy::too_many_arguments)]
-fn restore_database(source: &Source, file: &SourceFile, database: &str, pg: &Postgres, psql: &Psql, options: &RestoreOptions, progress: &Progress, cancelled: &dyn Fn() -> bool) -> Result<u64, String> {
+fn restore_database(source: &Source, file: &SourceFile, database: &str, pg: &Postgres, psql: &Psql, options: &RestoreOptions, progress: &Progress) -> Result<u64, Error> {
     let bar = progress.file(&format!("{database} <- {}", file.blob), file.expected.as_ref().map(|e| e.0));
     let bytes = if options.jobs > 1 {
         let dir = options.spool_dir.clone().unwrap_or_else(std::env::temp_dir);
-        let spool = tempfile::Builder::new().prefix("pgvault-restore-").tempfile_in(&dir).map_err(|e| format!("cannot spool into {}: {e}", dir.display()))?;
+        let spool = tempfile::Builder::new().prefix("pgvault-restore-").tempfile_in(&dir).map_err(|e| Error::io(format!("cannot spool into {}", dir.display()), e))?;
         let mut out = BufWriter::with_capacity(1 << 20, spool.as_file());
-        let bytes = read_checked(source, file, cancelled, &mut |piece| {
+        let bytes = read_checked(source, file, &mut |piece| {
             bar.add(piece.len() as u64);
-            out.write_all(piece).map_err(|e| format!("spooling into {}: {e} (--spool-dir names a place with room)", dir.display()))
+            out.write_all(piece).map_err(|source| Error::Spool { dir: dir.clone(), source })
         })?;
-        out.flush().map_err(|e| format!("spooling into {}: {e}", dir.display()))?;
+        out.flush().map_err(|e| Error::io(format!("spooling into {}", dir.display()), e))?;
         drop(out);
         let custom = is_custom_archive(spool.path())?;
         prepare_target(pg, database, custom, options)?;
@@ -376,14 +385,15 @@ fn restore_database(source: &Source, file: &SourceFile, database: &str, pg: &Pos
             Sink::archive(pg, database, options, Some(spool.path()))?.program.finish()?;
         } else {
             let mut sink = Sink::psql(pg, database, psql, &file.blob)?;
-            let mut spooled = std::fs::File::open(spool.path()).map_err(|e| format!("{}: {e}", spool.path().display()))?;
+            let unread = |e| Error::io(spool.path().display().to_string(), e);
+            let mut spooled = std::fs::File::open(spool.path()).map_err(unread)?;
             let mut buf = vec![0u8; 1 << 20];
             loop {
-                let n = spooled.read(&mut buf).map_err(|e| format!("{}: {e}", spool.path().display()));
+                let n = spooled.read(&mut buf).map_err(unread);
                 match n.and_then(|n| if n == 0 { Ok(0) } else { sink.write(&buf[..n]).map(|_| n) }) {
                     Ok(0) => break,
                     Ok(_) => {}
-                    Err(e) if e.contains("stopped reading") => return Err(sink.wait().err().unwrap_or(e)),
+                    Err(e @ Error::StoppedReading { .. }) => return Err(sink.wait().err().unwrap_or(e)),
                     Err(e) => {
                         sink.kill();
                         return Err(e);
@@ -396,7 +406,7 @@ fn restore_database(source: &Source, file: &SourceFile, database: &str, pg: &Pos
     } else {
         let mut kind = Kind::default();
         let mut sink: Option<Sink> = None;
-        let start = |custom: bool| -> Result<Sink, String> {
+        let start = |custom: bool| -> Result<Sink, Error> {
             prepare_target(pg, database, custom, options)?;
             if custom {
                 Sink::archive(pg, database, options, None)
@@ -404,7 +414,7 @@ fn restore_database(source: &Source, file: &SourceFile, database: &str, pg: &Pos
                 Sink::psql(pg, database, psql, &file.blob)
             }
         };
-        let streamed = read_checked(source, file, cancelled, &mut |piece| {
+        let streamed = read_checked(source, file, &mut |piece| {
             bar.add(piece.len() as u64);
             let Some(bytes) = kind.take(piece) else { return Ok(()) };
             if sink.is_none() {
@@ -423,9 +433,9 @@ fn restore_database(source: &Source, file: &SourceFile, database: &str, pg: &Pos
         };
         match (streamed, sink) {
             (Ok(bytes), Some(sink)) => sink.finish().map(|_| bytes)?,
-            (Ok(_), None) => return Err(format!("{} is empty", file.blob)),
+            (Ok(_), None) => return Err(Error::Content(format!("{} is empty", file.blob))),
             // The program's own error says more than a broken pipe.
-            (Err(e), Some(sink)) if e.contains("stopped reading") => return Err(sink.wait().err().unwrap_or(e)),
+            (Err(e @ Error::StoppedReading { .. }), Some(sink)) => return Err(sink.wait().err().unwrap_or(e)),
             (Err(e), Some(sink)) => {
                 sink.kill();
                 return Err(e);
@@ -437,15 +447,15 @@ fn restore_database(source: &Source, file: &SourceFile, database: &str, pg: &Pos
     Ok(bytes)
 }
 
-fn is_custom_archive(path: &Path) -> Result<bool, String> {
+fn is_custom_archive(path: &Path) -> Result<bool, Error> {
     let mut magic = [0u8; 5];
-    let n = std::fs::File::open(path).and_then(|mut f| f.read(&mut magic)).map_err(|e| format!("{}: {e}", path.display()))?;
+    let n = std::fs::File::open(path).and_then(|mut f| f.read(&mut magic)).map_err(|e| Error::io(path.display().to_string(), e))?;
     Ok(n == 5 && &magic == b"PGDMP")
 }
 
 /// A plain SQL file does not create its database: with --create it is made here (dropped
 /// first with --clean) before psql runs the file. pg_restore does this itself.
-fn prepare_target(pg: &Postgres, database: &str, custom: bool, options: &RestoreOptions) -> Result<(), String> {
+fn prepare_target(pg: &Postgres, database: &str, custom: bool, options: &RestoreOptions) -> Result<(), Error> {
     if custom || !options.create {
         return Ok(());
     }
@@ -457,7 +467,7 @@ fn prepare_target(pg: &Postgres, database: &str, custom: bool, options: &Restore
 }
 
 /// pg_restore for a custom-format archive, reading `file`, or standard input when there is none.
-fn restore_command(pg: &Postgres, database: &str, options: &RestoreOptions, file: Option<&Path>) -> Result<Command, String> {
+fn restore_command(pg: &Postgres, database: &str, options: &RestoreOptions, file: Option<&Path>) -> Result<Command, Error> {
     // With --create pg_restore connects elsewhere and creates the database itself; it
     // cannot drop the database it is connected to.
     let connect = match (options.create, database) {
@@ -491,42 +501,29 @@ fn quote_ident(name: &str) -> String {
 
 /// `pgvault restore`: a point of a vault (`--vault`, `--point`), or files Azure Backup
 /// restored (`--from`), into a server.
-pub fn command(cli: &Cli, (vault, point, from): (Option<&str>, Option<&str>, Option<&str>), pg: &Postgres, options: &RestoreOptions) -> Result<(), String> {
+pub fn command(cli: &Cli, (vault, point, from): (Option<&str>, Option<&str>, Option<&str>), pg: &Postgres, options: &RestoreOptions) -> Result<Restored, Error> {
     match (vault, point, from) {
         (Some(vault), Some(point), None) => from_point(cli, vault, point, pg, options),
         (None, None, Some(from)) => from_files(cli, from, pg, options),
-        _ => Err("give --vault with --point, or --from".into()),
+        _ => Err(Error::Usage("give --vault with --point, or --from".into())),
     }
 }
 
-fn from_point(cli: &Cli, vault: &str, point: &str, pg: &Postgres, options: &RestoreOptions) -> Result<(), String> {
-    let vault = Vault::for_flag("--vault", vault, &cli.storage)?;
-    let (server, point) = verify::find_point(&vault, point, cli.timeout())?;
-    let source = source::from_point(&vault, &server, &point, cli.timeout(), &interrupted)?;
+fn from_point(cli: &Cli, vault: &str, point: &str, pg: &Postgres, options: &RestoreOptions) -> Result<Restored, Error> {
+    let ctx = super::open(cli, "--vault", vault)?;
+    let (server, point) = verify::find_point(&ctx, point)?;
+    let source = source::from_point(ctx, &server, &point)?;
     let progress = Progress::new(cli.json);
-    let restored = as_job(&vault, "restore", None, cli, &progress, |job| {
+    as_job(&source.ctx, "restore", None, &progress, |job| {
         job.set_point(&server, &point);
-        run(&source, pg, options, &progress, job, &interrupted)
-    })?;
-    print_restored(cli, &restored);
-    Ok(())
+        run(&source, pg, options, &progress, job)
+    })
 }
 
-fn from_files(cli: &Cli, from: &str, pg: &Postgres, options: &RestoreOptions) -> Result<(), String> {
-    let (container, prefix) = Vault::for_flag_with_prefix("--from", from, &cli.storage)?;
-    let source = source::from_files(&container, &prefix, cli.timeout())?;
+fn from_files(cli: &Cli, from: &str, pg: &Postgres, options: &RestoreOptions) -> Result<Restored, Error> {
+    let (ctx, prefix) = super::open_with_prefix(cli, "--from", from)?;
+    let source = source::from_files(ctx, &prefix)?;
     let progress = Progress::new(cli.json);
     // Files restored as files are not a vault: the job is not recorded there.
-    let restored = run(&source, pg, options, &progress, &Job::unrecorded("restore"), &interrupted)?;
-    print_restored(cli, &restored);
-    Ok(())
-}
-
-fn print_restored(cli: &Cli, restored: &Restored) {
-    if cli.json {
-        println!("{}", serde_json::to_string_pretty(restored).expect("a summary serializes"));
-    } else {
-        let globals = if restored.globals.is_empty() { String::new() } else { format!(" and {}", restored.globals.join(", ")) };
-        println!("{}: restored {} database(s){globals}: {} ({} bytes read)", restored.source, restored.databases.len(), restored.databases.join(", "), restored.bytes);
-    }
+    run(&source, pg, options, &progress, &Job::unrecorded("restore"))
 }

@@ -32,6 +32,8 @@
 
 use std::fmt;
 
+use crate::error::Error;
+
 /// Why a file may not go to psql, and where.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Refusal {
@@ -55,7 +57,7 @@ pub struct Psql {
 
 impl Psql {
     /// From what `psql --version` prints ("psql (PostgreSQL) 15.20 (Debian 15.20-0+deb12u1)").
-    pub fn from_version(text: &str) -> Result<Psql, String> {
+    pub fn from_version(text: &str) -> Result<Psql, Error> {
         let version = text.split_once(") ").map_or(text, |(_, v)| v).split_whitespace().next().unwrap_or("").to_string();
         let key = if has_restrict(&version) { Some(new_key()?) } else { None };
         Ok(Psql { version, key })
@@ -90,7 +92,7 @@ fn has_restrict(version: &str) -> bool {
 }
 
 /// 64 random letters and digits, as pg_dump's keys are.
-fn new_key() -> Result<String, String> {
+fn new_key() -> Result<String, Error> {
     const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
     let mut bytes = [0u8; 64];
     let mut filled = 0;
@@ -99,7 +101,7 @@ fn new_key() -> Result<String, String> {
         if n < 0 {
             let e = std::io::Error::last_os_error();
             if e.kind() != std::io::ErrorKind::Interrupted {
-                return Err(format!("cannot draw a random key for psql's \\restrict: {e}"));
+                return Err(Error::io("cannot draw a random key for psql's \\restrict", e));
             }
             continue;
         }

@@ -3,15 +3,15 @@
 //! container and prefix (`backupstarttimestamp`, `<name>_database_<db>.sql`, `<name>_roles.sql`,
 //! `<name>_schema.sql` or `_schemas.sql`, `<name>_tablespaces.sql`), which carry no checksums.
 
-use std::time::Duration;
-
-use storage::runtime::block_on;
 use storage::BlobStore;
 
+use crate::error::Error;
 use crate::vault::points::{self, MARKER};
-use crate::vault::Vault;
+use crate::vault::Context;
 
 pub struct Source {
+    /// The container the files are in, and what reading them needs.
+    pub ctx: Context,
     pub store: BlobStore,
     /// How the source is named in messages: `server/point` or `account/container/prefix`.
     pub label: String,
@@ -40,35 +40,35 @@ impl Source {
 }
 
 /// A complete point of the vault, from its manifest.
-pub fn from_point(vault: &Vault, server: &str, point: &str, timeout: Duration, cancelled: &dyn Fn() -> bool) -> Result<Source, String> {
+pub fn from_point(ctx: Context, server: &str, point: &str) -> Result<Source, Error> {
     let folder = points::folder(server, point);
-    let store = BlobStore::new(&vault.account, &vault.container, timeout).map_err(|e| e.to_string())?;
-    block_on(store.get(&format!("{folder}/{MARKER}")), cancelled).map_err(|e| format!("{folder} is not a complete restore point: its {MARKER} marker cannot be read ({e})"))?;
-    let manifest = points::read_manifest(&store, server, point, cancelled)?;
+    let store = ctx.store()?;
+    ctx.run(store.get(&format!("{folder}/{MARKER}"))).map_err(|source| Error::Incomplete { folder: folder.clone(), source })?;
+    let manifest = points::read_manifest(&store, server, point, ctx.cancelled())?;
     let files = manifest
         .files
         .into_iter()
         .map(|f| SourceFile { blob: format!("{folder}/{}", f.name), kind: f.kind, database: f.database, expected: Some((f.bytes, f.sha256)) })
         .collect();
-    Ok(Source { store, label: folder, files })
+    Ok(Source { ctx, store, label: folder, files })
 }
 
 /// Files in Azure Backup's restore-as-files layout directly under `prefix` (a folder, or
 /// the container's root when empty).
-pub fn from_files(vault: &Vault, prefix: &str, timeout: Duration) -> Result<Source, String> {
+pub fn from_files(ctx: Context, prefix: &str) -> Result<Source, Error> {
     let folder = if prefix.is_empty() || prefix.ends_with('/') { prefix.to_string() } else { format!("{prefix}/") };
-    let label = format!("{}/{}/{folder}", vault.account.name, vault.container);
-    let names: Vec<String> = points::blobs(vault, &folder, timeout)?.into_iter().map(|b| b.path[folder.len()..].to_string()).filter(|n| !n.contains('/')).collect();
+    let label = format!("{}/{folder}", ctx.name());
+    let names: Vec<String> = points::blobs(&ctx, &folder)?.into_iter().map(|b| b.path[folder.len()..].to_string()).filter(|n| !n.contains('/')).collect();
     let files = parse_layout(&names, &label)?;
-    let store = BlobStore::new(&vault.account, &vault.container, timeout).map_err(|e| e.to_string())?;
+    let store = ctx.store()?;
     let files = files.into_iter().map(|f| SourceFile { blob: format!("{folder}{}", f.blob), ..f }).collect();
-    Ok(Source { store, label, files })
+    Ok(Source { ctx, store, label, files })
 }
 
 /// The restore files among `names` (blob names within one folder), named relative to it.
-fn parse_layout(names: &[String], label: &str) -> Result<Vec<SourceFile>, String> {
+fn parse_layout(names: &[String], label: &str) -> Result<Vec<SourceFile>, Error> {
     if !names.iter().any(|n| n == MARKER) {
-        return Err(format!("{label} holds no {MARKER}: it is not a complete restore as files"));
+        return Err(Error::Content(format!("{label} holds no {MARKER}: it is not a complete restore as files")));
     }
     let mut files = Vec::new();
     let mut backups = std::collections::BTreeSet::new();
@@ -85,10 +85,10 @@ fn parse_layout(names: &[String], label: &str) -> Result<Vec<SourceFile>, String
         files.push(SourceFile { blob: name.clone(), kind: kind.to_string(), database, expected: None });
     }
     if backups.len() > 1 {
-        return Err(format!("{label} holds the files of several backups ({}); give the prefix of one", backups.into_iter().collect::<Vec<_>>().join(", ")));
+        return Err(Error::Content(format!("{label} holds the files of several backups ({}); give the prefix of one", backups.into_iter().collect::<Vec<_>>().join(", "))));
     }
     if !files.iter().any(|f| f.kind == "database") {
-        return Err(format!("{label} holds no <name>_database_<db>.sql file"));
+        return Err(Error::Content(format!("{label} holds no <name>_database_<db>.sql file")));
     }
     files.sort_by(|a, b| a.blob.cmp(&b.blob));
     Ok(files)
@@ -112,9 +112,9 @@ mod tests {
         .unwrap();
         let kinds: Vec<(&str, Option<&str>)> = files.iter().map(|f| (f.kind.as_str(), f.database.as_deref())).collect();
         assert_eq!(kinds, vec![("database", Some("my_database_x")), ("database", Some("postgres")), ("roles", None), ("schema", None), ("tablespaces", None)]);
-        assert!(parse_layout(&names(&["a_database_x.sql"]), "x").unwrap_err().contains("no backupstarttimestamp"));
-        assert!(parse_layout(&names(&[MARKER, "a_roles.sql"]), "x").unwrap_err().contains("no <name>_database_<db>.sql"));
-        let e = parse_layout(&names(&[MARKER, "a_database_x.sql", "b_database_x.sql"]), "x").unwrap_err();
+        assert!(parse_layout(&names(&["a_database_x.sql"]), "x").unwrap_err().to_string().contains("no backupstarttimestamp"));
+        assert!(parse_layout(&names(&[MARKER, "a_roles.sql"]), "x").unwrap_err().to_string().contains("no <name>_database_<db>.sql"));
+        let e = parse_layout(&names(&[MARKER, "a_database_x.sql", "b_database_x.sql"]), "x").unwrap_err().to_string();
         assert!(e.contains("several backups (a, b)"), "{e}");
         let ours = parse_layout(&names(&[MARKER, "20261123T223005Z_database_a%2Fb.sql", "20261123T223005Z_manifest.json"]), "x").unwrap();
         assert_eq!(ours[0].database.as_deref(), Some("a/b"));
