@@ -118,7 +118,7 @@ pub fn list(ctx: &Context) -> Result<Vec<JobRecord>, Error> {
     let store = ctx.store()?;
     let mut jobs = Vec::new();
     for path in super::points::blobs(ctx, &format!("{JOBS_FOLDER}/"))?.into_iter().map(|b| b.path) {
-        let text = block_on(store.get(&path), &never).map_err(|e| Error::storage(&path, e))?;
+        let text = ctx.run(store.get(&path)).map_err(|e| Error::storage(&path, e))?;
         match serde_json::from_slice::<JobRecord>(&text) {
             Ok(job) => jobs.push(job),
             Err(e) => return Err(Error::Content(format!("{path}: not a job record: {e}"))),

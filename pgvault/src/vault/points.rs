@@ -9,7 +9,7 @@
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use storage::runtime::{block_on, never};
+use storage::runtime::block_on;
 use storage::list::BlobEntry;
 use storage::{BlobStore, Listing};
 
@@ -110,7 +110,7 @@ pub fn list(ctx: &Context, server: Option<&str>, from: Option<DateTime<Utc>>, to
     let markers = markers(ctx, &server.map(|s| format!("{s}/")).unwrap_or_default())?;
     let mut points = Vec::new();
     for (server, point) in markers {
-        let manifest = read_manifest(&store, &server, &point, &never)?;
+        let manifest = read_manifest(&store, &server, &point, ctx.cancelled())?;
         if from.is_some_and(|f| manifest.started_at < f) || to.is_some_and(|t| manifest.started_at > t) {
             continue;
         }
@@ -151,7 +151,7 @@ pub fn markers(ctx: &Context, prefix: &str) -> Result<Vec<(String, String)>, Err
 
 /// Every blob of the vault whose name starts with `prefix`, page after page.
 pub fn blobs(ctx: &Context, prefix: &str) -> Result<Vec<BlobEntry>, Error> {
-    Listing::new(ctx.client()?, &ctx.vault.container, prefix, never).collect::<Result<Vec<_>, _>>().map_err(|e| Error::storage(ctx.name(), e))
+    Listing::new(ctx.client()?, &ctx.vault.container, prefix, ctx.cancelled()).collect::<Result<Vec<_>, _>>().map_err(|e| Error::storage(ctx.name(), e))
 }
 
 /// A time given on the command line: RFC 3339, or a date (midnight UTC).
