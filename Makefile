@@ -1,10 +1,14 @@
 # The two commands a newcomer runs: `make demo` and `make test`. Everything else is a step
 # of those. Run as root on Debian 12 (PostgreSQL itself runs as the postgres user).
 
-PG_CONFIG := /usr/lib/postgresql/15/bin/pg_config
+# The PostgreSQL major to build for and test on: 15 (Debian's) unless `make test PG=18`
+# (built from Debian's source once, tools/postgres_source.sh), or your own server's with
+# `make install PG_CONFIG=/path/to/pg_config`.
+PG ?= 15
+export PG
 SHELL := /bin/bash
 
-.PHONY: setup build install up down demo test bench fuzz clean
+.PHONY: setup build install up down demo test test-all bench fuzz clean
 
 setup:
 	@bash tools/setup.sh
@@ -12,9 +16,9 @@ setup:
 build: setup
 	cargo build --release -p pgvault -p testkit
 
-# Builds the extension and installs it into the system PostgreSQL 15.
+# Builds the extension for that PostgreSQL and installs it there.
 install: setup
-	cargo pgrx install --release --pg-config $(PG_CONFIG) -p azure_storage
+	@bash tools/install.sh
 
 up: install build
 	@bash tools/up.sh
@@ -27,6 +31,11 @@ demo: up
 
 test: install build
 	@bash tests/run.sh
+
+# The whole suite on every PostgreSQL this machine can have: 15 and 18.
+test-all:
+	$(MAKE) test PG=15
+	$(MAKE) test PG=18
 
 clean: down
 	cargo clean

@@ -4,8 +4,9 @@ set -uo pipefail
 source "$(dirname "$0")/env.sh"
 if [ -f "$RUN_DIR/pg.dir" ]; then
   pg_dir=$(cat "$RUN_DIR/pg.dir")
-  [ -d "$pg_dir/data" ] && runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$pg_dir/data" -m immediate -w stop >/dev/null 2>&1
-  rm -rf "$pg_dir" "$RUN_DIR/pg.dir" "$RUN_DIR/postgresql.log"
+  bin=$(cat "$RUN_DIR/pg.bin" 2>/dev/null || echo "$PG_BIN")
+  [ -d "$pg_dir/data" ] && runuser -u postgres -- "$bin/pg_ctl" -D "$pg_dir/data" -m immediate -w stop >/dev/null 2>&1
+  rm -rf "$pg_dir" "$RUN_DIR/pg.dir" "$RUN_DIR/pg.bin" "$RUN_DIR/postgresql.log"
 fi
 if [ -f "$RUN_DIR/azurite.pid" ]; then
   kill "$(cat "$RUN_DIR/azurite.pid")" 2>/dev/null

@@ -1,7 +1,28 @@
 # Ports and places of the throwaway servers; sourced by the other scripts.
 # Chosen not to clash with a PostgreSQL on 5432 or an Azurite on 10000.
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-export PG_BIN=/usr/lib/postgresql/15/bin
+# The PostgreSQL major: PG (15 unless given: `make test PG=18`), or whatever PG_CONFIG names
+# (`make install PG_CONFIG=/path/to/pg_config`). 15 is Debian's; other majors are the
+# project's own builds (tools/postgres_source.sh), found in their cache.
+if [ -z "${PG_CONFIG:-}" ]; then
+  case "${PG:-15}" in
+    15) PG_CONFIG=/usr/lib/postgresql/15/bin/pg_config ;;
+    *) PG_CONFIG=""
+       for candidate in "${PG_SOURCE_CACHE:-/var/cache/azure-storage/postgresql}/${PG}".*/bin/pg_config; do
+         [ -f "$(dirname "$candidate")/../.complete" ] && PG_CONFIG="$candidate"
+       done ;;
+  esac
+fi
+export PG_CONFIG
+if [ -n "$PG_CONFIG" ] && [ -x "$PG_CONFIG" ]; then
+  PG_BIN="$("$PG_CONFIG" --bindir)"
+  PG="$("$PG_CONFIG" --version | sed -E 's/^PostgreSQL ([0-9]+).*/\1/')"
+  # psql, pg_dump and friends of the same major come first.
+  case ":$PATH:" in *":$PG_BIN:"*) ;; *) PATH="$PG_BIN:$PATH" ;; esac
+else
+  PG_BIN=""
+fi
+export PG_BIN PG PATH
 export PGHOST=127.0.0.1
 export PGPORT="${PGPORT:-54315}"
 export PGUSER=postgres

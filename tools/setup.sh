@@ -5,7 +5,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PG_MAJOR=15
-PG_CONFIG=/usr/lib/postgresql/$PG_MAJOR/bin/pg_config
 PGRX_VERSION=0.18.0
 # zstd: the benchmark compares with native COPY TO PROGRAM 'zstd'. openssl: the tests' TLS
 # certificates.
@@ -29,8 +28,30 @@ if ! cargo pgrx --version 2>/dev/null | grep -q "$PGRX_VERSION"; then
   cargo install cargo-pgrx --version "$PGRX_VERSION" --locked
 fi
 
-if ! grep -qs "pg$PG_MAJOR" "${PGRX_HOME:-$HOME/.pgrx}/config.toml"; then
-  cargo pgrx init --pg$PG_MAJOR "$PG_CONFIG"
+# Another major than Debian's (make ... PG=18): the project's own build of it, once.
+if [ "${PG:-$PG_MAJOR}" != "$PG_MAJOR" ] && [ -z "${PG_CONFIG:-}" ]; then
+  bash tools/postgres_source.sh "$PG" >/dev/null
+fi
+source tools/env.sh
+[ -n "$PG_BIN" ] || { echo "setup: $PG_CONFIG is not a pg_config that runs" >&2; exit 1; }
+
+# pgrx learns every pg_config it may build for: Debian's 15, the project's builds, and one
+# given with PG_CONFIG. `cargo pgrx init` replaces its list, so it gets all of them at once.
+declare -A configs=([15]=/usr/lib/postgresql/15/bin/pg_config)
+for candidate in "${PG_SOURCE_CACHE:-/var/cache/azure-storage/postgresql}"/*/bin/pg_config; do
+  [ -f "$(dirname "$candidate")/../.complete" ] || continue
+  configs[$("$candidate" --version | sed -E 's/^PostgreSQL ([0-9]+).*/\1/')]="$candidate"
+done
+configs[$PG]="$PG_CONFIG"
+init=()
+registered="${PGRX_HOME:-$HOME/.pgrx}/config.toml"
+stale=""
+for major in "${!configs[@]}"; do
+  init+=("--pg$major" "${configs[$major]}")
+  grep -qsF "pg$major = \"${configs[$major]}\"" "$registered" || stale=1
+done
+if [ -n "$stale" ]; then
+  cargo pgrx init "${init[@]}"
 fi
 
 if [ ! -x tools/node_modules/.bin/azurite-blob ] || [ tools/package-lock.json -nt tools/node_modules/.package-lock.json ]; then

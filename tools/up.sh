@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Starts Azurite (blob service) and a throwaway PostgreSQL 15 cluster, both on 127.0.0.1.
+# Starts Azurite (blob service) and a throwaway PostgreSQL cluster (of the major env.sh
+# chooses), both on 127.0.0.1.
 # Running it again while they run does nothing.
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
@@ -25,9 +26,12 @@ fi
 bash "$ROOT/tools/test_tls.sh" "$RUN_DIR/tls"
 
 if ! port_open "$PGPORT"; then
+  [ -n "$PG_BIN" ] || { echo "up: no PostgreSQL $PG here; make setup PG=$PG builds it" >&2; exit 1; }
   pg_dir=$(mktemp -d /tmp/azure-storage-pg.XXXXXX)
   chown postgres: "$pg_dir"
   echo "$pg_dir" > "$RUN_DIR/pg.dir"
+  # down.sh stops the cluster with the programs of its own major.
+  echo "$PG_BIN" > "$RUN_DIR/pg.bin"
   runuser -u postgres -- "$PG_BIN/initdb" -D "$pg_dir/data" -U postgres --auth=trust -E UTF8 --locale=C.UTF-8 >"$RUN_DIR/initdb.log"
   cat >> "$pg_dir/data/postgresql.conf" <<CONF
 listen_addresses = '127.0.0.1'
@@ -52,7 +56,7 @@ fi
 
 cat <<MSG
 up: Azurite blob service at $AZURITE_ENDPOINT (account $AZURITE_ACCOUNT)
-up: PostgreSQL 15 at 127.0.0.1:$PGPORT, user postgres, no password:
+up: PostgreSQL $PG at 127.0.0.1:$PGPORT, user postgres, no password:
       psql -h 127.0.0.1 -p $PGPORT -U postgres
     logs: $RUN_DIR/postgresql.log, $RUN_DIR/azurite.log
 MSG

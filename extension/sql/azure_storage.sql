@@ -39,8 +39,15 @@ REVOKE ALL ON azure_storage.accounts FROM PUBLIC;
 SELECT pg_catalog.pg_extension_config_dump('azure_storage.accounts', '');
 
 -- Members of azure_storage_admin may set the passphrase in a session (never per database or
--- role: its check hook refuses those, as every role can read them).
-GRANT SET ON PARAMETER azure_storage.credential_encryption_key TO azure_storage_admin;
+-- role: its check hook refuses those, as every role can read them). PostgreSQL 14 has no
+-- grants on parameters: there only superusers set it.
+DO $grant$
+BEGIN
+    IF current_setting('server_version_num')::int >= 150000 THEN
+        EXECUTE 'GRANT SET ON PARAMETER azure_storage.credential_encryption_key TO azure_storage_admin';
+    END IF;
+END
+$grant$;
 
 -- Accounts --------------------------------------------------------------------------------
 

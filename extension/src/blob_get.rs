@@ -3,6 +3,7 @@
 //! as one value (text, json, xml). Rows go to a tuplestore, which spills to disk past
 //! work_mem, while the blob streams in.
 
+use crate::pg::compat;
 use pgrx::fcinfo::pg_getarg;
 use pgrx::pg_sys;
 use pgrx::{JsonB, PgSqlErrorCode};
@@ -207,7 +208,7 @@ unsafe fn whole_value(tupdesc: pg_sys::TupleDesc, bytes: &[u8], options: Option<
             let converted = pg_sys::pg_any_to_server(bytes.as_ptr() as *const std::ffi::c_char, bytes.len() as i32, encoding);
             // pg_any_to_server returns its input when nothing changes; input functions want a C string.
             let text = if converted as *const u8 == bytes.as_ptr() { pg_sys::pnstrdup(converted, bytes.len()) } else { converted };
-            let attr = &*(*tupdesc).attrs.as_ptr().add(column);
+            let attr = compat::attribute(tupdesc, column);
             let (mut input, mut ioparam) = (pg_sys::InvalidOid, pg_sys::InvalidOid);
             pg_sys::getTypeInputInfo(attr.atttypid, &mut input, &mut ioparam);
             values[column] = pg_sys::OidInputFunctionCall(input, text, ioparam, attr.atttypmod);

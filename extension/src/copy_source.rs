@@ -5,6 +5,7 @@ use std::cell::RefCell;
 use std::ffi::{c_int, c_void, CString};
 
 use input::copy::CopyOption;
+use crate::pg::compat;
 use pgrx::pg_sys;
 use serde_json::Value;
 use storage::BlobStream;
@@ -90,11 +91,7 @@ pub fn content_encoding(options: Option<&Value>) -> i32 {
     match options.and_then(|o| o.get("content_encoding")).and_then(|v| v.as_str()) {
         Some(name) => {
             let cname = CString::new(name).unwrap_or_default();
-            let id = unsafe { pg_sys::pg_char_to_encoding(cname.as_ptr()) };
-            if id < 0 {
-                invalid_parameter(format!("content_encoding \"{name}\" is not a known encoding"));
-            }
-            id
+            compat::encoding_by_name(&cname).unwrap_or_else(|| invalid_parameter(format!("content_encoding \"{name}\" is not a known encoding")))
         }
         None => unsafe { pg_sys::pg_get_client_encoding() },
     }

@@ -76,7 +76,8 @@ fn quotes_statement(message: &[u8]) -> bool {
 /// Bind parameters: the detail of an execute line ("parameters: $1 = ..."), the context of
 /// an error in a portal ("unnamed portal with parameters: $1 = ...").
 fn quotes_parameters(text: &[u8]) -> bool {
-    text.starts_with(b"parameters: ") || text.windows(17).any(|w| w == b"with parameters: ")
+    // "parameters: " in PostgreSQL 15, "Parameters: " in 18.
+    text.get(..12).is_some_and(|p| p.eq_ignore_ascii_case(b"parameters: ")) || text.windows(17).any(|w| w.eq_ignore_ascii_case(b"with parameters: "))
 }
 
 /// Context lines that quote the text of an inner statement or function call.
@@ -134,6 +135,7 @@ mod tests {
         assert!(!super::carries_secret("SELECT * FROM azure_storage.blob_list('a', 'c')"));
         assert!(super::quotes_statement(b"parse <unnamed>: SELECT 1"));
         assert!(super::quotes_parameters(b"parameters: $1 = 'x'"));
+        assert!(super::quotes_parameters(b"Parameters: $1 = 'x'"));
         assert!(super::quotes_parameters(b"unnamed portal with parameters: $1 = 'x'"));
         assert!(!super::quotes_parameters(b"SQL function \"f\" statement 1"));
         assert_eq!(super::executed_name("EXECUTE p('a', 'k')").as_deref(), Some("p"));

@@ -7,13 +7,13 @@
 
 use std::ffi::CStr;
 
+use crate::pg::compat;
 use pgrx::pg_sys::{self, Oid};
 
 /// The indexes of the attributes of `desc` that are not dropped, in order.
 pub unsafe fn live_columns(desc: pg_sys::TupleDesc) -> Vec<usize> {
     unsafe {
-        let attrs = std::slice::from_raw_parts((*desc).attrs.as_ptr(), (*desc).natts as usize);
-        (0..attrs.len()).filter(|&i| !attrs[i].attisdropped).collect()
+        compat::attributes(desc).enumerate().filter(|(_, a)| !a.attisdropped).map(|(i, _)| i).collect()
     }
 }
 
@@ -42,11 +42,9 @@ impl RowTypeId {
             if desc.is_null() {
                 return format!("record (typmod {})", self.typmod);
             }
-            let attrs = std::slice::from_raw_parts((*desc).attrs.as_ptr(), (*desc).natts as usize);
-            let types: Vec<String> = attrs
-                .iter()
+            let types: Vec<String> = compat::attributes(desc)
                 .filter(|a| !a.attisdropped)
-                .map(|a| format!("{} {}", CStr::from_ptr(a.attname.data.as_ptr()).to_string_lossy(), type_name(a.atttypid, a.atttypmod)))
+                .map(|a| format!("{} {}", compat::attribute_name(a).to_string_lossy(), type_name(a.atttypid, a.atttypmod)))
                 .collect();
             pg_sys::DecrTupleDescRefCount(desc);
             format!("record({})", types.join(", "))

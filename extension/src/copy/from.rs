@@ -5,6 +5,7 @@
 
 use std::ffi::{c_char, CStr};
 
+use crate::pg::compat;
 use pgrx::pg_sys;
 use pgrx::PgSqlErrorCode;
 use storage::{BlobVersion, Compression};
@@ -98,7 +99,6 @@ unsafe fn check_target(pstate: *mut pg_sys::ParseState, stmt: *mut pg_sys::CopyS
     unsafe {
         let nsitem = pg_sys::addRangeTableEntryForRelation(pstate, rel, lockmode, std::ptr::null_mut(), false, false);
         let rte = (*nsitem).p_rte;
-        (*rte).requiredPerms = pg_sys::ACL_INSERT as pg_sys::AclMode;
         let mut where_clause: *mut pg_sys::Node = std::ptr::null_mut();
         if !(*stmt).whereClause.is_null() {
             pg_sys::addNSItemToQuery(pstate, nsitem, false, true, true);
@@ -110,10 +110,7 @@ unsafe fn check_target(pstate: *mut pg_sys::ParseState, stmt: *mut pg_sys::CopyS
             where_clause = pg_sys::canonicalize_qual(where_clause as *mut pg_sys::Expr, false) as *mut pg_sys::Node;
             where_clause = pg_sys::make_ands_implicit(where_clause as *mut pg_sys::Expr) as *mut pg_sys::Node;
         }
-        for index in copy_columns((*rel).rd_att, rel, (*stmt).attlist) {
-            (*rte).insertedCols = pg_sys::bms_add_member((*rte).insertedCols, index as i32 + 1 - pg_sys::FirstLowInvalidHeapAttributeNumber);
-        }
-        pg_sys::ExecCheckRTPerms((*pstate).p_rtable, true);
+        compat::check_insert_permission(pstate, nsitem, &copy_columns((*rel).rd_att, rel, (*stmt).attlist));
         if pg_sys::check_enable_rls((*rte).relid, pg_sys::InvalidOid, false) == pg_sys::CheckEnableRlsResult::RLS_ENABLED as i32 {
             raise(PgSqlErrorCode::ERRCODE_FEATURE_NOT_SUPPORTED, "COPY FROM not supported with row-level security", None, Some("Use INSERT statements instead.".into()));
         }
@@ -139,12 +136,12 @@ unsafe fn refuse_generated_columns(where_clause: *mut pg_sys::Node, rel: pg_sys:
             if attno <= 0 || attno > (*(*rel).rd_att).natts {
                 continue;
             }
-            let attr = &*(*(*rel).rd_att).attrs.as_ptr().add(attno as usize - 1);
+            let attr = compat::attribute((*rel).rd_att, attno as usize - 1);
             if attr.attgenerated != 0 {
                 raise(
                     PgSqlErrorCode::ERRCODE_INVALID_COLUMN_REFERENCE,
                     "generated columns are not supported in COPY FROM WHERE conditions",
-                    Some(format!("Column \"{}\" is a generated column.", CStr::from_ptr(attr.attname.data.as_ptr()).to_string_lossy())),
+                    Some(format!("Column \"{}\" is a generated column.", compat::attribute_name(attr).to_string_lossy())),
                     None,
                 );
             }

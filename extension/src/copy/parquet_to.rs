@@ -2,6 +2,7 @@
 //! (analyzed, rewritten and planned the same way, so privileges and row-level security are
 //! the executor's), and its rows go to a DestReceiver that feeds the parquet encoder.
 
+use crate::pg::compat;
 use pgrx::pg_sys;
 use pgrx::PgSqlErrorCode;
 use input::url::BlobUrl;
@@ -48,7 +49,7 @@ pub unsafe fn copy_to_parquet(
         (*raw).stmt = (*copy).query;
         (*raw).stmt_location = (*pstmt).stmt_location;
         (*raw).stmt_len = (*pstmt).stmt_len;
-        let rewritten = pg_sys::pg_analyze_and_rewrite_fixedparams(raw, query_string, std::ptr::null(), 0, query_env);
+        let rewritten = compat::analyze_and_rewrite(raw, query_string, query_env);
         if rewritten.is_null() || (*rewritten).length != 1 {
             raise(PgSqlErrorCode::ERRCODE_FEATURE_NOT_SUPPORTED, "COPY query must be a single statement (a rule turned it into several or none)", None, None);
         }
@@ -81,7 +82,7 @@ pub unsafe fn copy_to_parquet(
             0,
         );
         pg_sys::ExecutorStart(desc, 0);
-        pg_sys::ExecutorRun(desc, pg_sys::ScanDirection::ForwardScanDirection, 0, true);
+        compat::executor_run(desc);
         pg_sys::ExecutorFinish(desc);
         pg_sys::ExecutorEnd(desc);
         pg_sys::FreeQueryDesc(desc);

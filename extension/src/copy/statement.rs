@@ -4,6 +4,7 @@
 
 use std::ffi::{c_char, CStr};
 
+use crate::pg::compat;
 use pgrx::pg_sys;
 use input::url::{self, BlobUrl};
 
@@ -143,9 +144,8 @@ unsafe fn relation_columns(relation: *mut pg_sys::RangeVar) -> Option<(u8, Optio
         let rel = pg_sys::relation_open(relid, pg_sys::NoLock as i32);
         let kind = (*(*rel).rd_rel).relkind as u8;
         let desc = (*rel).rd_att;
-        let attrs = std::slice::from_raw_parts((*desc).attrs.as_ptr(), (*desc).natts as usize);
-        let generated = attrs.iter().any(|a| !a.attisdropped && a.attgenerated != 0);
-        let names = attrs.iter().filter(|a| !a.attisdropped && a.attgenerated == 0).map(|a| pg_sys::pstrdup(a.attname.data.as_ptr())).collect();
+        let generated = compat::attributes(desc).any(|a| !a.attisdropped && a.attgenerated != 0);
+        let names = compat::attributes(desc).filter(|a| !a.attisdropped && a.attgenerated == 0).map(|a| pg_sys::pstrdup(compat::attribute_name(a).as_ptr())).collect();
         pg_sys::relation_close(rel, pg_sys::NoLock as i32);
         Some((kind, generated.then_some(names)))
     }

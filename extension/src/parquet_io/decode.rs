@@ -7,6 +7,7 @@ use std::collections::BTreeSet;
 use arrow_array::RecordBatch;
 use parquet::arrow::arrow_reader::{ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReader, ParquetRecordBatchReaderBuilder};
 use parquet::arrow::ProjectionMask;
+use crate::pg::compat;
 use pgrx::pg_sys;
 use pgrx::PgSqlErrorCode;
 use storage::BlobVersion;
@@ -36,7 +37,7 @@ pub unsafe fn targets(desc: pg_sys::TupleDesc, indexes: &[usize]) -> Vec<Target>
     indexes
         .iter()
         .map(|&i| {
-            let attr = unsafe { &*(*desc).attrs.as_ptr().add(i) };
+            let attr = unsafe { compat::attribute(desc, i) };
             let name = attribute_name(attr);
             let ty = resolve(attr.atttypid, attr.atttypmod, &name).unwrap_or_else(|e| raise(PgSqlErrorCode::ERRCODE_FEATURE_NOT_SUPPORTED, e, None, None));
             Target { name, ty }

@@ -9,6 +9,7 @@ use arrow_array::RecordBatch;
 use arrow_schema::{Field, Schema, SchemaRef};
 use parquet::arrow::ArrowWriter;
 use parquet::file::properties::WriterProperties;
+use crate::pg::compat;
 use pgrx::pg_sys::{self, Datum};
 use pgrx::PgSqlErrorCode;
 
@@ -68,7 +69,7 @@ impl ParquetEncoder {
             let mut fields = Vec::new();
             let mut collectors = Vec::new();
             for (target, &i) in targets(desc, &columns).iter().zip(&columns) {
-                let not_null = (*(*desc).attrs.as_ptr().add(i)).attnotnull;
+                let not_null = compat::attribute(desc, i).attnotnull;
                 fields.push(Field::new(&target.name, target.ty.arrow_type(), !not_null));
                 collectors.push(Collector::new(&target.ty, &target.name, options.array_bounds));
             }

@@ -6,6 +6,7 @@ use std::ffi::CStr;
 use std::sync::Arc;
 
 use arrow_schema::{DataType, Field, Fields, TimeUnit};
+use crate::pg::compat;
 use pgrx::pg_sys::{self, Oid};
 
 /// Largest precision of Arrow's 128-bit decimals.
@@ -116,7 +117,7 @@ unsafe fn fields(typid: Oid, column: &str) -> Result<Vec<(String, PgType)>, Stri
         let mut out = Vec::new();
         let mut failure = None;
         for i in crate::records::live_columns(desc) {
-            let attr = &*(*desc).attrs.as_ptr().add(i);
+            let attr = compat::attribute(desc, i);
             let name = attribute_name(attr);
             match resolve(attr.atttypid, attr.atttypmod, &format!("{column}.{name}")) {
                 Ok(t) => out.push((name, t)),
@@ -132,7 +133,7 @@ unsafe fn fields(typid: Oid, column: &str) -> Result<Vec<(String, PgType)>, Stri
 }
 
 pub fn attribute_name(attr: &pg_sys::FormData_pg_attribute) -> String {
-    unsafe { CStr::from_ptr(attr.attname.data.as_ptr()) }.to_string_lossy().into_owned()
+    compat::attribute_name(attr).to_string_lossy().into_owned()
 }
 
 /// `integer`, `numeric(10,2)`, `my_enum`: as PostgreSQL writes the type.

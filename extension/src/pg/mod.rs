@@ -3,6 +3,7 @@
 //! extension calls these instead of repeating the pointer work, and where PostgreSQL
 //! versions differ, the difference belongs here.
 
+pub mod compat;
 pub mod error_context;
 pub mod hooks;
 pub mod list;

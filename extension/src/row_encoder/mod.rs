@@ -8,6 +8,7 @@
 use std::borrow::Cow;
 use std::ffi::CStr;
 
+use crate::pg::compat;
 use pgrx::pg_sys;
 use serde_json::Value;
 
@@ -92,7 +93,7 @@ impl RowEncoder {
                 (_, true) => Layout::Csv,
                 _ => Layout::Text,
             };
-            encoder.header = opts.header_line != pg_sys::CopyHeaderChoice::COPY_HEADER_FALSE;
+            encoder.header = compat::copy_header(&opts);
             if encoder.layout != Layout::Binary {
                 encoder.escaping.delim = *opts.delim as u8;
                 encoder.null_print = CStr::from_ptr(opts.null_print).to_bytes().to_vec();
@@ -261,7 +262,7 @@ unsafe fn columns(tupdesc: pg_sys::TupleDesc, indexes: &[usize], binary: bool, f
         indexes
             .iter()
             .map(|&index| {
-                let attr = &*(*tupdesc).attrs.as_ptr().add(index);
+                let attr = compat::attribute(tupdesc, index);
                 let (mut function, mut varlena) = (pg_sys::InvalidOid, false);
                 if binary {
                     pg_sys::getTypeBinaryOutputInfo(attr.atttypid, &mut function, &mut varlena);
@@ -270,7 +271,7 @@ unsafe fn columns(tupdesc: pg_sys::TupleDesc, indexes: &[usize], binary: bool, f
                 }
                 let mut output: pg_sys::FmgrInfo = std::mem::zeroed();
                 pg_sys::fmgr_info_cxt(function, &mut output, context);
-                let name = CStr::from_ptr(attr.attname.data.as_ptr()).to_bytes().to_vec();
+                let name = compat::attribute_name(attr).to_bytes().to_vec();
                 Column { index, name, output, force_quote: forced.contains(&index) }
             })
             .collect()

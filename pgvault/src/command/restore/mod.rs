@@ -16,6 +16,7 @@ use std::io::{BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
+mod archive;
 mod globals;
 mod psql_script;
 pub mod source;
@@ -69,10 +70,11 @@ pub fn run(source: &Source, pg: &Postgres, options: &RestoreOptions, progress: &
     let databases = choose(source, &options.databases)?;
     let global_files: Vec<&SourceFile> = if options.globals { ["roles", "tablespaces"].iter().filter_map(|k| source.file(k)).collect() } else { Vec::new() };
     let psql = Psql::from_version(&pg.client_version("psql")?)?;
+    let pg_restore = pg.client_version("pg_restore")?;
 
     // Everything that can be known wrong is reported before anything is restored: sizes and
     // checksums, whatever psql would run besides SQL, the target.
-    let mut problems: Vec<String> = databases.iter().flat_map(|file| inspect(source, file, &psql, progress)).collect();
+    let mut problems: Vec<String> = databases.iter().flat_map(|file| inspect(source, file, &psql, &pg_restore, progress)).collect();
     let mut globals = Vec::new();
     for file in global_files {
         match read_globals(source, file, &psql, progress) {
@@ -140,7 +142,7 @@ fn choose<'a>(source: &'a Source, names: &[String]) -> Result<Vec<&'a SourceFile
 /// Problems with a database file: its size and checksum where a manifest gives them, and
 /// when it is plain SQL, what psql would run of it besides SQL. A custom-format archive
 /// without a manifest is read no further than its first bytes.
-fn inspect(source: &Source, file: &SourceFile, psql: &Psql, progress: &Progress) -> Vec<String> {
+fn inspect(source: &Source, file: &SourceFile, psql: &Psql, pg_restore: &str, progress: &Progress) -> Vec<String> {
     // Stops the read once what is to be known is known.
     const ENOUGH: &str = "(read enough)";
     let bar = progress.file(&format!("checking {}", file.blob), file.expected.as_ref().map(|e| e.0));
@@ -148,12 +150,19 @@ fn inspect(source: &Source, file: &SourceFile, psql: &Psql, progress: &Progress)
     let mut script = Script::new(psql);
     let mut out = Vec::new();
     let mut refusal: Option<Refusal> = None;
+    let mut head = Vec::new();
     let read = verify::read_hashed(&source.store, &file.blob, source.ctx.cancelled(), &mut |piece| {
         bar.add(piece.len() as u64);
         let Some(bytes) = kind.take(piece) else { return Ok(()) };
         match kind {
-            Kind::Archive if file.expected.is_none() => Err(Error::Content(ENOUGH.into())),
-            Kind::Archive => Ok(()),
+            Kind::Archive => {
+                let wanted = archive::HEADER_BYTES.saturating_sub(head.len()).min(bytes.len());
+                head.extend_from_slice(&bytes[..wanted]);
+                if file.expected.is_none() && head.len() == archive::HEADER_BYTES {
+                    return Err(Error::Content(ENOUGH.into()));
+                }
+                Ok(())
+            }
             _ => {
                 out.clear();
                 script.feed(&bytes, &mut out).map_err(|r| {
@@ -181,7 +190,24 @@ fn inspect(source: &Source, file: &SourceFile, psql: &Psql, progress: &Progress)
         Err(e) => problems.push(e.to_string()),
     }
     problems.extend(refusal.map(|r| format!("{}: {r}", file.blob)));
+    if matches!(kind, Kind::Archive) {
+        problems.extend(too_new(&file.blob, &head, pg_restore));
+    }
     problems
+}
+
+/// Why `pg_restore` (its --version) cannot read the archive that starts with `head`, when
+/// it was written by the pg_dump of a newer major.
+fn too_new(blob: &str, head: &[u8], pg_restore: &str) -> Option<String> {
+    let dumped_by = archive::parse(head)?.pg_dump_version?;
+    let (dump, restore) = (archive::major(&dumped_by)?, archive::major(pg_restore)?);
+    (dump > restore).then(|| {
+        format!(
+            "{blob}: written by pg_dump {dumped_by}, and pg_restore {} cannot read archives of a newer major; \
+             restore with the programs of PostgreSQL {dump} or newer (--pg-bin) into a server of {dump} or newer",
+            pg_restore.split_once(") ").map_or(pg_restore, |(_, v)| v).trim()
+        )
+    })
 }
 
 /// A database file's first bytes, until they tell a custom-format archive (pg_dump -Fc

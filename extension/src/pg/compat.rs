@@ -1,0 +1,124 @@
+//! Where PostgreSQL 14 to 18 differ in what the extension calls, one safe function each:
+//! the only place with `cfg(feature = "pgNN")`. 14 shares 15's paths; 16 and 17 take
+//! 18's permission infos.
+//!
+//! - Tuple descriptors: 18 puts compact attributes before the full ones, so `attrs` is
+//!   gone and `TupleDescAttr` finds them.
+//! - Permissions: 16 moved `requiredPerms` and the column sets from the range table entry
+//!   to an `RTEPermissionInfo` and `ExecCheckRTPerms` became `ExecCheckPermissions`.
+//! - Encodings: 17 renamed the backend's `pg_char_to_encoding` to `..._private`.
+//! - The executor: 18's `ExecutorRun` lost its `execute_once` argument.
+//! - COPY's HEADER: a boolean in 14, a choice (with MATCH) from 15.
+//! - Parse analysis: 15 renamed `pg_analyze_and_rewrite` to `..._fixedparams`.
+
+use std::ffi::CStr;
+
+use pgrx::pg_sys;
+
+/// Attribute `i` (0-based) of `desc`.
+///
+/// # Safety
+/// `desc` is a valid tuple descriptor with more than `i` attributes, alive for `'a`.
+pub unsafe fn attribute<'a>(desc: pg_sys::TupleDesc, i: usize) -> &'a pg_sys::FormData_pg_attribute {
+    #[cfg(any(feature = "pg14", feature = "pg15", feature = "pg16", feature = "pg17"))]
+    unsafe {
+        &*(*desc).attrs.as_ptr().add(i)
+    }
+    #[cfg(feature = "pg18")]
+    unsafe {
+        &*pg_sys::TupleDescAttr(desc, i as i32)
+    }
+}
+
+/// Every attribute of `desc`, dropped ones included, in order.
+///
+/// # Safety
+/// As `attribute`.
+pub unsafe fn attributes<'a>(desc: pg_sys::TupleDesc) -> impl Iterator<Item = &'a pg_sys::FormData_pg_attribute> {
+    let count = unsafe { (*desc).natts as usize };
+    (0..count).map(move |i| unsafe { attribute(desc, i) })
+}
+
+/// An attribute's name.
+pub fn attribute_name(attr: &pg_sys::FormData_pg_attribute) -> &CStr {
+    // SAFETY: a NameData holds a NUL-terminated name.
+    unsafe { CStr::from_ptr(attr.attname.data.as_ptr()) }
+}
+
+/// DoCopy's permission check for COPY FROM into the relation of `nsitem`: INSERT on each of
+/// `columns` (0-based attribute indexes), with the usual error when it is missing.
+///
+/// # Safety
+/// `pstate` and `nsitem` come from `addRangeTableEntryForRelation`.
+pub unsafe fn check_insert_permission(pstate: *mut pg_sys::ParseState, nsitem: *mut pg_sys::ParseNamespaceItem, columns: &[usize]) {
+    let column_bit = |index: usize| index as i32 + 1 - pg_sys::FirstLowInvalidHeapAttributeNumber;
+    #[cfg(any(feature = "pg14", feature = "pg15"))]
+    unsafe {
+        let rte = (*nsitem).p_rte;
+        (*rte).requiredPerms = pg_sys::ACL_INSERT as pg_sys::AclMode;
+        for &index in columns {
+            (*rte).insertedCols = pg_sys::bms_add_member((*rte).insertedCols, column_bit(index));
+        }
+        pg_sys::ExecCheckRTPerms((*pstate).p_rtable, true);
+    }
+    #[cfg(any(feature = "pg16", feature = "pg17", feature = "pg18"))]
+    unsafe {
+        let perminfo = (*nsitem).p_perminfo;
+        (*perminfo).requiredPerms = pg_sys::ACL_INSERT as pg_sys::AclMode;
+        for &index in columns {
+            (*perminfo).insertedCols = pg_sys::bms_add_member((*perminfo).insertedCols, column_bit(index));
+        }
+        pg_sys::ExecCheckPermissions((*pstate).p_rtable, super::list::of([perminfo]), true);
+    }
+}
+
+/// The encoding named `name` (as COPY's ENCODING takes it), or `None`.
+pub fn encoding_by_name(name: &CStr) -> Option<i32> {
+    #[cfg(any(feature = "pg14", feature = "pg15", feature = "pg16"))]
+    let id = unsafe { pg_sys::pg_char_to_encoding(name.as_ptr()) };
+    #[cfg(any(feature = "pg17", feature = "pg18"))]
+    let id = unsafe { pg_sys::pg_char_to_encoding_private(name.as_ptr()) };
+    (id >= 0).then_some(id)
+}
+
+/// Runs a started query to its end, every row to its receiver.
+///
+/// # Safety
+/// `desc` has been through `ExecutorStart`.
+pub unsafe fn executor_run(desc: *mut pg_sys::QueryDesc) {
+    #[cfg(not(feature = "pg18"))]
+    unsafe {
+        pg_sys::ExecutorRun(desc, pg_sys::ScanDirection::ForwardScanDirection, 0, true)
+    }
+    #[cfg(feature = "pg18")]
+    unsafe {
+        pg_sys::ExecutorRun(desc, pg_sys::ScanDirection::ForwardScanDirection, 0)
+    }
+}
+
+/// Whether COPY's options ask for a header line.
+pub fn copy_header(opts: &pg_sys::CopyFormatOptions) -> bool {
+    #[cfg(feature = "pg14")]
+    {
+        opts.header_line
+    }
+    #[cfg(not(feature = "pg14"))]
+    {
+        opts.header_line != pg_sys::CopyHeaderChoice::COPY_HEADER_FALSE
+    }
+}
+
+/// Parse analysis and rewriting of a statement without parameters: its queries.
+///
+/// # Safety
+/// `raw` is a raw statement of `query_string`.
+pub unsafe fn analyze_and_rewrite(raw: *mut pg_sys::RawStmt, query_string: *const std::ffi::c_char, query_env: *mut pg_sys::QueryEnvironment) -> *mut pg_sys::List {
+    #[cfg(feature = "pg14")]
+    unsafe {
+        pg_sys::pg_analyze_and_rewrite(raw, query_string, std::ptr::null_mut(), 0, query_env)
+    }
+    #[cfg(not(feature = "pg14"))]
+    unsafe {
+        pg_sys::pg_analyze_and_rewrite_fixedparams(raw, query_string, std::ptr::null(), 0, query_env)
+    }
+}
