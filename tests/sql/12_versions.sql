@@ -1,7 +1,8 @@
 -- What COPY FROM does differently by PostgreSQL version works through a blob URL exactly as
 -- through a local file of the same bytes: ON_ERROR (17), LOG_VERBOSITY (17), REJECT_LIMIT
--- (18); versions without an option refuse it in the same words. Expected output per
--- version: 12_versions.out (14 to 16), 12_versions_1.out (17 and 18).
+-- (18); versions without an option refuse it in the same words (through a blob URL the
+-- error does not point at the option in the statement). Expected output per version:
+-- 12_versions.out (15), 12_versions_1.out (18).
 SET client_min_messages = notice;
 SELECT azure_storage.blob_put('devstoreaccount1', 'export', 'versions/bad.csv', t)
   FROM (VALUES ('1', 'one'), ('oops', 'two'), ('3', 'three'), ('4x', 'four'), ('5', 'five')) t(a, b);
