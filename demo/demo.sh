@@ -62,6 +62,13 @@ SELECT * FROM azure_storage.blob_get('$AZURITE_ACCOUNT', 'demo', 'lake/month=202
 CREATE TABLE employees_lake (LIKE employees);
 COPY employees_lake FROM 'https://$AZURITE_ACCOUNT.blob.core.windows.net/demo/lake/month=*/*.parquet';
 SELECT count(*) AS rows_from_every_partition FROM employees_lake;
+
+-- JSON lines both ways: each line row_to_json of its row; loaded back by key.
+COPY employees TO 'https://$AZURITE_ACCOUNT.blob.core.windows.net/demo/events/employees.jsonl';
+SELECT * FROM azure_storage.blob_get('$AZURITE_ACCOUNT', 'demo', 'events/employees.jsonl', NULL::text, decoder := 'text');
+CREATE TABLE employees_jsonl (name text, id int, joined date, team text DEFAULT 'unassigned');
+COPY employees_jsonl (id, name, joined) FROM 'https://$AZURITE_ACCOUNT.blob.core.windows.net/demo/events/employees.jsonl';
+SELECT * FROM employees_jsonl ORDER BY id;
 SQL
 echo
 echo "== pgvault: back up the whole server into a vault, list, restore as files, restore into the server"

@@ -16,6 +16,7 @@ use crate::blob_set::{self, ReadPlan};
 use crate::records::live_columns;
 use crate::errors::{interrupt_pending, invalid_name, invalid_parameter, raise};
 use crate::parquet_io::decode::{targets, ParquetSource};
+use crate::json_lines::{self, JsonLinesSource};
 use input::format::Format;
 
 static V1: pg_sys::Pg_finfo_record = pg_sys::Pg_finfo_record { api_version: 1 };
@@ -63,6 +64,10 @@ fn plan(decoder: &str, compression: &str, path: &str, blob: Option<&BlobVersion>
         return ReadPlan::Parquet(crate::parquet_io::options_from_json(compression, options));
     }
     let compression = storage::compression::for_blob(compression, path, blob).unwrap_or_else(|e| invalid_parameter(e));
+    if format == Format::JsonLines {
+        let strict_keys = input::json_lines::strict_keys(options).unwrap_or_else(|e| invalid_parameter(e));
+        return ReadPlan::JsonLines { compression, strict_keys };
+    }
     match format.copy_format() {
         Some(format) => ReadPlan::Copy { format, compression },
         None => ReadPlan::Whole { compression },
@@ -124,6 +129,11 @@ unsafe fn blob_get(fcinfo: pg_sys::FunctionCallInfo, first_option: usize) -> pg_
                     let _source = ActiveSource::push(Box::new(source));
                     parse_with_copy(result_desc, copy_options("binary", None), path, name, store_rows);
                 }
+                (ReadPlan::JsonLines { strict_keys, .. }, Some(stream)) => {
+                    let columns = json_lines::columns(result_desc, &live_columns(result_desc));
+                    let _source = ActiveSource::push(Box::new(JsonLinesSource::new(stream, access.reference(), path, columns, strict_keys)));
+                    parse_with_copy(result_desc, json_lines::copy_options(std::ptr::null_mut()), path, name, store_rows);
+                }
                 (_, None) => unreachable!("COPY formats and whole values are opened by `open`"),
             }
         });
@@ -170,6 +180,7 @@ unsafe fn parse_with_copy(tupdesc: pg_sys::TupleDesc, options: *mut pg_sys::List
         let _blob = blob.map(blob_context);
         let rel = stub_relation(tupdesc, path);
         let cstate = pg_sys::BeginCopyFrom(std::ptr::null_mut(), rel, std::ptr::null_mut(), std::ptr::null(), false, Some(crate::copy_source::read_blob), std::ptr::null_mut(), options);
+        crate::copy_source::attach(cstate, rel);
         let _context = copy_error_context(cstate);
         let natts = (*tupdesc).natts as usize;
         let mut values = vec![pg_sys::Datum::from(0); natts];

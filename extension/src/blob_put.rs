@@ -43,6 +43,8 @@ enum Put {
     Rows { encoder: RowEncoder, export: Export, row: Vec<u8> },
     /// Parquet, which holds a row group before it writes into the upload.
     Parquet(ParquetEncoder),
+    /// JSON lines: each row's `row_to_json`.
+    JsonLines { export: Export, line: Vec<u8> },
 }
 
 /// The aggregate's state: lives in the aggregate's memory context, which drops it (ending
@@ -114,6 +116,11 @@ pub unsafe extern "C-unwind" fn blob_put_step(fcinfo: pg_sys::FunctionCallInfo) 
                 export.write(row);
             }
             Put::Parquet(encoder) => encoder.push_values(values, nulls),
+            Put::JsonLines { export, line } => {
+                line.clear();
+                crate::json_lines::json_line(tuple, line);
+                export.write(line);
+            }
         }
         pg_sys::Datum::from(slot)
     }
@@ -138,18 +145,24 @@ unsafe fn start(fcinfo: pg_sys::FunctionCallInfo, row_type: &RowType) -> Put {
         let compression_name = optional(COMPRESSION).unwrap_or_else(|| "auto".into());
         let options = if OPTIONS < nargs { pg_getarg::<JsonB>(fcinfo, OPTIONS).map(|j| j.0) } else { None };
         let parquet = (format == Format::Parquet).then(|| crate::parquet_io::options_from_json(&compression_name, options.as_ref()));
+        if format == Format::JsonLines && options.as_ref().is_some_and(|o| o.as_object().is_none_or(|m| !m.is_empty())) {
+            invalid_parameter("the jsonl encoder takes no options: each line is the row's row_to_json");
+        }
         let compression = match parquet {
             Some(_) => Compression::None,
             None => Compression::parse(&compression_name, &path).unwrap_or_else(|e| invalid_parameter(e)),
         };
 
         let content_type = format.content_type(&encoder_name, &path);
-        let encoder = parquet.is_none().then(|| RowEncoder::new(format, row_type.desc(), options.as_ref()));
+        let encoder = (parquet.is_none() && format != Format::JsonLines).then(|| RowEncoder::new(format, row_type.desc(), options.as_ref()));
         let access = Access::open(&account);
         let mut export = Export::start(&access, &container, &path, compression, content_type);
         crate::pending::claim(export.target(), query_estate(fcinfo));
         if let Some(parquet) = parquet {
             return Put::Parquet(ParquetEncoder::new(row_type.desc(), &parquet, export));
+        }
+        if format == Format::JsonLines {
+            return Put::JsonLines { export, line: Vec::with_capacity(1 << 12) };
         }
         let mut encoder = encoder.expect("a row encoder for every format but parquet");
         let mut row = Vec::with_capacity(1 << 16);
@@ -179,6 +192,7 @@ pub unsafe extern "C-unwind" fn blob_put_final(fcinfo: pg_sys::FunctionCallInfo)
                     Some(export)
                 }
                 Some(Put::Parquet(encoder)) => Some(encoder.finish()),
+                Some(Put::JsonLines { export, .. }) => Some(export),
                 None => None,
             };
             if let Some(export) = export {

@@ -22,13 +22,17 @@ pub enum ReadPlan {
     /// One value of the whole blob (text, json, xml).
     Whole { compression: Compression },
     Parquet(ParquetOptions),
+    /// JSON lines, as COPY text rows; `strict_keys` refuses keys that name no column.
+    JsonLines { compression: Compression, strict_keys: bool },
 }
 
 impl ReadPlan {
     /// The stream the plan reads `blob` through; parquet reads its ranges its own way.
     pub fn open(&self, access: &Access, container: &str, blob: &BlobVersion) -> Option<BlobStream> {
         match self {
-            ReadPlan::Copy { compression, .. } | ReadPlan::Whole { compression } => Some(access.stream(container, blob, *compression)),
+            ReadPlan::Copy { compression, .. } | ReadPlan::Whole { compression } | ReadPlan::JsonLines { compression, .. } => {
+                Some(access.stream(container, blob, *compression))
+            }
             ReadPlan::Parquet(_) => None,
         }
     }

@@ -20,6 +20,10 @@ use crate::errors::{interrupt_pending, invalid_parameter, AccountRef};
 pub trait ByteSource {
     /// Up to `buf.len()` bytes; 0 at the end.
     fn read(&mut self, buf: &mut [u8]) -> usize;
+
+    /// The COPY state BeginCopyFrom made to read this source into `rel`, for sources that
+    /// tell COPY where their rows are.
+    fn attach(&mut self, _cstate: pg_sys::CopyFromState, _rel: pg_sys::Relation) {}
 }
 
 /// A blob's bytes as they are (after decompression).
@@ -52,6 +56,15 @@ impl ActiveSource {
     pub fn stream(stream: BlobStream, account: AccountRef) -> ActiveSource {
         ActiveSource::push(Box::new(BlobSource { stream, account }))
     }
+}
+
+/// Hands the COPY state reading the top source to it (ByteSource::attach).
+pub fn attach(cstate: pg_sys::CopyFromState, rel: pg_sys::Relation) {
+    SOURCES.with(|s| {
+        if let Some(top) = s.borrow_mut().last_mut() {
+            top.attach(cstate, rel);
+        }
+    });
 }
 
 impl Drop for ActiveSource {

@@ -14,18 +14,20 @@ pub enum Format {
     /// The whole blob is one value (`text`, `json` and `xml`).
     Whole,
     Parquet,
+    /// JSON lines: one JSON object per line, one row each (`jsonl`, `ndjson`).
+    JsonLines,
 }
 
 /// Azure's text when a blob's suffix says nothing known.
 pub fn cannot_infer(extension: &str) -> String {
     format!(
         "could not infer file encoding from extension: '{extension}', use a supported extension \
-         [csv, csv.gz, tsv, tsv.gz, json, json.gz, xml, xml.gz, txt, txt.gz, parquet], or specify \
+         [csv, csv.gz, tsv, tsv.gz, json, json.gz, jsonl, jsonl.gz, ndjson, ndjson.gz, xml, xml.gz, txt, txt.gz, parquet], or specify \
          the decoder argument if you are using blob_get or format if using COPY FROM/TO"
     )
 }
 
-pub const DECODERS: &str = "auto, csv, tsv, binary, text, json, xml, parquet";
+pub const DECODERS: &str = "auto, csv, tsv, binary, text, json, jsonl, ndjson, xml, parquet";
 
 impl Format {
     /// A decoder argument; `auto` infers from `path`. Err is the message.
@@ -46,6 +48,7 @@ impl Format {
             "binary" => Ok(Format::Binary),
             "text" | "json" | "xml" => Ok(Format::Whole),
             "parquet" => Ok(Format::Parquet),
+            "jsonl" | "ndjson" => Ok(Format::JsonLines),
             _ => Err(format!("invalid {role} \"{value}\"; accepted values are {DECODERS}")),
         }
     }
@@ -58,6 +61,7 @@ impl Format {
             "tsv" => Ok(Format::Tsv),
             "json" | "xml" | "txt" => Ok(Format::Whole),
             "parquet" => Ok(Format::Parquet),
+            "jsonl" | "ndjson" => Ok(Format::JsonLines),
             _ => Err(cannot_infer(extension)),
         }
     }
@@ -70,6 +74,7 @@ impl Format {
             Format::Tsv => "text/tab-separated-values",
             Format::Binary => "application/octet-stream",
             Format::Parquet => "application/vnd.apache.parquet",
+            Format::JsonLines => "application/x-ndjson",
             Format::Whole => {
                 let name = match encoder.to_ascii_lowercase().as_str() {
                     "auto" => extension(path).to_ascii_lowercase(),
@@ -90,7 +95,7 @@ impl Format {
             Format::Csv => Some("csv"),
             Format::Tsv => Some("text"),
             Format::Binary => Some("binary"),
-            Format::Whole | Format::Parquet => None,
+            Format::Whole | Format::Parquet | Format::JsonLines => None,
         }
     }
 }
@@ -119,6 +124,9 @@ mod tests {
         assert_eq!(Format::infer("doc.xml.gz"), Ok(Format::Whole));
         assert_eq!(Format::infer("notes.txt"), Ok(Format::Whole));
         assert_eq!(Format::infer("x.parquet"), Ok(Format::Parquet));
+        assert_eq!(Format::infer("log/events.jsonl.gz"), Ok(Format::JsonLines));
+        assert_eq!(Format::infer("events.NDJSON.zst"), Ok(Format::JsonLines));
+        assert_eq!(Format::parse("ndjson", "x.csv"), Ok(Format::JsonLines));
         let e = Format::infer("events_blob_without_extension").unwrap_err();
         assert!(e.starts_with("could not infer file encoding from extension: '',"), "{e}");
         assert!(Format::infer("dir.v2/data.bin").unwrap_err().contains("'bin'"));

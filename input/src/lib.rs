@@ -7,6 +7,7 @@
 pub mod compression;
 pub mod copy;
 pub mod format;
+pub mod json_lines;
 pub mod names;
 pub mod parquet_checks;
 pub mod parquet_options;

@@ -885,6 +885,76 @@ n=$(grep -c "ERROR:  azure_storage: could not decompress the blob as \(gzip\|zst
   || { fail "lying headers: expected 3 decompression errors, nothing loaded, then 2 rows read as they are:"; sed 's/^/    /' "$work/liars" | head -12; }
 passed "lying headers: Content-Encoding gzip and Content-Type application/zstd on plain csv failed 3 loads with a decompression error, nothing loaded; compression 'none' read the bytes"
 
+part
+# 8h. JSON lines are data: nesting a million deep, a hundred thousand keys, \. and \N as
+# values, control characters, keys that look like SQL; COPY TO jsonl with sec_owner's
+# row_to_json and text first on the search_path. Each loads exactly or fails cleanly.
+python3 - "$work" <<'PY'
+import json, sys
+w = sys.argv[1]
+deep = 1_000_000
+with open(f"{w}/hostile.jsonl", "w") as f:
+    f.write('{"id":1,"doc":' + '[' * deep + ']' * deep + '}\n')
+    f.write('{"id":2,"doc":' + '{"a":' * deep + '1' + '}' * deep + '}\n')
+    f.write(json.dumps({"id": 3, "t": "\\.", "arr": ["\\N", "NULL", None, '}{","\t']}) + "\n")
+    f.write(json.dumps({"id": 4, "t": "\x01\x1f\r\n\t", "p": {"a": 7, "b": 'x)"(,y'}}) + "\n")
+    f.write(json.dumps({"id": 5, **{f"k{i}": i for i in range(100_000)}, "t": "many keys"}) + "\n")
+    f.write(json.dumps({"id": 6, "t); DROP TABLE hostile; --": 1, "t": "sql-looking key"}) + "\n")
+    f.write('{"id":7,"arr":' + '[' * 7 + '"x"' + ']' * 7 + '}\n')
+PY
+"$BIN/blobctl" put $data hostile.jsonl "$work/hostile.jsonl" >/dev/null || exit 1
+q > "$work/hostile_jsonl" 2>&1 <<SQL
+CREATE TABLE hostile (id int, doc jsonb, t text, arr text[], p sec_pair);
+CREATE TABLE hostile_text (id int, doc text);
+COPY hostile FROM '$host_url/hostile.jsonl';
+COPY hostile_text (id, doc) FROM '$host_url/hostile.jsonl';
+SELECT 'text rows', count(*), max(length(doc)) FROM hostile_text;
+SELECT 'rows', count(*) FROM azure_storage.blob_get('$AZURITE_ACCOUNT', '$data', 'hostile.jsonl', NULL::hostile_text);
+SQL
+server_survived "JSON lines nested a million deep" || true
+grep -qx "text rows|7|6000001" "$work/hostile_jsonl" && grep -qx "rows|7" "$work/hostile_jsonl" \
+  || { fail "JSON lines into text columns: expected 7 rows, the deepest 6,000,001 bytes of JSON text:"; sed 's/^/    /' "$work/hostile_jsonl" | cut -c1-200 | head -8; }
+# Each row alone: the deep ones fail cleanly (or load), the others load exactly.
+for i in 1 2 3 4 5 6 7; do
+  sed -n "${i}p" "$work/hostile.jsonl" > "$work/hostile_$i.jsonl"
+  "$BIN/blobctl" put $data "hostile_$i.jsonl" "$work/hostile_$i.jsonl" >/dev/null || exit 1
+  q -c "COPY hostile FROM '$host_url/hostile_$i.jsonl'" >> "$work/hostile_each" 2>&1
+done
+server_survived "JSON lines one by one" || true
+grep -q 'line 1 of blob "hostile_7.jsonl", key "arr": the array has more than 6 dimensions' "$work/hostile_each" \
+  || { fail "an array of 7 dimensions was not refused by name:"; sed 's/^/    /' "$work/hostile_each" | cut -c1-200 | head -8; }
+got=$(q <<'SQL'
+SELECT id, t IS NOT DISTINCT FROM CASE id WHEN 3 THEN E'\\.' WHEN 4 THEN E'\x01\x1f\r\n\t' WHEN 5 THEN 'many keys' WHEN 6 THEN 'sql-looking key' END,
+       arr IS NOT DISTINCT FROM CASE id WHEN 3 THEN ARRAY[E'\\N', 'NULL', NULL, E'}{",\"\t'] END,
+       p IS NOT DISTINCT FROM CASE id WHEN 4 THEN ROW(7, 'x)"(,y')::sec_pair END
+FROM hostile WHERE id BETWEEN 3 AND 6 ORDER BY id;
+DROP TABLE hostile, hostile_text;
+SQL
+)
+want=$'3|t|t|t\n4|t|t|t\n5|t|t|t\n6|t|t|t'
+[ "$got" = "$want" ] || { fail "hostile JSON lines did not load exactly:"; diff <(echo "$want") <(echo "$got") | sed 's/^/    /'; }
+# COPY TO jsonl names pg_catalog's row_to_json and text: sec_owner's never run.
+psql -X -q -U sec_owner -d "$db" > "$work/trojan_jsonl_setup" 2>&1 <<'SQL'
+CREATE FUNCTION sec_owner_s.row_to_json(r record) RETURNS json LANGUAGE plpgsql AS
+  $$ BEGIN PERFORM sec_owner_s.note('row_to_json(record)'); RETURN '"pwned"'; END $$;
+CREATE FUNCTION sec_owner_s.row_to_json(r anyelement) RETURNS json LANGUAGE plpgsql AS
+  $$ BEGIN PERFORM sec_owner_s.note('row_to_json(anyelement)'); RETURN '"pwned"'; END $$;
+CREATE DOMAIN sec_owner_s.text AS pg_catalog.varchar(1);
+SQL
+grep -q ERROR "$work/trojan_jsonl_setup" && { fail "sec_owner could not define its row_to_json:"; sed 's/^/    /' "$work/trojan_jsonl_setup"; }
+q > "$work/trojan_jsonl" 2>&1 <<SQL
+SET search_path = sec_owner_s, pg_catalog;
+COPY (SELECT 1 AS a, 'two' AS b) TO '$host_url/trojan.jsonl';
+SELECT azure_storage.blob_put('$AZURITE_ACCOUNT', '$data', 'trojan2.jsonl', t) FROM (SELECT 1 AS a, 'two' AS b) t;
+SQL
+ran=$(q -c "SELECT string_agg(DISTINCT who || ' ran ' || what, '; ') FROM sec_owner_s.ran")
+[ -z "$ran" ] || fail "COPY TO jsonl ran sec_owner's functions: $ran"
+for b in trojan.jsonl trojan2.jsonl; do
+  "$BIN/blobctl" get $data $b "$work/$b" >/dev/null 2>&1 && [ "$(cat "$work/$b")" = '{"a":1,"b":"two"}' ] \
+    || { fail "$b is not the row's row_to_json: $(cat "$work/$b" 2>/dev/null) $(cat "$work/trojan_jsonl")"; }
+done
+passed "JSON lines: lines nested a million deep failed cleanly or loaded as text, 100,000 keys, \\. and \\N values, control characters and SQL-looking keys loaded exactly; COPY TO and blob_put jsonl ran none of sec_owner's row_to_json or text"
+
 server_survived "section 8" || true
 exec {to_bystander}>&-
 

@@ -30,4 +30,11 @@ SELECT count(*) AS loaded FROM versions_t;
 
 -- ON_ERROR stop is every version's behaviour.
 COPY versions_t (a, b) FROM 'https://devstoreaccount1.blob.core.windows.net/export/versions/bad.csv' (FORMAT csv);
+
+-- JSON lines too: the skipped rows' lines are the blob's, blank lines counted.
+SELECT azure_storage.blob_put('devstoreaccount1', 'export', 'versions/bad.jsonl', t, 'text')
+  FROM (SELECT E'{"a":1,"b":"one"}\n\n{"a":"oops","b":"two"}\n{"a":3,"b":"three"}\n\n\n{"a":"4x"}\n{"a":5}\n'::text) t;
+TRUNCATE versions_t;
+COPY versions_t (a, b) FROM 'https://devstoreaccount1.blob.core.windows.net/export/versions/bad.jsonl' (ON_ERROR ignore, LOG_VERBOSITY verbose);
+SELECT a, b FROM versions_t ORDER BY a;
 DROP TABLE versions_t;

@@ -10,10 +10,11 @@ use pgrx::pg_sys;
 use pgrx::PgSqlErrorCode;
 use storage::{BlobVersion, Compression};
 
-use super::statement::{copy_format, parquet_options, resolve, split_options, CopyOptions};
+use super::statement::{copy_format, json_lines_options, parquet_options, resolve, split_options, CopyOptions};
 use crate::access::Access;
 use crate::blob_set::{self, ReadPlan};
 use crate::copy_source::ActiveSource;
+use crate::json_lines::{self, JsonLinesSource};
 use crate::pg::nodes::string_option;
 use crate::pg::error_context::{blob_context, keep_context};
 use crate::errors::{invalid_parameter, raise};
@@ -60,9 +61,17 @@ pub unsafe fn copy_from_blob(stmt: *mut pg_sys::CopyStmt, query_string: *const c
                     let source = ParquetSource::open(&access, &blob.container, &version, targets((*rel).rd_att, &indexes), &parquet);
                     (list::of([string_option("format", "binary")]), ActiveSource::push(Box::new(source)), None)
                 }
+                (ReadPlan::JsonLines { strict_keys, .. }, Some(stream)) => {
+                    let indexes = copy_columns((*rel).rd_att, rel, (*stmt).attlist);
+                    let columns = json_lines::columns((*rel).rd_att, &indexes);
+                    let source = JsonLinesSource::new(stream, access.reference(), path, columns, strict_keys);
+                    let kept = json_lines_options(&options, "FROM").1;
+                    (json_lines::copy_options(kept), ActiveSource::push(Box::new(source)), None)
+                }
                 _ => unreachable!("COPY formats are opened by `open`, and COPY refuses whole values"),
             };
             let cstate = pg_sys::BeginCopyFrom(pstate, rel, where_clause, std::ptr::null(), false, Some(crate::copy_source::read_blob), (*stmt).attlist, copy_options);
+            crate::copy_source::attach(cstate, rel);
             if let Some(size) = size {
                 pg_sys::pgstat_progress_update_param(pg_sys::PROGRESS_COPY_BYTES_TOTAL as i32, size as i64);
             }
@@ -89,6 +98,9 @@ unsafe fn read_plan(options: &CopyOptions, path: &str, blob: Option<&BlobVersion
             return ReadPlan::Parquet(parquet_options(options));
         }
         let compression = storage::compression::for_blob(options.compression.as_deref().unwrap_or("auto"), path, blob).unwrap_or_else(|e| invalid_parameter(e));
+        if format == Format::JsonLines {
+            return ReadPlan::JsonLines { compression, strict_keys: json_lines_options(options, "FROM").0 };
+        }
         ReadPlan::Copy { format: format.copy_format().expect("copy_format gives COPY's formats and parquet"), compression }
     }
 }

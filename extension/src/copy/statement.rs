@@ -69,13 +69,14 @@ pub fn copy_format(given: Option<&str>, path: &str, direction: &str) -> Format {
         Some("text" | "tsv") => Format::Tsv,
         Some("binary") => Format::Binary,
         Some("parquet") => Format::Parquet,
-        Some(other) => invalid_parameter(format!("COPY format \"{other}\" not recognized; accepted formats are csv, text, tsv, binary, parquet")),
+        Some("jsonl" | "ndjson") => Format::JsonLines,
+        Some(other) => invalid_parameter(format!("COPY format \"{other}\" not recognized; accepted formats are csv, text, tsv, binary, parquet, jsonl, ndjson")),
         None => Format::infer(path).unwrap_or_else(|e| invalid_parameter(e)),
     };
     if format == Format::Whole {
         let function = if direction == "FROM" { "blob_get with decoder" } else { "blob_put with encoder" };
         invalid_parameter(format!(
-            "COPY {direction} \"{path}\": json, xml and txt blobs are one value each; give FORMAT csv, text, binary or parquet, \
+            "COPY {direction} \"{path}\": json, xml and txt blobs are one value each; give FORMAT csv, text, binary, parquet or jsonl (one JSON object per line), \
              or use azure_storage.{function} 'text'"
         ));
     }
@@ -93,6 +94,28 @@ pub unsafe fn parquet_options(options: &CopyOptions) -> ParquetOptions {
             settings.push((name, value));
         }
         crate::parquet_io::options_from_settings(options.compression.as_deref().unwrap_or("auto"), &settings)
+    }
+}
+
+/// COPY's options that apply to reading JSON lines, which COPY reads as rows of its text
+/// format: ON_ERROR, LOG_VERBOSITY and REJECT_LIMIT (where the version has them), with
+/// our `strict_keys` taken out (its value is returned). Any other option is refused by name.
+pub unsafe fn json_lines_options(options: &CopyOptions, direction: &str) -> (bool, *mut pg_sys::List) {
+    unsafe {
+        let mut strict = false;
+        let mut kept = std::ptr::null_mut();
+        for def in list::pointers::<pg_sys::DefElem>(options.rest) {
+            let name = CStr::from_ptr((*def).defname).to_string_lossy().to_ascii_lowercase();
+            match name.as_str() {
+                "strict_keys" if direction == "FROM" => strict = pg_sys::defGetBoolean(def),
+                "on_error" | "log_verbosity" | "reject_limit" if direction == "FROM" => kept = list::append(kept, def),
+                _ if direction == "FROM" => invalid_parameter(format!(
+                    "COPY FROM option \"{name}\" does not apply to FORMAT jsonl; its options are strict_keys, compression, on_error, log_verbosity and reject_limit"
+                )),
+                _ => invalid_parameter(format!("COPY TO option \"{name}\" does not apply to FORMAT jsonl; its only option is compression")),
+            }
+        }
+        (strict, kept)
     }
 }
 

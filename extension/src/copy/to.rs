@@ -15,9 +15,10 @@ use pgrx::pg_sys;
 use storage::Compression;
 
 use crate::access::Access;
-use super::statement::{as_query, copy_format, parquet_options, relation_kind, resolve, split_options};
+use super::statement::{as_query, copy_format, json_lines_options, parquet_options, relation_kind, resolve, split_options};
 use input::format::Format;
-use crate::pg::nodes::string_option;
+use crate::pg::list;
+use crate::pg::nodes::{self, string_option};
 use crate::errors::invalid_parameter;
 use crate::export::Export;
 use crate::pg::native_errors;
@@ -81,15 +82,25 @@ pub unsafe fn copy_to_blob(
                 let parquet = parquet_options(&options);
                 return super::parquet_to::copy_to_parquet(pstmt, stmt, query_string, query_env, &blob, &access, parquet);
             }
-            let copy_format_name = format.copy_format().expect("copy_format gives COPY's formats and parquet");
             let compression = Compression::parse(options.compression.as_deref().unwrap_or("auto"), &blob.path).unwrap_or_else(|e| invalid_parameter(e));
 
             // The same statement, to standard output.
             let copy = pg_sys::copyObjectImpl(stmt as *const std::ffi::c_void) as *mut pg_sys::CopyStmt;
             (*copy).filename = std::ptr::null_mut();
-            (*copy).options = pg_sys::lcons(string_option("format", copy_format_name) as *mut std::ffi::c_void, options.rest);
-            as_query_when_not_a_table(copy);
-            let content_type = format.content_type(copy_format_name, &blob.path);
+            let content_type = match format.copy_format() {
+                Some(copy_format_name) => {
+                    (*copy).options = pg_sys::lcons(string_option("format", copy_format_name) as *mut std::ffi::c_void, options.rest);
+                    as_query_when_not_a_table(copy);
+                    format.content_type(copy_format_name, &blob.path)
+                }
+                None => {
+                    json_lines_options(&options, "TO");
+                    as_query(copy);
+                    (*copy).query = nodes::json_lines_query((*copy).query);
+                    (*copy).options = json_lines_output();
+                    format.content_type("jsonl", &blob.path)
+                }
+            };
             start_capture(Export::start(&access, &blob.container, &blob.path, compression, content_type));
             copy
         };
@@ -105,6 +116,18 @@ pub unsafe fn copy_to_blob(
         pg_sys::free_parsestate(pstate);
         processed
     }
+}
+
+/// COPY's csv options that write each JSON text as it is: the delimiter and quote are bytes
+/// JSON text never holds (it escapes control characters), so no value is ever quoted, and
+/// each row is its text and a newline. In UTF-8, JSON's encoding.
+fn json_lines_output() -> *mut pg_sys::List {
+    list::of([
+        string_option("format", "csv"),
+        string_option("delimiter", "\u{2}"),
+        string_option("quote", "\u{1}"),
+        string_option("encoding", "UTF8"),
+    ])
 }
 
 /// Azure's extension copies views too; native COPY TO takes only plain tables and asks for

@@ -10,6 +10,8 @@
 //! - The executor: 18's `ExecutorRun` lost its `execute_once` argument.
 //! - COPY's HEADER: a boolean in 14, a choice (with MATCH) from 15.
 //! - Parse analysis: 15 renamed `pg_analyze_and_rewrite` to `..._fixedparams`.
+//! - COPY FROM's state: not in pgrx's bindings; its head (up to the line number errors
+//!   report) is the same from 14 to 17, and 18 puts a pointer to its format routines first.
 
 use std::ffi::CStr;
 
@@ -120,5 +122,51 @@ pub unsafe fn analyze_and_rewrite(raw: *mut pg_sys::RawStmt, query_string: *cons
     #[cfg(not(feature = "pg14"))]
     unsafe {
         pg_sys::pg_analyze_and_rewrite_fixedparams(raw, query_string, std::ptr::null(), 0, query_env)
+    }
+}
+
+/// The head of PostgreSQL's CopyFromStateData (commands/copyfrom_internal.h), up to the line
+/// number COPY reports in errors.
+#[repr(C)]
+struct CopyFromHead {
+    #[cfg(feature = "pg18")]
+    routine: *const std::ffi::c_void,
+    copy_src: std::ffi::c_int,
+    copy_file: *mut std::ffi::c_void,
+    fe_msgbuf: *mut std::ffi::c_void,
+    eol_type: std::ffi::c_int,
+    file_encoding: std::ffi::c_int,
+    need_transcoding: bool,
+    conversion_proc: pg_sys::Oid,
+    rel: pg_sys::Relation,
+    attnumlist: *mut pg_sys::List,
+    filename: *mut std::ffi::c_char,
+    is_program: bool,
+    data_source_cb: pg_sys::copy_data_source_cb,
+    opts: pg_sys::CopyFormatOptions,
+    convert_select_flags: *mut bool,
+    where_clause: *mut pg_sys::Node,
+    cur_relname: *const std::ffi::c_char,
+    cur_lineno: u64,
+}
+
+/// Sets the line number a COPY FROM reports in its errors and notices from the next row on
+/// (COPY counts one per row read; a source that skips lines says where the row is). Only
+/// when the state is recognised as the one `BeginCopyFrom` made for `rel` reading from
+/// `source`; false otherwise, and nothing is written.
+///
+/// # Safety
+/// `cstate` is a live state of `BeginCopyFrom(.., rel, .., source, ..)`.
+pub unsafe fn set_copy_line(cstate: pg_sys::CopyFromState, rel: pg_sys::Relation, source: pg_sys::copy_data_source_cb, line: u64) -> bool {
+    unsafe {
+        let head = cstate as *mut CopyFromHead;
+        let relname = (*(*rel).rd_rel).relname.data.as_ptr();
+        let recognised = (*head).rel == rel
+            && (*head).cur_relname == relname
+            && (*head).data_source_cb.map(|f| f as usize) == source.map(|f| f as usize);
+        if recognised {
+            (*head).cur_lineno = line;
+        }
+        recognised
     }
 }
