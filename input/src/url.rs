@@ -211,6 +211,9 @@ fn parse_default_account(url: &str, default_account: &Result<String, String>, wa
     if container.is_empty() {
         return Err(format!("blob URL \"{shown}\" names no container; expected {form}"));
     }
+    if want == Want::Blob && path.is_empty() {
+        return Err(format!("blob URL \"{shown}\" names no blob; expected {form}"));
+    }
     let account = default_account.as_ref().map_err(|why| format!("blob URL \"{shown}\" names no account: {why}"))?;
     checked(account, container, path, url, form, want)
 }
@@ -344,6 +347,9 @@ mod tests {
     fn az_needs_an_account() {
         let e = resolve("az://import/x.csv", &accounts(Err("set azure_storage.default_account to one of a1, a2"))).unwrap().unwrap_err();
         assert_eq!(e, "blob URL \"az://import/x.csv\" names no account: set azure_storage.default_account to one of a1, a2");
+        // What is wrong with the URL itself comes first.
+        let e = resolve("az://import", &accounts(Err("none registered"))).unwrap().unwrap_err();
+        assert!(e.contains("names no blob"), "{e}");
         let e = resolve("az://import/x.csv", &accounts(Ok("Bad_Account"))).unwrap().unwrap_err();
         assert!(e.contains("invalid storage account name \"Bad_Account\""), "{e}");
         for (url, says) in [
