@@ -20,6 +20,9 @@ pub static CREDENTIAL_ENCRYPTION_KEY_FILE: GucSetting<Option<CString>> = GucSett
 pub static DEFAULT_ENDPOINT: GucSetting<Option<CString>> =
     GucSetting::<Option<CString>>::new(Some(c"https://{account}.blob.core.windows.net"));
 
+/// Account of `az://` and `azure://` URLs, which name none.
+pub static DEFAULT_ACCOUNT: GucSetting<Option<CString>> = GucSetting::<Option<CString>>::new(None);
+
 /// Where managed identity tokens are asked for. Superuser-only: it decides where requests
 /// that prove the server's identity go.
 pub static IDENTITY_ENDPOINT: GucSetting<Option<CString>> =
@@ -76,6 +79,14 @@ pub fn register() {
         c"Only public containers can be read through accounts that are not registered.",
         &DEFAULT_ENDPOINT,
         GucContext::Suset,
+        GucFlags::default(),
+    );
+    GucRegistry::define_string_guc(
+        c"azure_storage.default_account",
+        c"Storage account of az:// and azure:// URLs, which name no account.",
+        c"Unset: the only registered account the current user may use.",
+        &DEFAULT_ACCOUNT,
+        GucContext::Userset,
         GucFlags::default(),
     );
     GucRegistry::define_string_guc(
@@ -159,6 +170,10 @@ pub fn request_timeout() -> Duration {
 
 pub fn default_endpoint_template() -> String {
     text(&DEFAULT_ENDPOINT).unwrap_or_else(|| storage::account::DEFAULT_ENDPOINT_TEMPLATE.to_string())
+}
+
+pub fn default_account() -> Option<String> {
+    text(&DEFAULT_ACCOUNT)
 }
 
 pub fn identity_endpoint() -> String {

@@ -71,12 +71,18 @@ pub fn may_read_server_files() -> bool {
     superuser || (role != pg_sys::InvalidOid && has_privs_of(user, role))
 }
 
+/// Whether the current user may use an account whose grants are `allowed`.
+pub fn may_use(allowed: &[Oid]) -> bool {
+    let user = current_user();
+    is_admin(user) || allowed.iter().any(|r| role_exists(*r) && has_privs_of(user, *r))
+}
+
 /// Stops unless the current user may use an account whose grants are `allowed`.
 pub fn require_use(account: &str, allowed: &[Oid]) {
-    let user = current_user();
-    if is_admin(user) || allowed.iter().any(|r| role_exists(*r) && has_privs_of(user, *r)) {
+    if may_use(allowed) {
         return;
     }
+    let user = current_user();
     raise(
         PgSqlErrorCode::ERRCODE_INSUFFICIENT_PRIVILEGE,
         format!("current user {} is not allowed to use storage account {account}", role_name(user)),

@@ -1,10 +1,11 @@
-//! Blob URLs of COPY and blob functions: Azure hosts and path-style URLs under an endpoint.
-//! Input: a URL, or `<endpoint>\n<url>` to fuzz the endpoint too.
+//! Blob URLs of COPY and pgvault: Azure blob and dfs hosts, abfss://, wasbs://, az:// and
+//! path-style URLs under an endpoint. Input: a URL, or `<endpoint>\n<url>` to fuzz the
+//! endpoint too.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
 use input::names::{validate_account_name, validate_blob_name, validate_container_name};
-use input::url::{is_url, parse_azure_host, parse_under_endpoint, BlobUrl};
+use input::url::{is_url, parse_azure_host, parse_under_endpoint, resolve, resolve_location, Accounts, BlobUrl};
 
 const AZURITE: &str = "http://127.0.0.1:10000/devstoreaccount1";
 
@@ -32,7 +33,9 @@ fuzz_target!(|data: &[u8]| {
             check(&u, url);
             // The account is the host's first label, as the URL parser reads the host.
             let host = reqwest_host(url);
-            assert_eq!(host.as_deref(), Some(format!("{}.blob.core.windows.net", u.account).as_str()), "{url:?}");
+            let blob = format!("{}.blob.core.windows.net", u.account);
+            let dfs = format!("{}.dfs.core.windows.net", u.account);
+            assert!(host == Some(blob) || host == Some(dfs), "{url:?}");
         }
         Some(Err(e)) => refused(&e, url),
         None => {}
@@ -47,6 +50,43 @@ fuzz_target!(|data: &[u8]| {
                 assert!(url.starts_with(endpoint.trim_end_matches('/')));
             }
             Some(Err(e)) => refused(&e, url),
+            None => {}
+        }
+    }
+    // Every form, as COPY and pgvault resolve them.
+    let accounts = Accounts { endpoints: vec![(endpoint, "devstoreaccount1")], template: "http://127.0.0.1:10000/{account}", default_account: Ok("defaultacct".into()) };
+    for (found, blob) in [(resolve(url, &accounts), true), (resolve_location(url, &accounts), false)] {
+        match found {
+            Some(Ok(u)) => {
+                if blob {
+                    check(&u, url);
+                } else {
+                    assert!(validate_account_name(&u.account).is_ok() && validate_container_name(&u.container).is_ok(), "{url:?} -> {u:?}");
+                }
+                assert!(is_url(url), "{url:?}");
+                // A container@host form names the container before its only @ and the account
+                // as the host's first label.
+                let lower = url.to_ascii_lowercase();
+                if ["abfss://", "abfs://", "wasbs://", "wasb://"].iter().any(|s| lower.starts_with(s)) {
+                    let authority = url.split("://").nth(1).unwrap_or_default().split('/').next().unwrap_or_default();
+                    assert_eq!(authority.matches('@').count(), 1, "{url:?}");
+                    let (container, host) = authority.split_once('@').unwrap_or_default();
+                    assert_eq!(container, u.container, "{url:?}");
+                    assert!(host.to_ascii_lowercase().starts_with(&format!("{}.", u.account)), "{url:?}");
+                }
+                if lower.starts_with("az://") || lower.starts_with("azure://") {
+                    assert_eq!(u.account, "defaultacct", "{url:?}");
+                }
+            }
+            Some(Err(e)) => {
+                refused(&e, url);
+                // A password never shows: messages show the URL as redact_url gives it.
+                let authority = |u: &str| u.split_once("://").map_or("", |(_, r)| r.split(['/', '?', '#', '\\']).next().unwrap_or_default()).to_string();
+                let shown = authority(&input::url::redact_url(url));
+                if let Some(at) = shown.rfind('@') {
+                    assert!(!shown[..at].contains(':'), "{url:?} -> {shown}");
+                }
+            }
             None => {}
         }
     }

@@ -62,7 +62,8 @@ pub enum Commands {
     #[command(after_help = "The point is complete when its backupstarttimestamp marker is written, last. \
                             A failed or interrupted backup leaves no marker and is never listed.")]
     Backup {
-        /// Vault: <account>/<container>.
+        /// Vault: <account>/<container>, or a URL naming a container
+        /// (abfss://<container>@<account>.dfs.core.windows.net, https://<account>.blob.core.windows.net/<container>, az://<container>, ...).
         #[arg(long)]
         vault: String,
         /// Name of the server in the vault (a folder).
@@ -101,13 +102,14 @@ pub enum Commands {
                             with -X and ON_ERROR_STOP, and, where it has \\restrict (13.22, 14.19, 15.14, 16.10, \
                             17.6, 18), restricted to SQL but for those lines.")]
     Restore {
-        /// Vault: <account>/<container> (with --point).
+        /// Vault: <account>/<container>, or a URL naming a container (with --point).
         #[arg(long, requires = "point")]
         vault: Option<String>,
         /// Restore point: <server>/<point>, or <point> when one server has it.
         #[arg(long, conflicts_with = "from")]
         point: Option<String>,
-        /// Restore-as-files output instead of a point: <account>/<container>[/<prefix>].
+        /// Restore-as-files output instead of a point: <account>/<container>[/<prefix>], or a URL
+        /// (abfss://<container>@<account>.dfs.core.windows.net/<prefix>, ...).
         #[arg(long, required_unless_present = "point")]
         from: Option<String>,
         /// The server to restore into, as a connection string or URI (its database name
@@ -146,7 +148,8 @@ pub enum Commands {
     },
     /// The history of backup, restore-files and restore jobs, newest first.
     Jobs {
-        /// Vault: <account>/<container>.
+        /// Vault: <account>/<container>, or a URL naming a container
+        /// (abfss://<container>@<account>.dfs.core.windows.net, https://<account>.blob.core.windows.net/<container>, az://<container>, ...).
         #[arg(long)]
         vault: String,
         /// Show at most this many jobs.
@@ -157,7 +160,8 @@ pub enum Commands {
     #[command(after_help = "Each server's newest complete point always stays. Incomplete points (no marker) \
                             older than a day are deleted too. A point is deleted marker first.")]
     Prune {
-        /// Vault: <account>/<container>.
+        /// Vault: <account>/<container>, or a URL naming a container
+        /// (abfss://<container>@<account>.dfs.core.windows.net, https://<account>.blob.core.windows.net/<container>, az://<container>, ...).
         #[arg(long)]
         vault: String,
         /// Keep each server's newest N points.
@@ -181,13 +185,14 @@ pub enum Commands {
                             its manifest, and that the target container exists and can be written \
                             (a probe blob is written and deleted). Exits 1 when anything is wrong.")]
     Validate {
-        /// Vault: <account>/<container>.
+        /// Vault: <account>/<container>, or a URL naming a container
+        /// (abfss://<container>@<account>.dfs.core.windows.net, https://<account>.blob.core.windows.net/<container>, az://<container>, ...).
         #[arg(long)]
         vault: String,
         /// Restore point: <server>/<point>, or <point> when one server has it.
         #[arg(long)]
         point: String,
-        /// Target of a restore as files: <account>/<container>[/<prefix>] (same credentials).
+        /// Target of a restore as files: <account>/<container>[/<prefix>], or a URL (same credentials).
         #[arg(long)]
         target: Option<String>,
         /// Prefix of the restored files in the target.
@@ -200,13 +205,15 @@ pub enum Commands {
                             and last <prefix>backupstarttimestamp. Each file is checked against the \
                             manifest's SHA-256 before it becomes visible.")]
     RestoreFiles {
-        /// Vault: <account>/<container>.
+        /// Vault: <account>/<container>, or a URL naming a container
+        /// (abfss://<container>@<account>.dfs.core.windows.net, https://<account>.blob.core.windows.net/<container>, az://<container>, ...).
         #[arg(long)]
         vault: String,
         /// Restore point: <server>/<point>, or <point> when one server has it.
         #[arg(long)]
         point: String,
-        /// Target: <account>/<container>[/<prefix>] (same credentials).
+        /// Target: <account>/<container>[/<prefix>], or a URL such as
+        /// abfss://<container>@<account>.dfs.core.windows.net/<prefix> (same credentials).
         #[arg(long)]
         target: String,
         /// Prefix of the restored files in the target, e.g. "drill-2026-11/".
@@ -215,7 +222,8 @@ pub enum Commands {
     },
     /// List complete restore points, newest first.
     List {
-        /// Vault: <account>/<container>.
+        /// Vault: <account>/<container>, or a URL naming a container
+        /// (abfss://<container>@<account>.dfs.core.windows.net, https://<account>.blob.core.windows.net/<container>, az://<container>, ...).
         #[arg(long)]
         vault: String,
         /// Only this server's points.

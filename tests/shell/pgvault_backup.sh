@@ -62,6 +62,28 @@ echo "$listing"
 "$BIN/pgvault" list --vault "$vault" --server test1 --to 2000-01-01 "${storage[@]}" | grep -q 'no complete restore point' || fail "--to did not filter"
 "$BIN/pgvault" list --vault "$vault" --json "${storage[@]}" | python3 -c 'import json,sys; assert len(json.load(sys.stdin)) == 2' || fail "list --json"
 
+# The vault as a URL, in each form, lists the same points as <account>/<container>: the URL
+# names the account and container, the requests still go to --endpoint (Azurite).
+plain=$("$BIN/pgvault" list --vault "$vault" --json "${storage[@]}")
+for url in "abfss://vault@$AZURITE_ACCOUNT.dfs.core.windows.net" "ABFS://vault@$AZURITE_ACCOUNT.dfs.core.windows.net/" \
+           "https://$AZURITE_ACCOUNT.blob.core.windows.net/vault" "https://$AZURITE_ACCOUNT.dfs.core.windows.net/vault/" \
+           "wasbs://vault@$AZURITE_ACCOUNT.blob.core.windows.net" "http://127.0.0.1:$AZURITE_PORT/$AZURITE_ACCOUNT/vault"; do
+  got=$("$BIN/pgvault" list --vault "$url" --json "${storage[@]}" 2>"$work/err") || { fail "list --vault $url failed:"; cat "$work/err"; continue; }
+  [ "$got" = "$plain" ] || fail "list --vault $url differs from --vault $vault"
+done
+got=$("$BIN/pgvault" list --vault az://vault --account "$AZURITE_ACCOUNT" --json "${storage[@]}" 2>"$work/err") || { fail "list --vault az://vault failed:"; cat "$work/err"; }
+[ "$got" = "$plain" ] || fail "list --vault az://vault --account differs"
+env -u AZURE_STORAGE_ACCOUNT "$BIN/pgvault" list --vault az://vault "${storage[@]}" >"$work/out" 2>&1 && fail "az:// without an account was taken"
+grep -q -- '^pgvault: --vault: blob URL "az://vault" names no account: give the account with --account' "$work/out" || { fail "az:// without an account:"; cat "$work/out"; }
+for bad in "abfss://$AZURITE_ACCOUNT.dfs.core.windows.net/vault" "wasbs://vault@$AZURITE_ACCOUNT.dfs.core.windows.net" \
+           "abfss://vault@evil.example@$AZURITE_ACCOUNT.dfs.core.windows.net" "https://example.com/vault"; do
+  "$BIN/pgvault" list --vault "$bad" "${storage[@]}" >"$work/out" 2>&1 && fail "a bad --vault URL was taken: $bad"
+  grep -q -- "^pgvault: --vault: .*\"$bad\".*accepted forms: https://<account>.blob.core.windows.net/<container>/<path>" "$work/out" \
+    || { fail "a bad --vault URL is not refused with the accepted forms:"; cat "$work/out"; }
+done
+"$BIN/pgvault" list --vault "abfss://vault@$AZURITE_ACCOUNT.dfs.core.windows.net/sub/" "${storage[@]}" >"$work/out" 2>&1 && fail "a --vault URL with a path was taken"
+grep -q -- '--vault: .* names a path ("sub/")' "$work/out" || { fail "a --vault URL with a path:"; cat "$work/out"; }
+
 # The account, key and endpoint from a config file (mode 600), the vault named by its container.
 printf 'account = "%s"\nkey = "%s"\nendpoint = "http://127.0.0.1:%s/{account}"\n' "$AZURITE_ACCOUNT" "$AZURITE_KEY" "$AZURITE_PORT" >"$work/config.toml"
 chmod 600 "$work/config.toml"
@@ -130,6 +152,10 @@ got=$("$BIN/blobctl" list vault-target | cut -f1 | sort)
 "$BIN/pgvault" restore-files --vault "$vault" --point "test1/$point" --target "$AZURITE_ACCOUNT/vault-target/drill3/" "${storage[@]}" >"$work/out" 2>&1 \
   || { fail "restore-files with the prefix in --target failed:"; cat "$work/out"; }
 [ "$("$BIN/blobctl" list vault-target --prefix drill3/ | cut -f1 | sed 's/^drill3/drill/' | sort)" = "$expected" ] || fail "restore-files --target .../drill3/ wrote another layout"
+"$BIN/pgvault" restore-files --vault "abfss://vault@$AZURITE_ACCOUNT.dfs.core.windows.net" --point "test1/$point" \
+  --target "abfss://vault-target@$AZURITE_ACCOUNT.dfs.core.windows.net/drill4/" "${storage[@]}" >"$work/out" 2>&1 \
+  || { fail "restore-files with abfss:// URLs failed:"; cat "$work/out"; }
+[ "$("$BIN/blobctl" list vault-target --prefix drill4/ | cut -f1 | sed 's/^drill4/drill/' | sort)" = "$expected" ] || fail "restore-files --target abfss://.../drill4/ wrote another layout"
 "$BIN/pgvault" restore-files --vault "$vault" --point "test1/$point" --target "$AZURITE_ACCOUNT/vault-target/a/" --prefix b/ "${storage[@]}" >"$work/out" 2>&1 \
   && fail "restore-files took a prefix in both --target and --prefix"
 grep -q -- '--target "'"$AZURITE_ACCOUNT"'/vault-target/a/" has a prefix and --prefix gives another' "$work/out" || { fail "two prefixes:"; cat "$work/out"; }

@@ -136,6 +136,10 @@ nobody_cases=(
   "COPY tt FROM '$host_url/*.csv'"
   "COPY tt TO '$host_url/nobody3.csv'"
   "COPY (SELECT 1, 'x') TO '$path_url/nobody4.csv'"
+  "COPY tt FROM 'abfss://$data@$AZURITE_ACCOUNT.dfs.core.windows.net/data.csv'"
+  "COPY tt FROM 'https://$AZURITE_ACCOUNT.dfs.core.windows.net/$data/*.csv'"
+  "COPY tt TO 'wasbs://$data@$AZURITE_ACCOUNT.blob.core.windows.net/nobody5.csv'"
+  "SET azure_storage.default_account = '$AZURITE_ACCOUNT'; COPY tt FROM 'az://$data/data.csv'"
   "SELECT * FROM azure_storage.accounts"
   "SELECT credentials FROM azure_storage.accounts WHERE account_name = 'secsas'"
   "COPY azure_storage.accounts TO STDOUT"
@@ -159,6 +163,13 @@ for stmt in "${nobody_cases[@]}"; do
   if grep -q '^ERROR:  42501:' <<<"$out"; then denied=$((denied + 1))
   else fail "sec_nobody was not refused with 42501: $stmt"; grep -v -e '^DEBUG:' -e '^LOCATION:' <<<"$out" | sed 's/^/    /' | head -5; fi
 done
+# az:// with no default account: sec_nobody may use no account, and is told so without the
+# names of the accounts it may not use.
+out=$(printf '%s\n' "CREATE TEMP TABLE tt (a int, b text);" "COPY tt FROM 'az://$data/data.csv';" | as_nobody)
+printf '%s\n%s\n' "== az:// without a default account" "$out" >> "$work/nobody"
+grep -q 'names no account: set azure_storage.default_account (no registered account may be used by the current user)' <<<"$out" \
+  || fail "az:// as sec_nobody: $(grep '^ERROR' <<<"$out")"
+grep -q -e secsas -e secsp <<<"$out" && fail "az:// as sec_nobody names accounts it may not use"
 # Views that must show sec_nobody nothing of the table (pg_stats after ANALYZE) and settings.
 out=$(as_nobody <<SQL
 SELECT 'pg_stats rows: ' || count(*) FROM pg_stats WHERE schemaname = 'azure_storage';

@@ -9,25 +9,42 @@ use pgrx::pg_sys;
 use input::url::{self, BlobUrl};
 
 use crate::catalog;
+use crate::roles;
 use crate::errors::invalid_parameter;
 use input::format::Format;
 use crate::guc;
 use crate::parquet_io::ParquetOptions;
 use crate::pg::{list, nodes};
 
-/// Account, container and blob of a URL: an Azure host, or a path under the endpoint of a
+/// Account, container and blob of a URL in any of its forms (input::url): an Azure host, a
+/// container@host form, az:// with the default account, or a path under the endpoint of a
 /// registered account or of the default endpoint.
 pub fn resolve(name: &str) -> BlobUrl {
     let accounts = catalog::all();
-    let endpoints = accounts.iter().filter_map(|a| a.endpoint.as_deref().map(|e| (e, a.name.as_str())));
-    match url::resolve(name, endpoints, &guc::default_endpoint_template()) {
+    let template = guc::default_endpoint_template();
+    let known = url::Accounts {
+        endpoints: accounts.iter().filter_map(|a| a.endpoint.as_deref().map(|e| (e, a.name.as_str()))).collect(),
+        template: &template,
+        default_account: default_account(&accounts),
+    };
+    match url::resolve(name, &known) {
         Some(Ok(u)) => u,
         Some(Err(message)) => invalid_parameter(message),
-        None => invalid_parameter(format!(
-            "\"{}\" is not a blob URL: expected https://<account>.blob.core.windows.net/<container>/<path>, \
-             or a URL under the endpoint of a registered account",
-            url::redact_url(name)
-        )),
+        None => invalid_parameter(format!("\"{}\" is not a blob URL; accepted forms: {}", url::redact_url(name), url::ACCEPTED_FORMS)),
+    }
+}
+
+/// The account of az:// URLs: azure_storage.default_account, else the only registered account
+/// the current user may use. Accounts the user may not use are not named.
+fn default_account(accounts: &[catalog::AccountRow]) -> Result<String, String> {
+    if let Some(account) = guc::default_account() {
+        return Ok(account);
+    }
+    let usable: Vec<&str> = accounts.iter().filter(|a| roles::may_use(&a.allowed_users)).map(|a| a.name.as_str()).collect();
+    match usable.as_slice() {
+        [only] => Ok(only.to_string()),
+        [] => Err("set azure_storage.default_account (no registered account may be used by the current user)".into()),
+        several => Err(format!("set azure_storage.default_account to one of the registered accounts {}", several.join(", "))),
     }
 }
 

@@ -26,7 +26,7 @@ pub use context::Context;
 #[derive(Args, Debug, Clone, Default, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct StorageArgs {
-    /// Account of a vault or target given as a container name alone.
+    /// Account of a vault or target given as a container name alone, or as an az:// URL.
     #[arg(long, env = "AZURE_STORAGE_ACCOUNT", global = true)]
     pub account: Option<String>,
     /// Shared key of the account. Other local users see a command line (ps) for a moment,
@@ -211,15 +211,28 @@ pub struct Vault {
 impl Vault {
     /// `<account>/<container>` (or `<container>` with an account from the options), given as
     /// `flag`, with the credential from the options; errors in the value name the flag.
+    /// A URL in any of input::url's forms names the account and container instead.
     pub fn for_flag(flag: &str, location: &str, args: &StorageArgs) -> Result<Vault, Error> {
-        let (name, container) = split_location(flag, location, args)?;
+        let (name, container) = match from_url(flag, location, args) {
+            Some(Ok((_, prefix))) if !prefix.is_empty() => {
+                return Err(Error::Flag {
+                    flag: flag.to_string(),
+                    reason: format!("\"{}\" names a path (\"{prefix}\"); {flag} is a container, as in abfss://<container>@<account>.dfs.core.windows.net", input::url::redact_url(location)),
+                })
+            }
+            Some(found) => found?.0,
+            None => split_location(flag, location, args)?,
+        };
         Vault::with_credential(&name, &container, args)
     }
 
     /// `<account>/<container>[/<prefix>]` as the value of a command-line flag: the container
     /// and the prefix ("" when none); errors in the value name the flag.
     pub fn for_flag_with_prefix(flag: &str, location: &str, args: &StorageArgs) -> Result<(Vault, String), Error> {
-        let ((name, container), prefix) = split_with_prefix(flag, location, args)?;
+        let ((name, container), prefix) = match from_url(flag, location, args) {
+            Some(found) => found?,
+            None => split_with_prefix(flag, location, args)?,
+        };
         Ok((Vault::with_credential(&name, &container, args)?, prefix))
     }
 
@@ -249,6 +262,37 @@ impl Vault {
         account.check_credential().map_err(|e| Error::Settings(format!("{e}; make a new one")))?;
         Ok(Vault { account, container: container.to_string() })
     }
+}
+
+/// Account, container and prefix of a URL given as `flag` (`None` when it is not a URL): an
+/// https URL of an Azure blob or dfs host, abfss://, abfs://, wasbs://, wasb://, az:// and
+/// azure:// with the account of the options, or a path-style URL under --endpoint (or the
+/// connection string's BlobEndpoint). The requests go to the account's endpoint as always.
+fn from_url(flag: &str, location: &str, args: &StorageArgs) -> Option<Result<((String, String), String), Error>> {
+    if !input::url::is_url(location) {
+        return None;
+    }
+    let bad = |reason: String| Error::Flag { flag: flag.to_string(), reason };
+    let parts = args.connection_string.as_deref().map(ConnectionString::parse).transpose();
+    let parts = match parts {
+        Ok(parts) => parts.unwrap_or_default(),
+        Err(e) => return Some(Err(e)),
+    };
+    let template = args.endpoint.clone().unwrap_or_else(|| storage::account::DEFAULT_ENDPOINT_TEMPLATE.to_string());
+    let accounts = input::url::Accounts {
+        endpoints: parts.endpoint.as_deref().zip(parts.account.as_deref()).into_iter().collect(),
+        template: &template,
+        default_account: args
+            .account
+            .clone()
+            .filter(|a| !a.is_empty())
+            .ok_or_else(|| "give the account with --account (or AZURE_STORAGE_ACCOUNT, or account in the config file)".to_string()),
+    };
+    Some(match input::url::resolve_location(location, &accounts) {
+        Some(Ok(u)) => Ok(((u.account, u.container), u.path)),
+        Some(Err(reason)) => Err(bad(reason)),
+        None => Err(bad(format!("\"{}\" is not a storage URL; accepted forms: {}", input::url::redact_url(location), input::url::ACCEPTED_FORMS))),
+    })
 }
 
 /// Account and container of `<account>/<container>`, or of `<container>` with an account
@@ -342,6 +386,60 @@ mod tests {
         let local = Vault::for_flag("--vault", "devstoreaccount1/b1b", &StorageArgs { endpoint: Some("http://127.0.0.1:10000/{account}".into()), ..args() }).unwrap();
         assert_eq!(local.account.endpoint, "http://127.0.0.1:10000/devstoreaccount1");
         assert!(matches!(local.account.credential, Credential::Anonymous));
+    }
+
+    #[test]
+    fn vault_urls() {
+        let at = |flag: &str, url: &str, a: StorageArgs| Vault::for_flag_with_prefix(flag, url, &a).map(|(v, p)| (v.account.name, v.account.endpoint, v.container, p));
+        let azurite = || StorageArgs { endpoint: Some("http://127.0.0.1:10000/{account}".into()), ..args() };
+        let same = Ok(("devstoreaccount1".to_string(), "http://127.0.0.1:10000/devstoreaccount1".to_string(), "backups".to_string(), String::new()));
+        for url in [
+            "devstoreaccount1/backups",
+            "abfss://backups@devstoreaccount1.dfs.core.windows.net",
+            "abfs://backups@devstoreaccount1.dfs.core.windows.net/",
+            "wasbs://backups@devstoreaccount1.blob.core.windows.net",
+            "WASB://backups@devstoreaccount1.blob.core.windows.net/",
+            "https://devstoreaccount1.blob.core.windows.net/backups",
+            "https://devstoreaccount1.dfs.core.windows.net/backups/",
+            "http://127.0.0.1:10000/devstoreaccount1/backups",
+        ] {
+            assert_eq!(at("--vault", url, azurite()).map_err(|e| e.to_string()), same, "{url}");
+            let v = Vault::for_flag("--vault", url, &azurite()).unwrap();
+            assert_eq!((v.account.name.as_str(), v.container.as_str()), ("devstoreaccount1", "backups"), "{url}");
+        }
+        // Without --endpoint, the account's own Azure endpoint, whatever the URL's host.
+        let v = Vault::for_flag("--vault", "abfss://backups@acct1.dfs.core.windows.net/", &args()).unwrap();
+        assert_eq!(v.account.endpoint, "https://acct1.blob.core.windows.net");
+        // A prefix, where the flag takes one.
+        let got = at("--from", "abfss://restores@acct1.dfs.core.windows.net/drill/x", args()).unwrap();
+        assert_eq!((got.2.as_str(), got.3.as_str()), ("restores", "drill/x"));
+        let e = Vault::for_flag("--vault", "abfss://backups@acct1.dfs.core.windows.net/sub/", &args()).unwrap_err().to_string();
+        assert!(e.starts_with("--vault: ") && e.contains("names a path (\"sub/\")"), "{e}");
+        // az:// takes the account of the options.
+        let got = at("--target", "az://restores/p/", StorageArgs { account: Some("acct2".into()), ..args() }).unwrap();
+        assert_eq!((got.0.as_str(), got.2.as_str(), got.3.as_str()), ("acct2", "restores", "p/"));
+        let e = Vault::for_flag("--vault", "az://backups", &args()).unwrap_err().to_string();
+        assert!(e.contains("names no account") && e.contains("--account"), "{e}");
+        // Bad URLs name the flag, the URL and the accepted forms, and never a secret.
+        for (url, says) in [
+            ("abfss://acct1.dfs.core.windows.net/backups", "names no container"),
+            ("abfss://backups@acct1.blob.core.windows.net", "not <account>.dfs.core.windows.net"),
+            ("wasbs://backups@acct1.dfs.core.windows.net", "not <account>.blob.core.windows.net"),
+            ("abfss://backups@evil.com@acct1.dfs.core.windows.net", "more than one @"),
+            ("https://acct1.blob.core.windows.net/backups?sig=secret", "query string"),
+            ("https://example.com/backups", "is not a storage URL"),
+            ("abfss://backups:secret@acct1.dfs.core.windows.net", "has a password"),
+        ] {
+            let e = Vault::for_flag("--vault", url, &args()).unwrap_err().to_string();
+            assert!(e.starts_with("--vault: ") && e.contains(says) && !e.contains("secret"), "{url}: {e}");
+        }
+        let e = Vault::for_flag("--vault", "https://example.com/backups", &args()).unwrap_err().to_string();
+        assert!(e.contains("abfss://<container>@<account>.dfs.core.windows.net/<path>"), "{e}");
+        // The connection string's account must be the URL's.
+        let cs = StorageArgs { connection_string: Some("UseDevelopmentStorage=true".into()), ..args() };
+        assert!(Vault::for_flag("--vault", "abfss://backups@acct1.dfs.core.windows.net", &cs).unwrap_err().to_string().contains("the connection string is for account devstoreaccount1"));
+        let v = Vault::for_flag("--vault", "http://127.0.0.1:10000/devstoreaccount1/backups", &cs).unwrap();
+        assert_eq!((v.account.name.as_str(), v.container.as_str()), ("devstoreaccount1", "backups"));
     }
 
     #[test]
