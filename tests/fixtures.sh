@@ -77,6 +77,37 @@ put truncated.csv.zst "$src/events.csv" --compress zstd --truncate 3000
 put events.bin.data "$src/events.bin"
 put data.xlsx "$src/employee.csv"
 
+# Blobs whose schema 14_schema reads: parquet written by pyarrow, JSON lines by Python's json,
+# csv by its csv module (tests/schema_fixtures.py), and small hand-made ones.
+source "$ROOT/tests/lib/pyarrow.sh"
+"$PY" "$ROOT/tests/schema_fixtures.py" "$data"
+blobctl mkcontainer schema
+sput() { blobctl put schema "$@"; }
+sput types.parquet "$data/types.parquet"
+sput mapped.parquet "$data/mapped.parquet"
+sput mapped_copy "$data/mapped.parquet"
+sput events.jsonl "$data/events.jsonl"
+sput events.jsonl.gz "$data/events.jsonl" --compress gzip
+sput events.ndjson.zst "$data/events.jsonl" --compress zstd
+sput events_lines "$data/events.jsonl"
+sput people.csv "$data/people.csv"
+sput people.csv.gz "$data/people.csv" --compress gzip
+printf 'id|name|note\n1|a|NULL\n2|NULL|x\n' > "$data/pipe.txt"; sput pipe.txt "$data/pipe.txt"
+printf 'a,b,a,b\n1,2,3,4\n' > "$data/dup.csv"; sput dup.csv "$data/dup.csv"
+printf 'a,,c\n1,2,3\n' > "$data/empty_name.csv"; sput empty_name.csv "$data/empty_name.csv"
+printf '%s,b\n1,2\n' "$(printf 'x%.0s' $(seq 1 64))" > "$data/long_name.csv"; sput long_name.csv "$data/long_name.csv"
+printf 'a,b\n1,2\n3\n' > "$data/ragged.csv"; sput ragged.csv "$data/ragged.csv"
+printf 'a,b\n' > "$data/header_only.csv"; sput header_only.csv "$data/header_only.csv"
+printf '\n\n' > "$data/blank.jsonl"; sput blank.jsonl "$data/blank.jsonl"
+printf '{"a": 1}\n[1, 2]\n' > "$data/array_line.jsonl"; sput array_line.jsonl "$data/array_line.jsonl"
+printf '{"a": 1}\n{"a": \n' > "$data/broken.jsonl"; sput broken.jsonl "$data/broken.jsonl"
+printf 'x,y\n1,2\n' > "$data/part-1.csv"; sput parts/part-1.csv "$data/part-1.csv"
+printf '{"z": true}\n' > "$data/part-2.jsonl"; sput parts/part-2.jsonl "$data/part-2.jsonl"
+# 1,500 lines: the sample is the first 1,000 (line 1,001 on would make n text).
+python3 -c 'import json; [print(json.dumps({"n": i if i <= 1000 else "late"})) for i in range(1, 1501)]' > "$data/long.jsonl"
+sput long.jsonl "$data/long.jsonl"
+sput not_parquet.parquet "$data/people.csv"
+
 # Settings the SQL tests read with current_setting(); the key never appears in their output.
 closed_port=$((AZURITE_PORT + 2))   # nothing listens there
 stall_port=$((AZURITE_PORT + 1))    # tests/run.sh starts stallserver there

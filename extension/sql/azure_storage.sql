@@ -230,6 +230,26 @@ CREATE FUNCTION azure_storage.blob_get(account_name text, container_name text, p
     RETURNS SETOF anyelement
     LANGUAGE c AS 'MODULE_PATHNAME', 'blob_get_typed';
 
+-- A blob's schema, beyond Azure: the columns of a parquet file (from its footer), or of csv
+-- (header) and JSON lines inferred from their first 1,000 rows, with the type each loads
+-- into; a table made of them; a parquet footer's row groups and column chunks. The first
+-- blob in name order when the path is a pattern.
+CREATE FUNCTION azure_storage.blob_schema(account_name text, container_name text, path text,
+                                          decoder text DEFAULT 'auto'::text, options jsonb DEFAULT NULL::jsonb)
+    RETURNS TABLE("position" integer, name text, type regtype, nullable boolean)
+    LANGUAGE c AS 'MODULE_PATHNAME', 'blob_schema_wrapper';
+
+CREATE FUNCTION azure_storage.create_table_from_blob(table_name text, account_name text, container_name text, path text,
+                                                     decoder text DEFAULT 'auto'::text, options jsonb DEFAULT NULL::jsonb)
+    RETURNS regclass
+    LANGUAGE c AS 'MODULE_PATHNAME', 'create_table_from_blob_wrapper';
+
+CREATE FUNCTION azure_storage.parquet_metadata(account_name text, container_name text, path text)
+    RETURNS TABLE(row_group integer, num_rows bigint, column_name text, physical_type text, logical_type text,
+                  compression text, compressed_bytes bigint, uncompressed_bytes bigint, null_count bigint,
+                  min text, max text)
+    LANGUAGE c AS 'MODULE_PATHNAME', 'parquet_metadata_wrapper';
+
 -- blob_put: an aggregate writing every row of its group into one blob. Its transition
 -- function takes the arguments of each overload; the blob appears when the statement ends.
 CREATE FUNCTION azure_storage.blob_put_step(state internal, account_name text, container_name text, path text, tuple record)

@@ -24,6 +24,7 @@ mod pending;
 mod records;
 mod roles;
 mod row_encoder;
+mod schema;
 
 pgrx::pg_module_magic!();
 

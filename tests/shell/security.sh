@@ -1137,5 +1137,101 @@ warned=$("$BIN/pgvault" --help | grep -cE 'Other local users see a command line.
 status=$((before | status))
 pgv_cleanup
 
+# --- 10. A blob's schema: column names and types come from a blob anyone who can write the
+# container controls. create_table_from_blob must create exactly the blob's names, with
+# pg_catalog's types whatever the caller's search_path, and refuse what cannot be a name.
+before=$status; status=0
+q -c "CREATE SCHEMA sec_user_s AUTHORIZATION sec_user" -c "CREATE TABLE public.sec_victim (v int)" -c "GRANT CREATE ON SCHEMA public TO sec_user" >/dev/null
+python3 - "$work" <<'PY'
+import gzip, json, sys, zlib
+work = sys.argv[1]
+names = ['a"b', "semi;colon", '"); DROP TABLE public.sec_victim; --', "x.y", "Upper Case", "select", "tab\there",
+         "naïve ☃", "'quote'", "back\\slash", "$1", "end\"", " lead"]
+with open(f"{work}/hostile.jsonl", "w") as f:
+    f.write(json.dumps({n: i for i, n in enumerate(names)}) + "\n")
+with open(f"{work}/hostile.names", "w") as f:
+    f.write("".join(json.dumps(n) + "\n" for n in names))
+# Every inferred kind, for the search_path check.
+kinds = {"b": True, "i": 1, "n": 1.5, "d": "2024-01-01", "ts": "2024-01-01T00:00:00Z", "t": "x", "j": {"k": 1}}
+with open(f"{work}/kinds.jsonl", "w") as f:
+    f.write(json.dumps(kinds) + "\n")
+with open(f"{work}/nul_key.jsonl", "w") as f:
+    f.write(json.dumps({"a\u0000b": 1}) + "\n")
+with open(f"{work}/wide.jsonl", "w") as f:
+    f.write(json.dumps({f"c{i}": i for i in range(2000)}) + "\n")
+with open(f"{work}/nul_header.csv", "wb") as f:
+    f.write(b"a\x00b,c\n1,2\n")
+# One line of 1 GiB and a byte, without a line end, gzipped (about 1 MB).
+z = zlib.compressobj(1, zlib.DEFLATED, 31)
+with open(f"{work}/huge.jsonl.gz", "wb") as f:
+    f.write(z.compress(b'{"a": "'))
+    chunk = b"x" * (1 << 20)
+    for _ in range(1024):
+        f.write(z.compress(chunk))
+    f.write(z.compress(b'"'))
+    f.write(z.flush())
+PY
+for f in hostile.jsonl kinds.jsonl nul_key.jsonl wide.jsonl nul_header.csv huge.jsonl.gz; do
+  "$BIN/blobctl" put $data "$f" "$work/$f" >/dev/null || fail "could not upload $f"
+done
+# Every parquet type, written by the extension itself.
+q -v ON_ERROR_STOP=1 -c "COPY (SELECT true b, 1::int2 s, 1::int4 i, 1::int8 l, 1.5::float4 r, 1.5::float8 f, 1.25::numeric(6,2) n,
+  'x'::text t, '\\x00'::bytea y, '2024-01-01'::date d, '12:00'::time tm, '2024-01-01'::timestamp ts, now() tz, '1 day'::interval iv,
+  gen_random_uuid() u, '{}'::jsonb j, ARRAY[1,2] a, ARRAY['x'] ta) TO '$host_url/kinds.parquet'" >/dev/null || fail "could not write kinds.parquet"
+
+part
+# 10a. Hostile names become exactly those names; the injected DROP never runs.
+as_user -q -At -c "SELECT azure_storage.create_table_from_blob('sec_user_s.hostile', '$AZURITE_ACCOUNT', '$data', 'hostile.jsonl')" > "$work/hostile.out"
+grep -q '^sec_user_s.hostile$' "$work/hostile.out" || fail "create_table_from_blob of hostile names: $(cat "$work/hostile.out")"
+q -c "SELECT to_json(attname::text) FROM pg_attribute WHERE attrelid = 'sec_user_s.hostile'::regclass AND attnum > 0 ORDER BY attnum" > "$work/hostile.got"
+python3 -c 'import json, sys; [print(json.dumps(json.loads(l), ensure_ascii=False)) for l in open(sys.argv[1])]' "$work/hostile.names" > "$work/hostile.want"
+diff "$work/hostile.want" "$work/hostile.got" > /dev/null || { fail "the created columns are not the blob's names:"; diff "$work/hostile.want" "$work/hostile.got" | head | sed 's/^/    /'; }
+[ "$(q -c "SELECT count(*) FROM pg_class WHERE oid = 'public.sec_victim'::regclass")" = 1 ] || fail "public.sec_victim is gone: a column name ran as SQL"
+passed "create_table_from_blob: $(wc -l < "$work/hostile.want") names with quotes, semicolons, '\"); DROP TABLE ...; --', dots, tabs, unicode made exactly those columns; nothing ran"
+
+part
+# 10b. The caller's schema first on search_path, with domains named like the types (over
+# integer, so a column typed by them would refuse text): the columns keep pg_catalog's types.
+shadow_types="text int8 bigint numeric bool boolean date timestamptz jsonb int2 int4 float4 float8 bytea time timestamp interval uuid"
+as_user -q -At > "$work/shadow.out" <<SQL
+$(for t in $shadow_types; do echo "CREATE DOMAIN sec_user_s.$t AS pg_catalog.int4 CHECK (VALUE > 1000000);"; done)
+CREATE DOMAIN sec_user_s._text AS pg_catalog.int4;
+SET search_path = sec_user_s, pg_catalog;
+SELECT azure_storage.create_table_from_blob('shadow_json', '$AZURITE_ACCOUNT', '$data', 'kinds.jsonl');
+SELECT azure_storage.create_table_from_blob('shadow_parquet', '$AZURITE_ACCOUNT', '$data', 'kinds.parquet');
+SELECT count(*) FROM azure_storage.blob_schema('$AZURITE_ACCOUNT', '$data', 'kinds.parquet') s WHERE s.type::oid >= 16384;
+SQL
+grep -q '^ERROR' "$work/shadow.out" && { fail "create_table_from_blob with a shadowing search_path failed:"; sed 's/^/    /' "$work/shadow.out"; }
+[ "$(tail -1 "$work/shadow.out")" = 0 ] || fail "blob_schema with a shadowing search_path named types outside pg_catalog: $(tail -1 "$work/shadow.out")"
+foreign=$(q -c "SELECT string_agg(c.relname || '.' || a.attname || ' ' || a.atttypid::regtype, ', ') FROM pg_attribute a
+  JOIN pg_class c ON c.oid = a.attrelid JOIN pg_type t ON t.oid = a.atttypid
+  WHERE c.relname IN ('shadow_json', 'shadow_parquet') AND a.attnum > 0 AND t.typnamespace <> 'pg_catalog'::regnamespace")
+[ -z "$foreign" ] || fail "columns typed by the caller's domains: $foreign"
+ncols=$(q -c "SELECT count(*) FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid WHERE c.relname IN ('shadow_json', 'shadow_parquet') AND a.attnum > 0")
+[ "$ncols" = 25 ] || fail "the shadow tables have $ncols columns, not 7 + 18"
+passed "create_table_from_blob with domains named $shadow_types first on search_path: 25 columns of pg_catalog's types"
+
+part
+# 10c. Names that cannot be column names, and sizes: refused clearly, nothing created.
+as_user -q -At > "$work/refused.out" <<SQL
+SELECT azure_storage.create_table_from_blob('sec_user_s.nul_key', '$AZURITE_ACCOUNT', '$data', 'nul_key.jsonl');
+SELECT * FROM azure_storage.blob_schema('$AZURITE_ACCOUNT', '$data', 'nul_header.csv');
+SELECT azure_storage.create_table_from_blob('sec_user_s.nul_header', '$AZURITE_ACCOUNT', '$data', 'nul_header.csv');
+SELECT count(*) FROM azure_storage.blob_schema('$AZURITE_ACCOUNT', '$data', 'wide.jsonl');
+SELECT azure_storage.create_table_from_blob('sec_user_s.wide', '$AZURITE_ACCOUNT', '$data', 'wide.jsonl');
+SELECT * FROM azure_storage.blob_schema('$AZURITE_ACCOUNT', '$data', 'huge.jsonl.gz');
+SQL
+expect_line() { grep -qF -- "$1" "$work/refused.out" || fail "$2: expected '$1' in: $(head -c 600 "$work/refused.out")"; }
+expect_line 'ERROR:  42602: azure_storage: column 1 of "nul_key.jsonl" has a name with a NUL character' "a JSON key with \\u0000"
+expect_line 'ERROR:  42602: azure_storage: column 1 of "nul_header.csv" has a name with a NUL character' "a NUL in a csv header"
+expect_line '2000' "blob_schema of 2,000 keys"
+expect_line 'ERROR:  54011: tables can have at most 1600 columns' "create_table_from_blob of 2,000 columns"
+expect_line 'ERROR:  54000: azure_storage: could not read the schema of "huge.jsonl.gz": line 1 is longer than 1073741824 bytes' "a line of 1 GiB and a byte"
+[ "$(q -c "SELECT count(*) FROM pg_class WHERE relname IN ('nul_key', 'nul_header', 'wide')")" = 0 ] || fail "a refused create_table_from_blob left a table"
+server_survived "blob_schema and create_table_from_blob of hostile blobs"
+passed "blob_schema / create_table_from_blob: NUL in a JSON key and in a csv header refused (42602), 2,000 keys listed and refused as a table by PostgreSQL (54011), a line of 1 GiB refused (54000); the server did not restart"
+q -c "DROP SCHEMA sec_user_s CASCADE" -c "DROP TABLE public.sec_victim" -c "REVOKE CREATE ON SCHEMA public FROM sec_user" >/dev/null
+status=$((before | status))
+
 echo "$name: done in $((SECONDS - start)) s"
 exit $status

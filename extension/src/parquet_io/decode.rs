@@ -5,7 +5,7 @@
 use std::collections::BTreeSet;
 
 use arrow_array::RecordBatch;
-use parquet::arrow::arrow_reader::{ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReader, ParquetRecordBatchReaderBuilder};
+use parquet::arrow::arrow_reader::{ArrowReaderMetadata, ParquetRecordBatchReader, ParquetRecordBatchReaderBuilder};
 use parquet::arrow::ProjectionMask;
 use crate::pg::compat;
 use pgrx::pg_sys;
@@ -84,7 +84,7 @@ pub struct ParquetSource {
     scratch: pg_sys::MemoryContext,
 }
 
-fn not_parquet(path: &str, e: impl std::fmt::Display) -> ! {
+pub(super) fn not_parquet(path: &str, e: impl std::fmt::Display) -> ! {
     raise(
         PgSqlErrorCode::ERRCODE_DATA_CORRUPTED,
         format!("\"{path}\" is not a readable parquet file: {e}"),
@@ -98,11 +98,7 @@ impl ParquetSource {
     /// here, before a row is read.
     pub fn open(access: &Access, container: &str, blob: &BlobVersion, targets: Vec<Target>, options: &ParquetOptions) -> ParquetSource {
         let path = blob.path();
-        let file = BlobFile::open(access.store(container), blob).unwrap_or_else(|e| access.fail(e));
-        let metadata = ArrowReaderMetadata::load(&file, ArrowReaderOptions::new()).unwrap_or_else(|e| match file.take_failure() {
-            Some(failure) => access.fail(failure),
-            None => not_parquet(path, e),
-        });
+        let (file, metadata) = super::footer::load(access, container, blob);
         let fields = metadata.schema().fields();
         let names: Vec<&str> = fields.iter().map(|f| f.name().as_str()).collect();
         let sources: Vec<usize> = match options.match_by {

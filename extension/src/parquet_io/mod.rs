@@ -6,6 +6,7 @@
 pub mod blob_file;
 pub mod decode;
 pub mod encode;
+pub mod footer;
 pub mod from_arrow;
 pub mod to_arrow;
 pub mod types;

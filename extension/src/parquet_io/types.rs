@@ -170,3 +170,54 @@ impl PgType {
         }
     }
 }
+
+/// The other direction, for a parquet file's schema (`blob_schema`, `create_table_from_blob`):
+/// the column type (oid, typmod) the reader above fills from values of Arrow type `source`
+/// with every value kept. `uuid`: the parquet column is annotated UUID (arrow-rs reads it as
+/// 16 fixed bytes). None: no column type reads it (structs, maps, lists of lists, nulls).
+pub fn for_arrow(source: &DataType, uuid: bool) -> Option<(Oid, i32)> {
+    use DataType as D;
+    let plain = |oid: Oid| Some((oid, -1));
+    match source {
+        D::Boolean => plain(pg_sys::BOOLOID),
+        D::Int8 | D::Int16 | D::UInt8 => plain(pg_sys::INT2OID),
+        D::Int32 | D::UInt16 => plain(pg_sys::INT4OID),
+        D::Int64 | D::UInt32 => plain(pg_sys::INT8OID),
+        D::UInt64 => plain(pg_sys::NUMERICOID),
+        D::Float16 | D::Float32 => plain(pg_sys::FLOAT4OID),
+        D::Float64 => plain(pg_sys::FLOAT8OID),
+        D::Decimal32(p, s) | D::Decimal64(p, s) | D::Decimal128(p, s) | D::Decimal256(p, s) => {
+            let (p, s) = (i32::from(*p), i32::from(*s));
+            // numeric(p, s) as PostgreSQL packs it; a negative scale (PostgreSQL 15 and later
+            // only) is left unconstrained.
+            let typmod = if (1..=1000).contains(&p) && (0..=p).contains(&s) { ((p << 16) | s) + pg_sys::VARHDRSZ as i32 } else { -1 };
+            Some((pg_sys::NUMERICOID, typmod))
+        }
+        D::Utf8 | D::LargeUtf8 | D::Utf8View => plain(pg_sys::TEXTOID),
+        D::FixedSizeBinary(16) if uuid => plain(pg_sys::UUIDOID),
+        D::Binary | D::LargeBinary | D::BinaryView | D::FixedSizeBinary(_) => plain(pg_sys::BYTEAOID),
+        D::Date32 | D::Date64 => plain(pg_sys::DATEOID),
+        D::Time32(_) | D::Time64(_) => plain(pg_sys::TIMEOID),
+        D::Timestamp(_, None) => plain(pg_sys::TIMESTAMPOID),
+        D::Timestamp(_, Some(_)) => plain(pg_sys::TIMESTAMPTZOID),
+        D::Interval(_) | D::Duration(_) => plain(pg_sys::INTERVALOID),
+        D::Dictionary(_, values) => for_arrow(values, uuid),
+        D::List(element) | D::LargeList(element) | D::FixedSizeList(element, _) => {
+            if matches!(element.data_type(), D::List(_) | D::LargeList(_) | D::FixedSizeList(..)) {
+                return None;
+            }
+            let (oid, typmod) = for_arrow(element.data_type(), false)?;
+            let array = unsafe { pg_sys::get_array_type(oid) };
+            (array != pg_sys::InvalidOid).then_some((array, typmod))
+        }
+        _ => None,
+    }
+}
+
+/// A type as a CREATE TABLE may name it whatever the search_path: keywords (`bigint`,
+/// `numeric(10,2)`, `timestamp with time zone`) or names qualified with their schema
+/// (`pg_catalog.text`, `pg_catalog.jsonb[]`).
+pub fn qualified_type_name(oid: Oid, typmod: i32) -> String {
+    let flags = (pg_sys::FORMAT_TYPE_TYPEMOD_GIVEN | pg_sys::FORMAT_TYPE_FORCE_QUALIFY) as pg_sys::bits16;
+    unsafe { CStr::from_ptr(pg_sys::format_type_extended(oid, typmod, flags)) }.to_string_lossy().into_owned()
+}
