@@ -18,7 +18,8 @@ use crate::blob_set;
 use crate::errors::{invalid_name, invalid_parameter, interrupt_pending, raise};
 use crate::parquet_io::footer;
 use crate::parquet_io::types::qualified_type_name;
-use input::infer::{self, CsvOptions, CsvRecords, Kind, Lines, SampleFormat, Schema, MAX_LINE};
+use input::infer::{self, CsvOptions, CsvRecords, Kind, SampleFormat, Schema, MAX_LINE};
+use input::json_lines::{Columns, Lines, LinesError};
 
 fn required<'a>(value: Option<&'a str>, name: &str) -> &'a str {
     value.unwrap_or_else(|| invalid_parameter(format!("{name} must not be NULL")))
@@ -94,15 +95,23 @@ fn sampled(columns: Vec<infer::Column>) -> Vec<BlobColumn> {
         .collect()
 }
 
+/// The decompressed bytes of `blob` (its compression from its name and headers).
+fn open_stream(access: &Access, container: &str, blob: &BlobVersion) -> storage::BlobStream {
+    let compression = storage::compression::for_blob("auto", blob.path(), Some(blob)).unwrap_or_else(|e| invalid_parameter(e));
+    access.stream(container, blob, compression)
+}
+
+/// A sample that cannot be read: a line or record too long (54000), anything else 22P04.
+fn unreadable(blob: &BlobVersion, e: String) -> ! {
+    let code = if e.contains("is longer than") { PgSqlErrorCode::ERRCODE_PROGRAM_LIMIT_EXCEEDED } else { PgSqlErrorCode::ERRCODE_BAD_COPY_FILE_FORMAT };
+    raise(code, format!("could not read the schema of \"{}\": {e}", blob.path()), None, None)
+}
+
 /// Feeds the decompressed bytes of `blob` to `feed` until it wants no more or the blob ends.
 fn stream_sample(access: &Access, container: &str, blob: &BlobVersion, feed: &mut dyn FnMut(Option<&[u8]>) -> Result<bool, String>) {
-    let compression = storage::compression::for_blob("auto", blob.path(), Some(blob)).unwrap_or_else(|e| invalid_parameter(e));
-    let mut stream = access.stream(container, blob, compression);
+    let mut stream = open_stream(access, container, blob);
     let mut buf = vec![0u8; 256 << 10];
-    let fail = |e: String| -> ! {
-        let code = if e.contains("is longer than") { PgSqlErrorCode::ERRCODE_PROGRAM_LIMIT_EXCEEDED } else { PgSqlErrorCode::ERRCODE_BAD_COPY_FILE_FORMAT };
-        raise(code, format!("could not read the schema of \"{}\": {e}", blob.path()), None, None)
-    };
+    let fail = |e: String| -> ! { unreadable(blob, e) };
     loop {
         let n = stream.read(&mut buf, &interrupt_pending).unwrap_or_else(|e| access.fail(e));
         let bytes = (n > 0).then(|| &buf[..n]);
@@ -147,20 +156,28 @@ fn csv_sample(access: &Access, container: &str, blob: &BlobVersion, options: Csv
 }
 
 fn jsonl_sample(access: &Access, container: &str, blob: &BlobVersion) -> Vec<infer::Column> {
+    let mut stream = open_stream(access, container, blob);
     let mut lines = Lines::new(MAX_LINE);
     let mut schema = Schema::default();
-    let mut take = |line: &[u8], number: usize| -> Result<bool, String> {
-        if line.iter().all(u8::is_ascii_whitespace) {
-            return Ok(true);
+    while !schema.full() {
+        // The number of the line `next` gives.
+        let number = lines.number() + 1;
+        let line = match lines.next(|buf: &mut [u8]| stream.read(buf, &interrupt_pending)) {
+            Ok(Some(line)) => line,
+            Ok(None) => break,
+            Err(LinesError::Read(e)) => access.fail(e),
+            Err(LinesError::TooLong { line }) => unreadable(blob, format!("line {line} is longer than 1 GB, the largest value PostgreSQL holds")),
+        };
+        if Columns::is_blank(line) {
+            continue;
         }
-        let text = std::str::from_utf8(line).map_err(|_| format!("line {number} is not valid UTF-8"))?;
-        schema.add_json_line(text, number)?;
-        Ok(!schema.full())
-    };
-    stream_sample(access, container, blob, &mut |bytes| match bytes {
-        Some(bytes) => lines.feed(bytes, &mut take),
-        None => lines.finish(&mut take).map(|_| false),
-    });
+        let added = std::str::from_utf8(line).map_err(|_| format!("line {number} is not valid UTF-8")).and_then(|text| schema.add_json_line(text, number as usize));
+        if let Err(e) = added {
+            unreadable(blob, e);
+        }
+        pgrx::check_for_interrupts!();
+    }
+    // Dropping the stream stops its download.
     schema.finish()
 }
 

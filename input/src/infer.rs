@@ -36,13 +36,12 @@ use std::collections::HashMap;
 use serde::de::{Deserialize, Deserializer, MapAccess, Visitor};
 use serde_json::Value;
 
-use crate::compression::strip_suffix;
 use crate::format::Format;
 
 /// Rows (JSON lines, csv records after the header) a schema is inferred from.
 pub const SAMPLE_ROWS: usize = 1000;
 /// The longest line (or csv record) read: PostgreSQL's largest value.
-pub const MAX_LINE: usize = 1 << 30;
+pub use crate::json_lines::MAX_LINE;
 
 /// The types a column can be inferred as.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -381,60 +380,6 @@ impl Schema {
     }
 }
 
-/// Splits bytes that come in pieces into lines (without their `\n` or `\r\n`), refusing
-/// one longer than `max`.
-pub struct Lines {
-    pending: Vec<u8>,
-    max: usize,
-    /// Lines returned so far, the one being returned included.
-    pub number: usize,
-}
-
-impl Lines {
-    pub fn new(max: usize) -> Lines {
-        Lines { pending: Vec::new(), max, number: 0 }
-    }
-
-    /// Adds `bytes`; calls `line` with each complete line until it returns false (enough).
-    /// Returns whether more lines are wanted.
-    pub fn feed(&mut self, bytes: &[u8], line: &mut dyn FnMut(&[u8], usize) -> Result<bool, String>) -> Result<bool, String> {
-        let mut rest = bytes;
-        while let Some(end) = rest.iter().position(|&b| b == b'\n') {
-            self.check(end)?;
-            self.pending.extend_from_slice(&rest[..end]);
-            rest = &rest[end + 1..];
-            let mut text = std::mem::take(&mut self.pending);
-            if text.last() == Some(&b'\r') {
-                text.pop();
-            }
-            self.number += 1;
-            if !line(&text, self.number)? {
-                return Ok(false);
-            }
-        }
-        self.check(rest.len())?;
-        self.pending.extend_from_slice(rest);
-        Ok(true)
-    }
-
-    /// The last line, without a line end; call when the bytes end.
-    pub fn finish(&mut self, line: &mut dyn FnMut(&[u8], usize) -> Result<bool, String>) -> Result<(), String> {
-        if !self.pending.is_empty() {
-            let text = std::mem::take(&mut self.pending);
-            self.number += 1;
-            line(&text, self.number)?;
-        }
-        Ok(())
-    }
-
-    fn check(&self, more: usize) -> Result<(), String> {
-        if self.pending.len() + more > self.max {
-            return Err(format!("line {} is longer than {} bytes", self.number + 1, self.max));
-        }
-        Ok(())
-    }
-}
-
 /// The csv dialect: COPY's csv options as blob_get takes them.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CsvOptions {
@@ -650,29 +595,19 @@ pub enum SampleFormat {
     JsonLines,
 }
 
-/// The decoder names of JSON lines, and its suffixes (after a compression suffix).
-/// Kept apart from `Format` until import and export of JSON lines share one parser of names.
-const JSONL_NAMES: [&str; 2] = ["jsonl", "ndjson"];
-
 /// The format a schema is read from: `decoder` (`auto`: from the suffix of `path`).
 pub fn sample_format(decoder: &str, path: &str) -> Result<SampleFormat, String> {
-    let lower = decoder.to_ascii_lowercase();
-    let jsonl_suffix = || {
-        let base = strip_suffix(path).to_ascii_lowercase();
-        JSONL_NAMES.iter().any(|s| base.ends_with(&format!(".{s}")))
-    };
-    if JSONL_NAMES.contains(&lower.as_str()) || (lower == "auto" && jsonl_suffix()) {
-        return Ok(SampleFormat::JsonLines);
-    }
+    let auto = decoder.eq_ignore_ascii_case("auto");
     let accepted = "auto, csv, jsonl (or ndjson), parquet";
     match Format::parse(decoder, path) {
         Ok(Format::Csv) => Ok(SampleFormat::Csv),
         Ok(Format::Parquet) => Ok(SampleFormat::Parquet),
-        Ok(_) if lower == "auto" => Err(format!(
+        Ok(Format::JsonLines) => Ok(SampleFormat::JsonLines),
+        Ok(_) if auto => Err(format!(
             "cannot read a schema from \"{path}\": a schema can be read from csv, JSON lines and parquet blobs (.csv, .jsonl, .ndjson, .parquet, also with .gz or .zst); give the decoder for other names"
         )),
         Ok(_) => Err(format!("a schema can be read from csv, JSON lines and parquet blobs, not with decoder \"{decoder}\"; accepted values are {accepted}")),
-        Err(e) if lower == "auto" => Err(format!("{e}; a schema can be read from .csv, .jsonl, .ndjson and .parquet blobs")),
+        Err(e) if auto => Err(format!("{e}; a schema can be read from .csv, .jsonl, .ndjson and .parquet blobs")),
         Err(_) => Err(format!("invalid decoder \"{decoder}\"; accepted values are {accepted}")),
     }
 }
@@ -850,33 +785,6 @@ mod tests {
         assert!(e.starts_with("line 1 is not valid JSON: trailing characters"), "{e}");
     }
 
-    #[test]
-    fn lines_across_pieces() {
-        let mut lines = Lines::new(10);
-        let mut got = Vec::new();
-        let mut take = |l: &[u8], n: usize| {
-            got.push((String::from_utf8(l.to_vec()).unwrap(), n));
-            Ok(n < 3)
-        };
-        assert_eq!(lines.feed(b"ab", &mut take), Ok(true));
-        assert_eq!(lines.feed(b"c\r\n\nde", &mut take), Ok(true));
-        assert_eq!(lines.feed(b"f\ng\nh\n", &mut take), Ok(false), "the third line is enough");
-        assert_eq!(got, vec![("abc".into(), 1), ("".into(), 2), ("def".into(), 3)]);
-
-        let mut lines = Lines::new(4);
-        let mut none = |_: &[u8], _: usize| Ok(true);
-        assert_eq!(lines.feed(b"1234\n123", &mut none), Ok(true));
-        assert_eq!(lines.feed(b"45", &mut none), Err("line 2 is longer than 4 bytes".into()));
-        let mut lines = Lines::new(4);
-        let mut last = Vec::new();
-        lines.feed(b"x\nlast", &mut none).unwrap();
-        lines.finish(&mut |l, n| {
-            last.push((l.to_vec(), n));
-            Ok(true)
-        })
-        .unwrap();
-        assert_eq!(last, vec![(b"last".to_vec(), 2)]);
-    }
 
     fn records(options: CsvOptions, pieces: &[&[u8]]) -> Result<Vec<(Vec<Option<String>>, usize)>, String> {
         let mut out = Vec::new();

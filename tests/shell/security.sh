@@ -1226,7 +1226,7 @@ expect_line 'ERROR:  42602: azure_storage: column 1 of "nul_key.jsonl" has a nam
 expect_line 'ERROR:  42602: azure_storage: column 1 of "nul_header.csv" has a name with a NUL character' "a NUL in a csv header"
 expect_line '2000' "blob_schema of 2,000 keys"
 expect_line 'ERROR:  54011: tables can have at most 1600 columns' "create_table_from_blob of 2,000 columns"
-expect_line 'ERROR:  54000: azure_storage: could not read the schema of "huge.jsonl.gz": line 1 is longer than 1073741824 bytes' "a line of 1 GiB and a byte"
+expect_line 'ERROR:  54000: azure_storage: could not read the schema of "huge.jsonl.gz": line 1 is longer than 1 GB, the largest value PostgreSQL holds' "a line of 1 GiB and a byte"
 [ "$(q -c "SELECT count(*) FROM pg_class WHERE relname IN ('nul_key', 'nul_header', 'wide')")" = 0 ] || fail "a refused create_table_from_blob left a table"
 server_survived "blob_schema and create_table_from_blob of hostile blobs"
 passed "blob_schema / create_table_from_blob: NUL in a JSON key and in a csv header refused (42602), 2,000 keys listed and refused as a table by PostgreSQL (54011), a line of 1 GiB refused (54000); the server did not restart"
