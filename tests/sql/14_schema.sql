@@ -55,10 +55,11 @@ SELECT azure_storage.create_table_from_blob('pipe', 'devstoreaccount1', 'schema'
 SELECT count(*) FROM azure_storage.blob_get('devstoreaccount1', 'schema', 'pipe.txt', NULL::pipe, 'csv',
        options := azure_storage.options_csv_get(delimiter := '|', null_string := 'NULL', header := true));
 
--- JSON lines: the columns only. (JSON lines import is another feature; once COPY and
--- blob_get load them, load events.jsonl into schema_test.events here and check every row.)
+-- JSON lines: the table, then COPY of the same blob loads every row.
 SELECT azure_storage.create_table_from_blob('events', 'devstoreaccount1', 'schema', 'events.jsonl.gz');
 \d events
+COPY events FROM 'https://devstoreaccount1.blob.core.windows.net/schema/events.jsonl.gz';
+SELECT * FROM events ORDER BY id;
 
 -- Qualified and quoted table names, parsed as PostgreSQL parses them.
 CREATE SCHEMA "Other Schema";
