@@ -69,6 +69,12 @@ SELECT * FROM azure_storage.blob_get('$AZURITE_ACCOUNT', 'demo', 'events/employe
 CREATE TABLE employees_jsonl (name text, id int, joined date, team text DEFAULT 'unassigned');
 COPY employees_jsonl (id, name, joined) FROM 'https://$AZURITE_ACCOUNT.blob.core.windows.net/demo/events/employees.jsonl';
 SELECT * FROM employees_jsonl ORDER BY id;
+
+-- A blob's columns, and a table made from them; the data lake's URL forms reach the same blob.
+SELECT * FROM azure_storage.blob_schema('$AZURITE_ACCOUNT', 'demo', 'events/employees.jsonl');
+SELECT azure_storage.create_table_from_blob('employees_from_blob', '$AZURITE_ACCOUNT', 'demo', 'events/employees.jsonl');
+COPY employees_from_blob FROM 'abfss://demo@$AZURITE_ACCOUNT.dfs.core.windows.net/events/employees.jsonl';
+SELECT * FROM employees_from_blob ORDER BY id;
 SQL
 echo
 echo "== pgvault: back up the whole server into a vault, list, restore as files, restore into the server"
