@@ -404,17 +404,19 @@ impl Lines {
     /// there, 0 at the end) as needed; None after the last.
     pub fn next<E>(&mut self, mut read: impl FnMut(&mut [u8]) -> Result<usize, E>) -> Result<Option<&[u8]>, LinesError<E>> {
         let (from, to) = loop {
-            if let Some(i) = self.buf[self.scanned..self.end].iter().position(|&b| b == b'\n') {
-                let newline = self.scanned + i;
+            // A line is refused as soon as it has more than `max` bytes, ended or not.
+            let unended = &self.buf[self.scanned..self.end];
+            let newline = unended.iter().position(|&b| b == b'\n').map(|i| self.scanned + i);
+            if newline.unwrap_or(self.end) - self.start > self.max {
+                return Err(LinesError::TooLong { line: self.number + 1 });
+            }
+            if let Some(newline) = newline {
                 let line = (self.start, newline);
                 self.start = newline + 1;
                 self.scanned = self.start;
                 break line;
             }
             self.scanned = self.end;
-            if self.end - self.start > self.max {
-                return Err(LinesError::TooLong { line: self.number + 1 });
-            }
             if self.eof {
                 if self.start == self.end {
                     return Ok(None);
@@ -556,6 +558,13 @@ mod tests {
         let mut read = read_from(b"abcd\nabcdefgh\n", 2);
         assert_eq!(lines.next(&mut read).unwrap(), Some(&b"abcd"[..]));
         assert_eq!(lines.next(&mut read), Err(LinesError::TooLong { line: 2 }));
+        // A line one byte too long is refused even when its end is in the same read.
+        for data in [&b"abcde\n"[..], b"abcde", b"ab\nabcde\n"] {
+            let mut lines = Lines::new(4);
+            let mut read = read_from(data, 1000);
+            let got = std::iter::from_fn(|| Some(lines.next(&mut read).map(|l| l.map(<[u8]>::to_vec)))).find(|r| !matches!(r, Ok(Some(_))));
+            assert!(matches!(got, Some(Err(LinesError::TooLong { .. }))), "{data:?}: {got:?}");
+        }
         let mut lines = Lines::new(4);
         assert_eq!(lines.next(|_: &mut [u8]| Err::<usize, &str>("broken")), Err(LinesError::Read("broken")));
         let mut lines = Lines::new(4);
