@@ -111,7 +111,10 @@ impl Columns {
                 out.push(b'\t');
             }
             let result = match slot {
-                None => Ok(out.extend_from_slice(b"\\N")),
+                None => {
+                    out.extend_from_slice(b"\\N");
+                    Ok(())
+                }
                 Some(raw) => column_text(raw, shape, out),
             };
             if let Err(message) = result {
@@ -168,29 +171,33 @@ fn string(raw: &RawValue) -> Result<Cow<'_, str>, String> {
 
 /// A column's value in COPY's text format.
 fn column_text(raw: &RawValue, shape: &Shape, out: &mut Vec<u8>) -> Result<(), String> {
-    let mut literal = String::new();
-    let text: &str = match (kind(raw), shape) {
-        (Kind::Null, _) => {
-            out.extend_from_slice(b"\\N");
-            return Ok(());
-        }
-        (_, Shape::Json) => raw.get(),
-        (Kind::String, _) => {
-            escape_copy_text(&string(raw)?, out);
-            return Ok(());
-        }
+    if kind(raw) == Kind::Null {
+        out.extend_from_slice(b"\\N");
+    } else {
+        escape_copy_text(&value_text(raw, shape)?, out);
+    }
+    Ok(())
+}
+
+/// The text a value other than null gives its column's input function: a string unescaped;
+/// for json and jsonb the JSON text; an array or record literal for a JSON array in an array
+/// column or an object in a composite column; otherwise the JSON text.
+fn value_text<'a>(raw: &'a RawValue, shape: &Shape) -> Result<Cow<'a, str>, String> {
+    Ok(match (kind(raw), shape) {
+        (_, Shape::Json) => Cow::Borrowed(raw.get()),
+        (Kind::String, _) => string(raw)?,
         (Kind::Array, Shape::Array(element)) => {
+            let mut literal = String::new();
             array_literal(raw, element, 1, &mut literal)?;
-            &literal
+            Cow::Owned(literal)
         }
         (Kind::Object, Shape::Composite(fields)) => {
+            let mut literal = String::new();
             record_literal(raw, fields, &mut literal)?;
-            &literal
+            Cow::Owned(literal)
         }
-        _ => raw.get(),
-    };
-    escape_copy_text(text, out);
-    Ok(())
+        _ => Cow::Borrowed(raw.get()),
+    })
 }
 
 /// Escapes a value for COPY's text format: backslash, and the newline, carriage return and
@@ -268,25 +275,9 @@ fn record_literal(raw: &RawValue, fields: &[(String, Shape)], out: &mut String) 
         if i > 0 {
             out.push(',');
         }
-        let Some(value) = slot.filter(|v| kind(v) != Kind::Null) else { continue };
-        let mut nested = String::new();
-        let text: &str = match (kind(value), shape) {
-            (_, Shape::Json) => value.get(),
-            (Kind::String, _) => {
-                quote(&string(value)?, out);
-                continue;
-            }
-            (Kind::Array, Shape::Array(element)) => {
-                array_literal(value, element, 1, &mut nested)?;
-                &nested
-            }
-            (Kind::Object, Shape::Composite(inner)) => {
-                record_literal(value, inner, &mut nested)?;
-                &nested
-            }
-            _ => value.get(),
-        };
-        quote(text, out);
+        if let Some(value) = slot.filter(|v| kind(v) != Kind::Null) {
+            quote(&value_text(value, shape)?, out);
+        }
     }
     out.push(')');
     Ok(())
