@@ -3,36 +3,14 @@
 # (nested objects, arrays, unicode and escapes, numbers beyond bigint, nulls, missing keys,
 # blank lines, CRLF), plain, gzip and zstd, which COPY FROM and blob_get must load exactly;
 # Python reads what COPY TO and blob_put write, each line equal to row_to_json of its row.
-set -euo pipefail
-source "$(dirname "$0")/../../tools/env.sh"
-BIN="$ROOT/target/release"
 DB=json_lines; CONTAINER=jsonlines
-base="https://$AZURITE_ACCOUNT.blob.core.windows.net/$CONTAINER"
-export PGTZ=UTC PGDATESTYLE=ISO PGCLIENTENCODING=UTF8
-fail() { echo "json_lines: FAILED $*" >&2; exit 1; }
-ok() { echo "json_lines: ok $*"; }
-work=$(mktemp -d /tmp/json-lines.XXXXXX)   # KEEP=1 keeps it, to look at the files
-cleanup() {
-  local rc=$?
-  psql -X -q -d postgres -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)" >/dev/null 2>&1 || true
-  "$BIN/blobctl" rmcontainer "$CONTAINER" >/dev/null 2>&1 || true
-  [ -n "${KEEP:-}" ] || rm -rf "$work"; exit $rc
-}
-trap cleanup EXIT
-
-psql -X -q -d postgres -v ON_ERROR_STOP=1 -c "SET client_min_messages = warning" -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)" -c "CREATE DATABASE $DB"
-export PGDATABASE=$DB
-q() { psql -X -q -At -v ON_ERROR_STOP=1 "$@"; }
-q >/dev/null <<SQL
-CREATE EXTENSION azure_storage;
-SELECT azure_storage.account_add(jsonb_build_object('account_name', '$AZURITE_ACCOUNT',
-  'credentials', '$AZURITE_KEY', 'endpoint', '$AZURITE_ENDPOINT'));
+source "$(dirname "$0")/../lib/scratch.sh"
+scratch_db <<'SQL'
 CREATE TYPE pair AS (a int, b text);
 CREATE TABLE ev (id bigint, name text, big numeric, f double precision, ok boolean, tags text[],
                  ints int[], obj jsonb, at timestamptz, pr pair, sometimes text);
 SQL
-"$BIN/blobctl" rmcontainer "$CONTAINER" >/dev/null 2>&1 || true
-"$BIN/blobctl" mkcontainer "$CONTAINER" >/dev/null
+q() { psql -X -q -At -v ON_ERROR_STOP=1 "$@"; }
 
 # Python writes the records, one JSON object per line, and keeps them to compare with.
 python3 - "$work" <<'PY'

@@ -4,38 +4,11 @@
 # widths, large strings, nested types), which COPY FROM and blob_get must load exactly; it
 # reads what COPY TO and blob_put write, checking types, codecs and values; and files it
 # writes that cannot fit a table must fail COPY with a message naming what is wrong.
-set -euo pipefail
-source "$(dirname "$0")/../../tools/env.sh"
-BIN="$ROOT/target/release"
 DB=parquet_interop; CONTAINER=interop
-base="https://$AZURITE_ACCOUNT.blob.core.windows.net/$CONTAINER"
-export PGTZ=UTC PGDATESTYLE=ISO PGCLIENTENCODING=UTF8
-fail() { echo "parquet_interop: FAILED $*" >&2; exit 1; }
-ok() { echo "parquet_interop: ok $*"; }
-work=$(mktemp -d /tmp/parquet-interop.XXXXXX)   # KEEP=1 keeps it, to look at the files
-cleanup() {
-  local rc=$?
-  psql -X -q -d postgres -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)" >/dev/null 2>&1 || true
-  "$BIN/blobctl" rmcontainer "$CONTAINER" >/dev/null 2>&1 || true
-  [ -n "${KEEP:-}" ] || rm -rf "$work"; exit $rc
-}
-trap cleanup EXIT
-
-# pyarrow in a virtual environment of its own, kept between runs; without it the test fails.
-venv="$RUN_DIR/pyarrow-venv"; PY="$venv/bin/python"
-if ! "$PY" -c 'import pyarrow' 2>/dev/null; then
-  python3 -m venv --clear "$venv" && "$venv/bin/pip" install -q 'pyarrow>=15' \
-    || fail "could not install pyarrow into $venv (python3 -m venv, pip install pyarrow)"
-fi
+source "$(dirname "$0")/../lib/scratch.sh"
+source "$ROOT/tests/lib/pyarrow.sh"
 ok "pyarrow $("$PY" -c 'import pyarrow; print(pyarrow.__version__)')"
-
-psql -X -q -d postgres -v ON_ERROR_STOP=1 -c "SET client_min_messages = warning" -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)" -c "CREATE DATABASE $DB"
-export PGDATABASE=$DB
-q() { psql -X -q -At -v ON_ERROR_STOP=1 -P null='<null>' "$@"; }
-q >/dev/null <<SQL
-CREATE EXTENSION azure_storage;
-SELECT azure_storage.account_add(jsonb_build_object('account_name', '$AZURITE_ACCOUNT',
-  'credentials', '$AZURITE_KEY', 'endpoint', '$AZURITE_ENDPOINT'));
+scratch_db <<'SQL'
 CREATE TYPE pair AS (a int, b text);
 CREATE TABLE scalars (id integer, small bigint, u bigint, f double precision, dec numeric(10,2),
                       dec_any numeric, s text, ls text, color text);
@@ -44,8 +17,7 @@ CREATE TABLE nested (id int, ints integer[], st pair);
 CREATE TABLE two (x int, y int);
 CREATE TABLE narrow (v integer);
 SQL
-"$BIN/blobctl" rmcontainer "$CONTAINER" >/dev/null 2>&1 || true
-"$BIN/blobctl" mkcontainer "$CONTAINER" >/dev/null
+q() { psql -X -q -At -v ON_ERROR_STOP=1 -P null='<null>' "$@"; }
 
 # pyarrow writes the input files, and next to each the psql -At output its rows must give.
 mkdir -p "$work/in" "$work/codec" "$work/errors" "$work/expected" "$work/export"

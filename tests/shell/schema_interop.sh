@@ -4,33 +4,11 @@
 # group and column by column, pyarrow's num_rows, column path, physical type, codec, sizes
 # and null count, and min/max where pyarrow has them; blob_schema's nullability must be
 # pyarrow's. Then create_table_from_blob and COPY load every row of a multi-row-group file.
-set -euo pipefail
-source "$(dirname "$0")/../../tools/env.sh"
-BIN="$ROOT/target/release"
 DB=schema_interop; CONTAINER=schema-interop
-export PGTZ=UTC PGDATESTYLE=ISO PGCLIENTENCODING=UTF8
-fail() { echo "schema_interop: FAILED $*" >&2; exit 1; }
-ok() { echo "schema_interop: ok $*"; }
-work=$(mktemp -d /tmp/schema-interop.XXXXXX)
-cleanup() {
-  local rc=$?
-  psql -X -q -d postgres -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)" >/dev/null 2>&1 || true
-  "$BIN/blobctl" rmcontainer "$CONTAINER" >/dev/null 2>&1 || true
-  rm -rf "$work"; exit $rc
-}
-trap cleanup EXIT
+source "$(dirname "$0")/../lib/scratch.sh"
 source "$ROOT/tests/lib/pyarrow.sh"
-
-psql -X -q -d postgres -v ON_ERROR_STOP=1 -c "SET client_min_messages = warning" -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)" -c "CREATE DATABASE $DB"
-export PGDATABASE=$DB
+scratch_db </dev/null
 q() { psql -X -q -At -v ON_ERROR_STOP=1 -P null='<null>' "$@"; }
-q >/dev/null <<SQL
-CREATE EXTENSION azure_storage;
-SELECT azure_storage.account_add(jsonb_build_object('account_name', '$AZURITE_ACCOUNT',
-  'credentials', '$AZURITE_KEY', 'endpoint', '$AZURITE_ENDPOINT'));
-SQL
-"$BIN/blobctl" rmcontainer "$CONTAINER" >/dev/null 2>&1 || true
-"$BIN/blobctl" mkcontainer "$CONTAINER" >/dev/null
 
 # pyarrow writes the files and, next to each, what its own metadata says, in the layout of
 # parquet_metadata's rows (psql -At), min/max as '<stats>' when pyarrow has them.
