@@ -163,8 +163,15 @@ fn scaled(v: i128, scale: i32) -> String {
     scaled_digits((v < 0, v.unsigned_abs().to_string()), scale)
 }
 
+/// Scales beyond this (a footer may claim any) are written in exponent form rather than
+/// padded with zeros: numeric's own bound on the digits after the point.
+const MAX_PADDED_SCALE: u32 = 16383;
+
 fn scaled_digits((negative, digits): (bool, String), scale: i32) -> String {
     let sign = if negative { "-" } else { "" };
+    if scale.unsigned_abs() > MAX_PADDED_SCALE {
+        return format!("{sign}{digits}e{}", -i64::from(scale));
+    }
     if scale <= 0 {
         return format!("{sign}{digits}{}", "0".repeat(scale.unsigned_abs() as usize));
     }
@@ -378,5 +385,14 @@ mod tests {
         assert_eq!(logical_type_name(Some(&LogicalType::decimal(2, 10)), ConvertedType::DECIMAL).as_deref(), Some("DECIMAL(10,2)"));
         assert_eq!(logical_type_name(Some(&LogicalType::timestamp(true, TimeUnit::MICROS)), ConvertedType::NONE).as_deref(), Some("TIMESTAMP(MICROS,UTC)"));
         assert_eq!(logical_type_name(Some(&LogicalType::integer(8, false)), ConvertedType::NONE).as_deref(), Some("INTEGER(8,unsigned)"));
+    }
+
+    #[test]
+    fn claimed_scales_stay_small() {
+        assert_eq!(scaled(12345, 2), "123.45");
+        assert_eq!(scaled(-5, 3), "-0.005");
+        assert_eq!(scaled(7, -2), "700");
+        assert_eq!(scaled(7, i32::MAX), format!("7e{}", -i64::from(i32::MAX)));
+        assert_eq!(scaled(-7, i32::MIN), format!("-7e{}", -i64::from(i32::MIN)));
     }
 }
