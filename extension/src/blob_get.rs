@@ -114,7 +114,8 @@ unsafe fn blob_get(fcinfo: pg_sys::FunctionCallInfo, first_option: usize) -> pg_
         };
         blob_set::for_each_prefetched(blobs, open, |blob, (plan, stream)| {
             let path = blob.path();
-            let name = several.then_some(path);
+            // COPY's own CONTEXT shows the row a JSON line became, not the blob: name it.
+            let name = (several || matches!(plan, ReadPlan::JsonLines { .. })).then_some(path);
             match (plan, stream) {
                 (ReadPlan::Copy { format, .. }, Some(stream)) => {
                     let _source = ActiveSource::stream(stream, access.reference());

@@ -49,6 +49,8 @@ pub unsafe fn copy_from_blob(stmt: *mut pg_sys::CopyStmt, query_string: *const c
         };
         blob_set::for_each_prefetched(blobs, open, |version, (plan, stream)| {
             let path = version.path();
+            // COPY's own CONTEXT shows the row a JSON line became, not the blob: name it.
+            let named = several || matches!(plan, ReadPlan::JsonLines { .. });
             let (copy_options, source, size) = match (plan, stream) {
                 (ReadPlan::Copy { format, compression }, Some(stream)) => {
                     // COPY counts the bytes it reads; the total is known when they are the blob's own.
@@ -77,7 +79,7 @@ pub unsafe fn copy_from_blob(stmt: *mut pg_sys::CopyStmt, query_string: *const c
             }
             processed += {
                 let _keep = keep_context();
-                let _blob = several.then(|| blob_context(path));
+                let _blob = named.then(|| blob_context(path));
                 pg_sys::CopyFrom(cstate)
             };
             pg_sys::EndCopyFrom(cstate);
