@@ -33,7 +33,6 @@
 
 use std::collections::HashMap;
 
-use serde::de::{Deserialize, Deserializer, MapAccess, Visitor};
 use serde_json::Value;
 
 use crate::format::Format;
@@ -91,6 +90,15 @@ impl Kind {
             Value::String(s) => Kind::of_string(s),
             Value::Array(_) | Value::Object(_) => Kind::Jsonb,
         })
+    }
+
+    /// The kind of a JSON value given as its text; None for null. Objects and arrays are
+    /// jsonb without being read further.
+    pub fn of_raw(raw: &serde_json::value::RawValue) -> Result<Option<Kind>, serde_json::Error> {
+        match raw.get().as_bytes().first() {
+            Some(b'{' | b'[') => Ok(Some(Kind::Jsonb)),
+            _ => Ok(Kind::of_json(&serde_json::from_str(raw.get())?)),
+        }
     }
 
     /// The kind of a JSON string: a date, a timestamp, or text.
@@ -264,29 +272,6 @@ pub struct Schema {
     rows: usize,
 }
 
-/// A JSON object's members in the order written.
-struct Members(Vec<(String, Value)>);
-
-impl<'de> Deserialize<'de> for Members {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Members, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = Members;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a JSON object")
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Members, A::Error> {
-                let mut members = Vec::new();
-                while let Some(member) = map.next_entry::<String, Value>()? {
-                    members.push(member);
-                }
-                Ok(Members(members))
-            }
-        }
-        deserializer.deserialize_map(V)
-    }
-}
-
 impl Schema {
     /// A schema whose columns are named by a header (csv).
     pub fn with_header(names: Vec<String>) -> Schema {
@@ -351,15 +336,16 @@ impl Schema {
             let start: String = text.chars().take(40).collect();
             return Err(format!("line {line} is not a JSON object: {start}"));
         }
-        let members: Members = serde_json::from_str(text).map_err(|e| format!("line {line} is not valid JSON: {e}"))?;
+        let invalid = |e: serde_json::Error| format!("line {line} is not valid JSON: {e}");
+        let members = crate::json_lines::members(text).map_err(invalid)?;
         let row = self.rows + 1;
-        for (key, value) in members.0 {
+        for (key, value) in members {
             let i = self.column(&key);
             if self.seen_in[i] != row {
                 self.seen_in[i] = row;
                 self.present[i] += 1;
             }
-            self.value(i, Kind::of_json(&value));
+            self.value(i, Kind::of_raw(value).map_err(invalid)?);
         }
         self.rows = row;
         Ok(())

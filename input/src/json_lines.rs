@@ -283,6 +283,12 @@ fn record_literal(raw: &RawValue, fields: &[(String, Shape)], out: &mut String) 
     Ok(())
 }
 
+/// The members of the JSON object `text`, in the order written (a key given twice comes
+/// twice); keys borrowed from `text` where they have no escapes, values as their JSON text.
+pub(crate) fn members(text: &str) -> Result<Vec<(Cow<'_, str>, &RawValue)>, serde_json::Error> {
+    serde_json::from_str::<Members>(text).map(|m| m.0)
+}
+
 /// An object's members in order, keys borrowed from the line where they have no escapes.
 struct Members<'a>(Vec<(Cow<'a, str>, &'a RawValue)>);
 
