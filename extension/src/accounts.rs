@@ -7,12 +7,8 @@ use pgrx::JsonB;
 use serde_json::Value;
 
 use crate::catalog::{self, AccountRow, AuthType};
-use crate::errors::{invalid_name, invalid_parameter, raise};
+use crate::errors::{invalid_name, invalid_parameter, raise, required};
 use crate::roles;
-
-fn required<T>(value: Option<T>, argument: &str) -> T {
-    value.unwrap_or_else(|| invalid_parameter(format!("{argument} must not be NULL")))
-}
 
 fn not_registered(name: &str) -> ! {
     raise(

@@ -14,7 +14,7 @@ use crate::copy_source::{content_encoding, copy_error_context, copy_options, stu
 use crate::pg::error_context::{blob_context, keep_context};
 use crate::blob_set::{self, ReadPlan};
 use crate::records::live_columns;
-use crate::errors::{interrupt_pending, invalid_name, invalid_parameter, raise};
+use crate::errors::{interrupt_pending, invalid_name, invalid_parameter, raise, required};
 use crate::parquet_io::decode::{targets, ParquetSource};
 use crate::json_lines::{self, JsonLinesSource};
 use input::format::Format;
@@ -49,7 +49,7 @@ pub unsafe extern "C-unwind" fn blob_get_typed(fcinfo: pg_sys::FunctionCallInfo)
 const MAX_VALUE: usize = (1 << 30) - 1;
 
 unsafe fn text_arg(fcinfo: pg_sys::FunctionCallInfo, n: usize, name: &str) -> String {
-    unsafe { pg_getarg::<String>(fcinfo, n) }.unwrap_or_else(|| invalid_parameter(format!("{name} must not be NULL")))
+    required(unsafe { pg_getarg::<String>(fcinfo, n) }, name)
 }
 
 

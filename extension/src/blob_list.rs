@@ -6,7 +6,7 @@ use pgrx::prelude::*;
 use storage::{BlobEntry, Listing};
 
 use crate::access::Access;
-use crate::errors::{interrupt_pending, invalid_name, invalid_parameter};
+use crate::errors::{interrupt_pending, invalid_name, required};
 
 /// The blobs under a prefix (storage::Listing), failures raised as errors in Azure's terms.
 /// Owns its account access (blob_list's rows outlive the call) or borrows it.
@@ -54,8 +54,8 @@ fn blob_list(
         name!(content_hash, Option<String>),
     ),
 > {
-    let account = account_name.unwrap_or_else(|| invalid_parameter("account_name must not be NULL"));
-    let container = container_name.unwrap_or_else(|| invalid_parameter("container_name must not be NULL"));
+    let account = required(account_name, "account_name");
+    let container = required(container_name, "container_name");
     let prefix = prefix.unwrap_or_default();
     // Names are checked before anything else, so a typo never reaches the network.
     input::names::validate_account_name(account).unwrap_or_else(|e| invalid_name(e));

@@ -9,7 +9,7 @@ use pgrx::{JsonB, PgSqlErrorCode};
 use storage::Compression;
 
 use crate::access::Access;
-use crate::errors::{invalid_name, invalid_parameter, raise};
+use crate::errors::{invalid_name, invalid_parameter, raise, required};
 use crate::export::Export;
 use input::format::Format;
 use crate::parquet_io::encode::ParquetEncoder;
@@ -130,7 +130,7 @@ pub unsafe extern "C-unwind" fn blob_put_step(fcinfo: pg_sys::FunctionCallInfo) 
 unsafe fn start(fcinfo: pg_sys::FunctionCallInfo, row_type: &RowType) -> Put {
     unsafe {
         let text = |n: usize, name: &str| -> String {
-            pg_getarg::<String>(fcinfo, n).unwrap_or_else(|| invalid_parameter(format!("{name} must not be NULL")))
+            required(pg_getarg::<String>(fcinfo, n), name)
         };
         let nargs = (*fcinfo).nargs as usize;
         let optional = |n: usize| if n < nargs { pg_getarg::<String>(fcinfo, n) } else { None };

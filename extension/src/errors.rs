@@ -22,6 +22,11 @@ pub fn invalid_parameter(message: impl AsRef<str>) -> ! {
     raise(PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE, message, None, None)
 }
 
+/// The value of a SQL argument that must not be NULL; an error naming `argument` if it is.
+pub fn required<T>(value: Option<T>, argument: &str) -> T {
+    value.unwrap_or_else(|| invalid_parameter(format!("{argument} must not be NULL")))
+}
+
 pub fn invalid_name(e: input::names::InvalidName) -> ! {
     raise(PgSqlErrorCode::ERRCODE_INVALID_NAME, e.to_string(), None, None)
 }

@@ -15,15 +15,12 @@ use storage::BlobVersion;
 
 use crate::access::Access;
 use crate::blob_set;
-use crate::errors::{invalid_name, invalid_parameter, interrupt_pending, raise};
+use crate::errors::{invalid_name, invalid_parameter, interrupt_pending, raise, required};
 use crate::parquet_io::footer;
 use crate::parquet_io::types::qualified_type_name;
 use input::infer::{self, CsvOptions, CsvRecords, Kind, SampleFormat, Schema, MAX_LINE};
 use input::json_lines::{Columns, Lines, LinesError};
 
-fn required<'a>(value: Option<&'a str>, name: &str) -> &'a str {
-    value.unwrap_or_else(|| invalid_parameter(format!("{name} must not be NULL")))
-}
 
 /// One column of a blob's schema.
 struct BlobColumn {
