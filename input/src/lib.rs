@@ -8,6 +8,7 @@
 pub mod compression;
 pub mod copy;
 pub mod format;
+pub mod hive;
 pub mod infer;
 pub mod json_lines;
 pub mod names;

@@ -1,0 +1,157 @@
+//! Datasets of many blobs: Hive partition path segments (`kind=Push/day=2026-01-01/`) both
+//! ways, and the `file_size_bytes` size strings of split exports.
+//!
+//! Values are escaped as Hive's `FileUtils.escapePathName` does: control characters and
+//! `"#%'*/:=?\{[]^` and DEL become `%XX` (upper-case hex of the byte); everything else,
+//! UTF-8 included, stays. Reading decodes every `%XX` (so pyarrow's URI-encoded segments
+//! read too) and keeps a `%` that does not start one. NULL is `__HIVE_DEFAULT_PARTITION__`.
+
+/// The segment value that stands for NULL.
+pub const DEFAULT_PARTITION: &str = "__HIVE_DEFAULT_PARTITION__";
+
+/// Largest file_size_bytes: a block blob's limit (50,000 blocks of 4,000 MiB).
+pub const MAX_FILE_SIZE: u64 = 50_000 * 4_000 * (1 << 20);
+
+fn escaped(b: u8) -> bool {
+    matches!(b, 0x00..=0x1f | 0x7f | b'"' | b'#' | b'%' | b'\'' | b'*' | b'/' | b':' | b'=' | b'?' | b'\\' | b'{' | b'[' | b']' | b'^')
+}
+
+/// `value` as Hive writes it in a path.
+pub fn escape(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for c in value.chars() {
+        if c.is_ascii() && escaped(c as u8) {
+            out.push_str(&format!("%{:02X}", c as u8));
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// A path segment as written: `%XX` decoded. Errors when the decoded bytes are not UTF-8.
+pub fn unescape(segment: &str) -> Result<String, String> {
+    let bytes = segment.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |b: u8| (b as char).to_digit(16);
+        if bytes[i] == b'%' && i + 2 < bytes.len() {
+            if let (Some(h), Some(l)) = (hex(bytes[i + 1]), hex(bytes[i + 2])) {
+                out.push((h * 16 + l) as u8);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8(out).map_err(|_| format!("partition path segment \"{segment}\" decodes to bytes that are not UTF-8"))
+}
+
+/// The `key=value` segment of one partition column; NULL as the default partition.
+pub fn segment(key: &str, value: Option<&str>) -> String {
+    match value {
+        Some(v) => format!("{}={}", escape(key), escape(v)),
+        None => format!("{}={DEFAULT_PARTITION}", escape(key)),
+    }
+}
+
+/// The partition values of a blob's name: every folder segment `key=value` (the last
+/// segment is the file and is not looked at), decoded, in path order; the default
+/// partition is None. A key given twice is an error naming it.
+pub fn partition_values(path: &str) -> Result<Vec<(String, Option<String>)>, String> {
+    let mut values: Vec<(String, Option<String>)> = Vec::new();
+    let mut folders: Vec<&str> = path.split('/').collect();
+    folders.pop();
+    for folder in folders {
+        let Some((key, value)) = folder.split_once('=') else { continue };
+        if key.is_empty() {
+            continue;
+        }
+        let key = unescape(key)?;
+        let value = if value == DEFAULT_PARTITION { None } else { Some(unescape(value)?) };
+        if values.iter().any(|(k, _)| *k == key) {
+            return Err(format!("blob \"{path}\" names the partition key \"{key}\" twice"));
+        }
+        values.push((key, value));
+    }
+    Ok(values)
+}
+
+/// A file_size_bytes setting: bytes, or a number with KB, MB or GB (powers of 1024; KiB,
+/// MiB, GiB and B too), spaces allowed, case ignored.
+pub fn parse_size(text: &str) -> Result<u64, String> {
+    let refuse = || {
+        format!(
+            "file_size_bytes \"{text}\" is not a size; give a number of bytes, or one with KB, MB or GB (powers of 1024), between 1 and {MAX_FILE_SIZE} bytes, such as '64MB'"
+        )
+    };
+    let t = text.trim();
+    let digits = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    if digits == 0 {
+        return Err(refuse());
+    }
+    let number: u64 = t[..digits].parse().map_err(|_| refuse())?;
+    let unit = t[digits..].trim().to_ascii_lowercase();
+    let factor: u64 = match unit.as_str() {
+        "" | "b" => 1,
+        "kb" | "kib" | "k" => 1 << 10,
+        "mb" | "mib" | "m" => 1 << 20,
+        "gb" | "gib" | "g" => 1 << 30,
+        _ => return Err(refuse()),
+    };
+    match number.checked_mul(factor) {
+        Some(n @ 1..=MAX_FILE_SIZE) => Ok(n),
+        _ => Err(refuse()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escapes_as_hive() {
+        assert_eq!(escape("a/b=c%d"), "a%2Fb%3Dc%25d");
+        assert_eq!(escape("2026-01-01 10:00:00"), "2026-01-01 10%3A00%3A00");
+        assert_eq!(escape("tab\there\u{1}"), "tab%09here%01");
+        assert_eq!(escape("ünï ✓"), "ünï ✓");
+        assert_eq!(escape("{[x]}^?*#'\"\\"), "%7B%5Bx%5D}%5E%3F%2A%23%27%22%5C");
+        assert_eq!(segment("kind", Some("Push/Pull")), "kind=Push%2FPull");
+        assert_eq!(segment("kind", None), "kind=__HIVE_DEFAULT_PARTITION__");
+    }
+
+    #[test]
+    fn unescapes_what_escape_wrote() {
+        for v in ["", "a/b=c%d", "%", "%%", "%4", "%zz", "100%", "x\u{7f}\u{1f}", "ü/ß", "__HIVE"] {
+            assert_eq!(unescape(&escape(v)).unwrap(), v, "{v:?}");
+        }
+        assert_eq!(unescape("a%20b%2fc").unwrap(), "a b/c");
+        assert_eq!(unescape("100%").unwrap(), "100%");
+        assert_eq!(unescape("%4").unwrap(), "%4");
+        assert!(unescape("%FF").unwrap_err().contains("not UTF-8"));
+    }
+
+    #[test]
+    fn reads_partition_values_from_folders() {
+        let v = partition_values("events/kind=Push/day=2026-01-01/data_0.parquet").unwrap();
+        assert_eq!(v, vec![("kind".into(), Some("Push".into())), ("day".into(), Some("2026-01-01".into()))]);
+        let v = partition_values("x/k=__HIVE_DEFAULT_PARTITION__/e=/a=b=c/f=1.csv").unwrap();
+        assert_eq!(v, vec![("k".into(), None), ("e".into(), Some("".into())), ("a".into(), Some("b=c".into()))]);
+        assert!(partition_values("k=1/k=2/f").unwrap_err().contains("\"k\" twice"));
+        assert!(partition_values("plain/f=1").unwrap().is_empty());
+        assert!(partition_values("=1/f").unwrap().is_empty());
+    }
+
+    #[test]
+    fn sizes() {
+        assert_eq!(parse_size("64MB").unwrap(), 64 << 20);
+        assert_eq!(parse_size(" 512 kb ").unwrap(), 512 << 10);
+        assert_eq!(parse_size("1GiB").unwrap(), 1 << 30);
+        assert_eq!(parse_size("1000").unwrap(), 1000);
+        for bad in ["", "MB", "-1", "0", "1.5MB", "1TB", "99999999999999999999", "200000000GB"] {
+            assert!(parse_size(bad).unwrap_err().contains("is not a size"), "{bad}");
+        }
+    }
+}
