@@ -8,6 +8,7 @@ use crate::{guc, roles};
 use pgrx::PgSqlErrorCode;
 
 /// An account that the current user may use, ready for clients.
+#[derive(Clone)]
 pub struct Access {
     pub account: Account,
     /// Whether the account is registered; an unregistered one is used anonymously.
@@ -66,7 +67,9 @@ impl Access {
     /// A writer of a new version of a blob, which appears only when committed. A compressed
     /// blob has the Content-Type of its compression (`content_type` is its format's), unless
     /// azure_storage.content_encoding_header asks for Content-Encoding.
-    pub fn upload(&self, container: &str, path: &str, compression: Compression, content_type: &str) -> BlobWriter {
+    /// `first_block_size` is `storage::blocks::FIRST_BLOCK_SIZE` unless many blobs are
+    /// written at once.
+    pub fn upload(&self, container: &str, path: &str, compression: Compression, content_type: &str, first_block_size: u64) -> BlobWriter {
         let (content_type, content_encoding) = match (compression.media_type(), guc::CONTENT_ENCODING_HEADER.get()) {
             (Some(media_type), false) => (media_type, None),
             (_, _) => (content_type, compression.content_encoding()),
@@ -77,6 +80,7 @@ impl Access {
             content_encoding: content_encoding.map(str::to_string),
             concurrency: guc::upload_concurrency(),
             timeout: guc::request_timeout(),
+            first_block_size,
         };
         BlobWriter::start(&self.account, container, path, options).unwrap_or_else(|e| self.fail(e))
     }

@@ -10,6 +10,7 @@ use storage::Compression;
 
 use crate::access::Access;
 use crate::errors::{invalid_name, invalid_parameter, raise, required};
+use crate::dataset::{DatasetWriter, Encoding, Naming, Plan};
 use crate::export::Export;
 use input::format::Format;
 use crate::parquet_io::encode::ParquetEncoder;
@@ -45,6 +46,8 @@ enum Put {
     Parquet(ParquetEncoder),
     /// JSON lines: each row's `row_to_json`.
     JsonLines { export: Export, line: Vec<u8> },
+    /// `data_N` blobs under the path, each closed at `file_size_bytes`.
+    Dataset(DatasetWriter),
 }
 
 /// The aggregate's state: lives in the aggregate's memory context, which drops it (ending
@@ -121,6 +124,7 @@ pub unsafe extern "C-unwind" fn blob_put_step(fcinfo: pg_sys::FunctionCallInfo) 
                 crate::json_lines::json_line(tuple, line);
                 export.write(line);
             }
+            Put::Dataset(writer) => writer.push(values, nulls),
         }
         pg_sys::Datum::from(slot)
     }
@@ -143,7 +147,8 @@ unsafe fn start(fcinfo: pg_sys::FunctionCallInfo, row_type: &RowType) -> Put {
         let encoder_name = optional(ENCODER).unwrap_or_else(|| "auto".into());
         let format = Format::parse_encoder(&encoder_name, &path).unwrap_or_else(|e| invalid_parameter(e));
         let compression_name = optional(COMPRESSION).unwrap_or_else(|| "auto".into());
-        let options = if OPTIONS < nargs { pg_getarg::<JsonB>(fcinfo, OPTIONS).map(|j| j.0) } else { None };
+        let mut options = if OPTIONS < nargs { pg_getarg::<JsonB>(fcinfo, OPTIONS).map(|j| j.0) } else { None };
+        let file_size = take_file_size(&mut options);
         let parquet = (format == Format::Parquet).then(|| crate::parquet_io::options_from_json(&compression_name, options.as_ref()));
         if format == Format::JsonLines && options.as_ref().is_some_and(|o| o.as_object().is_none_or(|m| !m.is_empty())) {
             invalid_parameter("the jsonl encoder takes no options: each line is the row's row_to_json");
@@ -154,6 +159,9 @@ unsafe fn start(fcinfo: pg_sys::FunctionCallInfo, row_type: &RowType) -> Put {
         };
 
         let content_type = format.content_type(&encoder_name, &path);
+        if let Some(file_size) = file_size {
+            return Put::Dataset(dataset(fcinfo, row_type, &account, &container, &path, format, compression, content_type, parquet, options.as_ref(), file_size));
+        }
         let encoder = (parquet.is_none() && format != Format::JsonLines).then(|| RowEncoder::new(format, row_type.desc(), options.as_ref()));
         let access = Access::open(&account);
         let mut export = Export::start(&access, &container, &path, compression, content_type);
@@ -193,6 +201,12 @@ pub unsafe extern "C-unwind" fn blob_put_final(fcinfo: pg_sys::FunctionCallInfo)
                 }
                 Some(Put::Parquet(encoder)) => Some(encoder.finish()),
                 Some(Put::JsonLines { export, .. }) => Some(export),
+                Some(Put::Dataset(writer)) => {
+                    for staged in writer.finish() {
+                        crate::pending::commit_at_query_end(staged, query_estate(fcinfo));
+                    }
+                    None
+                }
                 None => None,
             };
             if let Some(export) = export {
@@ -200,6 +214,58 @@ pub unsafe extern "C-unwind" fn blob_put_final(fcinfo: pg_sys::FunctionCallInfo)
             }
         }
         pg_sys::Datum::from(0)
+    }
+}
+
+/// Takes `file_size_bytes` out of the options: a size, or None.
+fn take_file_size(options: &mut Option<serde_json::Value>) -> Option<u64> {
+    let value = options.as_mut()?.as_object_mut()?.remove("file_size_bytes")?;
+    let text = match value {
+        serde_json::Value::Null => return None,
+        serde_json::Value::String(s) => s,
+        other => other.to_string(),
+    };
+    Some(input::hive::parse_size(&text).unwrap_or_else(|e| invalid_parameter(e)))
+}
+
+/// `data_N` blobs under `path`, each closed once it reaches `file_size` bytes, claimed one
+/// by one as they start; committed with the query.
+#[allow(clippy::too_many_arguments)]
+unsafe fn dataset(
+    fcinfo: pg_sys::FunctionCallInfo,
+    row_type: &RowType,
+    account: &str,
+    container: &str,
+    path: &str,
+    format: Format,
+    compression: Compression,
+    content_type: &'static str,
+    parquet: Option<crate::parquet_io::ParquetOptions>,
+    options: Option<&serde_json::Value>,
+    file_size: u64,
+) -> DatasetWriter {
+    unsafe {
+        let encoding = match (parquet, format.copy_format()) {
+            (Some(parquet), _) => Encoding::Parquet(parquet),
+            (None, Some(name)) => Encoding::Copy(crate::copy_source::copy_options(name, options)),
+            (None, None) if format == Format::JsonLines => Encoding::JsonLines,
+            (None, None) => invalid_parameter("file_size_bytes splits rows into files: give the encoder csv, tsv, binary, parquet or jsonl, not one that writes a single value"),
+        };
+        let folder = match path.trim_end_matches('/') {
+            "" => String::new(),
+            trimmed => format!("{trimmed}/"),
+        };
+        let plan = Plan {
+            naming: Naming::Files { folder, extension: format.file_extension(compression) },
+            file_size: Some(file_size),
+            partition_by: Vec::new(),
+            write_partition_columns: false,
+            max_open: 1,
+        };
+        let access = Access::open(account);
+        let estate = query_estate(fcinfo);
+        let claim = Box::new(move |target: &crate::export::BlobTarget| crate::pending::claim(target, estate));
+        DatasetWriter::new(&access, container, plan, compression, content_type, encoding, row_type.desc(), claim)
     }
 }
 

@@ -54,6 +54,12 @@ pub struct Export {
     target: BlobTarget,
 }
 
+/// An export whose last bytes are on their way (see `Export::close`).
+pub struct Closing {
+    closing: storage::upload::Closing,
+    target: BlobTarget,
+}
+
 /// A blob whose every byte is stored but which is not visible yet.
 pub struct Staged {
     blob: StagedBlob,
@@ -62,8 +68,14 @@ pub struct Staged {
 
 impl Export {
     pub fn start(access: &Access, container: &str, path: &str, compression: Compression, content_type: &str) -> Export {
+        Export::start_sized(access, container, path, compression, content_type, storage::blocks::FIRST_BLOCK_SIZE)
+    }
+
+    /// An export whose first blocks have `first_block_size` bytes: small when many blobs
+    /// are written at once, so that each holds little memory.
+    pub fn start_sized(access: &Access, container: &str, path: &str, compression: Compression, content_type: &str, first_block_size: u64) -> Export {
         Export {
-            writer: access.upload(container, path, compression, content_type),
+            writer: access.upload(container, path, compression, content_type, first_block_size),
             target: BlobTarget::new(access, container, path),
         }
     }
@@ -78,9 +90,29 @@ impl Export {
         }
     }
 
+    /// The blob's size so far (compressed, when it is).
+    pub fn stored_so_far(&self) -> u64 {
+        self.writer.stored_so_far()
+    }
+
     /// Waits until every block is stored.
     pub fn finish(self) -> Staged {
-        match self.writer.finish(&interrupt_pending) {
+        self.close().wait()
+    }
+
+    /// Ends the blob's content; its last blocks are staged in the background.
+    pub fn close(self) -> Closing {
+        match self.writer.close(&interrupt_pending) {
+            Ok(closing) => Closing { closing, target: self.target },
+            Err(e) => self.target.account.fail(e),
+        }
+    }
+}
+
+impl Closing {
+    /// Waits until every block is stored.
+    pub fn wait(self) -> Staged {
+        match self.closing.wait(&interrupt_pending) {
             Ok(blob) => Staged { blob, target: self.target },
             Err(e) => self.target.account.fail(e),
         }
@@ -88,40 +120,54 @@ impl Export {
 }
 
 impl Staged {
+    pub fn target(&self) -> &BlobTarget {
+        &self.target
+    }
+
     /// Makes the blob visible, replacing any previous one of that name.
     pub fn commit(self) {
-        commit_all(vec![self])
+        commit_all(vec![self]);
     }
 }
 
-/// Makes every blob of a statement visible, in order, once all of them are fully staged.
-/// Each commit is one request, so they come close together, but they are separate: if one
-/// fails, those before it stay committed and those after it are dropped, and the error says
-/// which are which.
-pub fn commit_all(blobs: Vec<Staged>) {
+/// Makes every blob of a statement visible together, once all of them are fully staged:
+/// all of them, or none (storage::upload::commit_all). When one commit fails, the blobs
+/// committed before it are deleted again and the error names every blob and what became of
+/// it. The number of blobs committed is returned.
+pub fn commit_all(blobs: Vec<Staged>) -> usize {
     let total = blobs.len();
-    let mut committed: Vec<BlobTarget> = Vec::new();
-    let mut blobs = blobs.into_iter();
-    while let Some(Staged { blob, target }) = blobs.next() {
-        if let Err(e) = blob.commit(&interrupt_pending) {
-            let dropped: Vec<BlobTarget> = blobs.map(|s| s.target).collect();
-            let note = (total > 1).then(|| commit_failure_note(&committed, &target, &dropped));
-            target.account.fail_noted(e, note)
+    if total == 0 {
+        return 0;
+    }
+    let (blobs, targets): (Vec<StagedBlob>, Vec<BlobTarget>) = blobs.into_iter().map(|s| (s.blob, s.target)).unzip();
+    match storage::upload::commit_all(blobs, &interrupt_pending) {
+        Ok(_) => total,
+        Err(failure) => {
+            let note = (total > 1).then(|| commit_failure_note(&targets, &failure));
+            let account = match failure.failed {
+                Some(i) => targets[i].account.clone(),
+                None => targets[0].account.clone(),
+            };
+            account.fail_noted(failure.error, note)
         }
-        committed.push(target);
     }
 }
 
-fn commit_failure_note(committed: &[BlobTarget], failed: &BlobTarget, dropped: &[BlobTarget]) -> String {
-    let list = |blobs: &[BlobTarget]| blobs.iter().map(|b| b.to_string()).collect::<Vec<_>>().join("; ");
-    let mut note = format!("The statement wrote {} blobs; this error is from committing {failed}.", committed.len() + 1 + dropped.len());
-    if committed.is_empty() {
-        note.push_str(" No blob was committed before it.");
-    } else {
-        note.push_str(&format!(" Committed before the error, and visible now: {}.", list(committed)));
+fn commit_failure_note(targets: &[BlobTarget], failure: &storage::upload::CommitFailure) -> String {
+    let list = |blobs: &mut dyn Iterator<Item = &BlobTarget>| blobs.map(|b| b.to_string()).collect::<Vec<_>>().join("; ");
+    let mut note = match failure.failed {
+        Some(i) => format!("The statement wrote {} blobs; this error is from committing {}.", targets.len(), targets[i]),
+        None => format!("The statement wrote {} blobs and was stopped while committing them.", targets.len()),
+    };
+    if failure.deleted.is_empty() && failure.left.is_empty() {
+        note.push_str(" No blob was committed.");
     }
-    if !dropped.is_empty() {
-        note.push_str(&format!(" Not committed (they keep their old content): {}.", list(dropped)));
+    if !failure.deleted.is_empty() {
+        note.push_str(&format!(" Committed before the error and deleted again: {}.", list(&mut failure.deleted.iter().map(|&i| &targets[i]))));
+    }
+    if !failure.left.is_empty() {
+        let left: Vec<String> = failure.left.iter().map(|(i, e)| format!("{} ({e})", targets[*i])).collect();
+        note.push_str(&format!(" Committed and could not be deleted, so still visible: {}.", left.join("; ")));
     }
     note
 }

@@ -44,6 +44,9 @@ pub static RETRY_MAX_TIME: GucSetting<i32> = GucSetting::<i32>::new(120);
 /// Blocks of one export being uploaded at once.
 pub static UPLOAD_CONCURRENCY: GucSetting<i32> = GucSetting::<i32>::new(4);
 
+/// Blobs a partitioned export keeps open at once.
+pub static MAX_OPEN_FILES: GucSetting<i32> = GucSetting::<i32>::new(32);
+
 /// Whether compressed exports carry `Content-Encoding`, for HTTP clients to decompress them.
 pub static CONTENT_ENCODING_HEADER: GucSetting<bool> = GucSetting::<bool>::new(false);
 
@@ -145,6 +148,17 @@ pub fn register() {
         GucContext::Userset,
         GucFlags::default(),
     );
+    GucRegistry::define_int_guc(
+        c"azure_storage.max_open_files",
+        c"How many blobs a partitioned export (COPY TO with partition_by) keeps open at once.",
+        c"When a row needs another, the least recently used one is finished; a later row of its partition starts the next data_N file. \
+          Each open blob holds up to about 5 MiB for its upload and one connection or more, and a parquet one also its row group in progress (at most 256 MiB divided by this setting).",
+        &MAX_OPEN_FILES,
+        1,
+        64,
+        GucContext::Userset,
+        GucFlags::default(),
+    );
     GucRegistry::define_bool_guc(
         c"azure_storage.content_encoding_header",
         c"Whether compressed exports carry a Content-Encoding header (gzip, zstd).",
@@ -158,6 +172,10 @@ pub fn register() {
 
 pub fn upload_concurrency() -> usize {
     UPLOAD_CONCURRENCY.get().max(1) as usize
+}
+
+pub fn max_open_files() -> usize {
+    MAX_OPEN_FILES.get().max(1) as usize
 }
 
 pub fn retry_policy() -> storage::retry::RetryPolicy {

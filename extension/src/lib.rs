@@ -13,6 +13,7 @@ mod catalog;
 mod copy;
 mod copy_source;
 mod crypto;
+mod dataset;
 mod errors;
 mod export;
 mod guc;

@@ -66,6 +66,24 @@ impl Format {
         }
     }
 
+    /// The suffix of the `data_N` files of a dataset in this format: csv, tsv (COPY's text),
+    /// bin, parquet, jsonl, and .gz or .zst after it when compressed.
+    pub fn file_extension(self, compression: crate::compression::Compression) -> String {
+        let format = match self {
+            Format::Csv => "csv",
+            Format::Tsv => "tsv",
+            Format::Binary => "bin",
+            Format::Parquet => "parquet",
+            Format::JsonLines => "jsonl",
+            Format::Whole => "txt",
+        };
+        match compression {
+            crate::compression::Compression::None => format.to_string(),
+            crate::compression::Compression::Gzip => format!("{format}.gz"),
+            crate::compression::Compression::Zstd => format!("{format}.zst"),
+        }
+    }
+
     /// The Content-Type of blobs in this format. Whole values take theirs from the encoder's
     /// name or, for `auto`, from the blob's suffix (json, xml, txt).
     pub fn content_type(self, encoder: &str, path: &str) -> &'static str {

@@ -23,8 +23,15 @@ pub const BLOCKS_PER_SIZE: u64 = 500;
 
 /// Size of block number `index` (from 0); every block but the last of a blob has this size.
 pub fn block_size(index: u64) -> u64 {
-    let doublings = (index / BLOCKS_PER_SIZE).min(12) as u32;
-    (FIRST_BLOCK_SIZE << doublings).min(MAX_BLOCK_SIZE)
+    block_size_from(FIRST_BLOCK_SIZE, index)
+}
+
+/// Size of block number `index` of a schedule whose first blocks have `first` bytes (a
+/// writer among many open at once starts small; doubling still reaches the largest block
+/// long before 50,000).
+pub fn block_size_from(first: u64, index: u64) -> u64 {
+    let doublings = (index / BLOCKS_PER_SIZE).min(40) as u32;
+    first.max(1).saturating_mul(1 << doublings).min(MAX_BLOCK_SIZE)
 }
 
 /// Bytes that the first `blocks` blocks hold together.
@@ -59,6 +66,16 @@ mod tests {
         assert!(total <= MAX_BLOB_SIZE);
         // The schedule wastes only its first 4,500 blocks: everything after is at the limit.
         assert_eq!(MAX_BLOB_SIZE - total, (0..4_500).map(|i| MAX_BLOCK_SIZE - block_size(i)).sum::<u64>());
+    }
+
+    #[test]
+    fn small_first_blocks_still_reach_the_limit() {
+        assert_eq!(block_size_from(MIB, 0), MIB);
+        assert_eq!(block_size_from(MIB, 500), 2 * MIB);
+        assert_eq!(block_size_from(MIB, 6_000), MAX_BLOCK_SIZE);
+        assert_eq!(block_size_from(0, 0), 1);
+        let total: u64 = (0..MAX_BLOCKS).map(|i| block_size_from(MIB, i)).sum();
+        assert!(total >= 160 * (1u64 << 40), "{total}");
     }
 
     #[test]

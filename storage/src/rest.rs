@@ -289,6 +289,12 @@ impl RestClient {
         .await
     }
 
+    /// Whether the blob's committed blocks are exactly `block_ids` (a commit of them happened
+    /// and nothing replaced it since).
+    pub async fn has_committed_blocks(&self, container: &str, path: &str, block_ids: &[String]) -> Result<bool> {
+        Ok(self.committed_blocks(container, path).await?.as_deref() == Some(block_ids))
+    }
+
     /// The ids of the blob's committed blocks, in order; `None` when there is no blob.
     async fn committed_blocks(&self, container: &str, path: &str) -> Result<Option<Vec<String>>> {
         #[derive(serde::Deserialize)]

@@ -3,18 +3,23 @@
 //!
 //! The producer (a PostgreSQL backend encoding rows, or pgvault reading pg_dump) writes into
 //! a `BlobWriter`. Full chunks go to a compression thread, which cuts the compressed stream
-//! into blocks (sizes from `blocks::block_size`); an upload thread stages the blocks, several
-//! at a time. `finish` waits until every block is staged and yields a `StagedBlob`; only its
-//! `commit` writes the block list that makes the blob visible. Dropping the writer or the
-//! staged blob at any point commits nothing and stops the upload thread at once, requests in
-//! flight included: an existing blob of that name keeps its content, and the staged blocks
-//! expire on the service's side.
+//! into blocks (sizes from `blocks::block_size_from`); an upload thread stages the blocks,
+//! several at a time. `finish` (or `close`, then `Closing::wait`) waits until every block is
+//! staged and yields a `StagedBlob`: the blob's name and block list, nothing running. Only
+//! `commit`, or `commit_all` for the blobs of one statement together, writes the block list
+//! that makes a blob visible. Dropping the writer or the staged blob at any point commits
+//! nothing and stops the upload thread at once, requests in flight included: an existing blob
+//! of that name keeps its content, and the staged blocks expire on the service's side.
 //!
 //! Held at any time: a chunk being filled, FEED_QUEUE chunks waiting for compression, the
-//! block being cut, one block waiting and `concurrency` blocks in flight.
+//! block being cut, one block waiting and `concurrency` blocks in flight; chunks are a
+//! quarter of the first block (at most 1 MiB), so a writer with small first blocks holds
+//! little, for exports that keep many blobs open at once.
 
 use std::io::Write;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{channel, Receiver, RecvTimeoutError, Sender};
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -23,14 +28,16 @@ use futures::StreamExt;
 use tokio::sync::mpsc::error::TrySendError;
 
 use crate::account::Account;
-use crate::blocks::{block_id, block_size, MAX_BLOCKS};
+use crate::blocks::{block_id, block_size_from, MAX_BLOCKS};
 use crate::compression::{Codec, Compression};
 use crate::error::{Error, Result};
 use crate::rest::{Properties, RestClient};
-use crate::runtime;
+use crate::runtime::{self, never};
 
-/// Bytes the producer hands over at a time.
+/// Most bytes the producer hands over at a time.
 const CHUNK: usize = 1 << 20;
+/// Blobs committed at once by `commit_all`.
+const COMMIT_CONCURRENCY: usize = 16;
 /// Chunks waiting for the compression thread.
 const FEED_QUEUE: usize = 4;
 /// How often a waiting producer asks whether to stop.
@@ -49,6 +56,9 @@ pub struct UploadOptions {
     pub concurrency: usize,
     /// Bound on each request (larger blocks get more time, see `RestClient`).
     pub timeout: Duration,
+    /// Size of the first blocks (`blocks::FIRST_BLOCK_SIZE` unless many writers are open
+    /// at once); later ones double as `blocks::block_size_from` says.
+    pub first_block_size: u64,
 }
 
 enum Feed {
@@ -63,8 +73,7 @@ enum Block {
 }
 
 enum Event {
-    Staged { blocks: usize, stored: u64 },
-    Committed,
+    Staged { ids: Vec<String>, stored: u64 },
     Failed(Error),
 }
 
@@ -81,23 +90,58 @@ pub struct UploadSummary {
 /// The producer's end of an upload.
 pub struct BlobWriter {
     chunk: Vec<u8>,
+    chunk_size: usize,
     feed: tokio::sync::mpsc::Sender<Feed>,
     events: Receiver<Event>,
-    commit: tokio::sync::oneshot::Sender<()>,
     alive: Alive,
     written: u64,
+    /// Bytes the compressor has cut into blocks so far.
+    stored: Arc<AtomicU64>,
+    compressed: bool,
+    target: Target,
 }
 
 /// Held by the producer's end; when it is dropped, the upload thread stops.
 struct Alive(#[allow(dead_code)] tokio::sync::oneshot::Sender<()>);
 
-/// Every block staged, nothing visible yet.
-pub struct StagedBlob {
+/// Where a blob goes and what it is, to commit it.
+#[derive(Clone)]
+struct Target {
+    account: Account,
+    container: String,
+    path: String,
+    content_type: String,
+    content_encoding: Option<String>,
+    timeout: Duration,
+}
+
+/// A writer whose last bytes are on their way: `wait` gives the staged blob.
+pub struct Closing {
     events: Receiver<Event>,
-    commit: tokio::sync::oneshot::Sender<()>,
-    // Dropped last: `commit` waits for the commit while holding it.
     _alive: Alive,
+    written: u64,
+    target: Target,
+}
+
+/// Every block staged, nothing visible yet, nothing running: the blob's name and its list
+/// of blocks, which `commit` (or `commit_all`) writes.
+pub struct StagedBlob {
+    target: Target,
+    ids: Vec<String>,
     pub summary: UploadSummary,
+}
+
+/// Why `commit_all` failed, and what became of the blobs it had committed: each is
+/// given by its index in the list committed.
+#[derive(Debug)]
+pub struct CommitFailure {
+    pub error: Error,
+    /// The blob whose commit failed (none when the commit phase was cancelled).
+    pub failed: Option<usize>,
+    /// Committed before the failure and deleted again.
+    pub deleted: Vec<usize>,
+    /// Committed, and still visible: deleting them failed too (with that error).
+    pub left: Vec<(usize, Error)>,
 }
 
 impl BlobWriter {
@@ -110,9 +154,26 @@ impl BlobWriter {
         let (feed_tx, feed_rx) = tokio::sync::mpsc::channel(FEED_QUEUE);
         let (block_tx, block_rx) = tokio::sync::mpsc::channel(1);
         let (events_tx, events_rx) = channel();
-        let (commit_tx, commit_rx) = tokio::sync::oneshot::channel();
         let (alive_tx, abandoned) = tokio::sync::oneshot::channel();
-        let compressor = Compressor { feed: feed_rx, blocks: block_tx, events: events_tx.clone(), compression: options.compression };
+        let stored = Arc::new(AtomicU64::new(0));
+        let first_block_size = options.first_block_size.max(1);
+        let options_compressed = options.compression != Compression::None;
+        let compressor = Compressor {
+            feed: feed_rx,
+            blocks: block_tx,
+            events: events_tx.clone(),
+            compression: options.compression,
+            first_block_size,
+            stored: stored.clone(),
+        };
+        let target = Target {
+            account: account.clone(),
+            container: container.to_string(),
+            path: path.to_string(),
+            content_type: options.content_type.clone(),
+            content_encoding: options.content_encoding.clone(),
+            timeout: options.timeout,
+        };
         let uploader = Uploader {
             client,
             container: container.to_string(),
@@ -121,11 +182,21 @@ impl BlobWriter {
             options,
             blocks: block_rx,
             events: events_tx,
-            commit: commit_rx,
         };
         spawn("blob-compress", move || compressor.run())?;
         spawn("blob-upload", move || uploader.run(abandoned))?;
-        Ok(BlobWriter { chunk: Vec::with_capacity(CHUNK), feed: feed_tx, events: events_rx, commit: commit_tx, alive: Alive(alive_tx), written: 0 })
+        let chunk_size = ((first_block_size / 4) as usize).clamp(1 << 12, CHUNK);
+        Ok(BlobWriter {
+            chunk: Vec::new(),
+            chunk_size,
+            feed: feed_tx,
+            events: events_rx,
+            alive: Alive(alive_tx),
+            written: 0,
+            stored,
+            compressed: options_compressed,
+            target,
+        })
     }
 
     /// Adds bytes to the blob. Waits while the upload is behind, asking `cancelled` every
@@ -133,11 +204,14 @@ impl BlobWriter {
     pub fn write(&mut self, mut data: &[u8], cancelled: &dyn Fn() -> bool) -> Result<()> {
         self.written += data.len() as u64;
         while !data.is_empty() {
-            let n = data.len().min(CHUNK - self.chunk.len());
+            if self.chunk.capacity() == 0 {
+                self.chunk = Vec::with_capacity(self.chunk_size);
+            }
+            let n = data.len().min(self.chunk_size - self.chunk.len());
             self.chunk.extend_from_slice(&data[..n]);
             data = &data[n..];
-            if self.chunk.len() == CHUNK {
-                let full = std::mem::replace(&mut self.chunk, Vec::with_capacity(CHUNK));
+            if self.chunk.len() == self.chunk_size {
+                let full = std::mem::take(&mut self.chunk);
                 self.send(Feed::Data(full), cancelled)?;
             }
         }
@@ -149,23 +223,29 @@ impl BlobWriter {
         self.written
     }
 
+    /// How large the stored blob is so far: the bytes written, or with compression the
+    /// compressed bytes that have come out of the compressor (which lags behind by what it
+    /// holds, up to FEED_QUEUE + 1 chunks).
+    pub fn stored_so_far(&self) -> u64 {
+        match self.compressed {
+            false => self.written,
+            true => self.stored.load(Ordering::Relaxed),
+        }
+    }
+
     /// Ends the blob's content and waits until every block is staged.
-    pub fn finish(mut self, cancelled: &dyn Fn() -> bool) -> Result<StagedBlob> {
+    pub fn finish(self, cancelled: &dyn Fn() -> bool) -> Result<StagedBlob> {
+        self.close(cancelled)?.wait(cancelled)
+    }
+
+    /// Ends the blob's content without waiting for its last blocks to be staged.
+    pub fn close(mut self, cancelled: &dyn Fn() -> bool) -> Result<Closing> {
         if !self.chunk.is_empty() {
             let last = std::mem::take(&mut self.chunk);
             self.send(Feed::Data(last), cancelled)?;
         }
         self.send(Feed::Finish, cancelled)?;
-        match wait(&self.events, cancelled)? {
-            Event::Staged { blocks, stored } => Ok(StagedBlob {
-                events: self.events,
-                commit: self.commit,
-                _alive: self.alive,
-                summary: UploadSummary { written: self.written, stored, blocks },
-            }),
-            Event::Failed(e) => Err(e),
-            Event::Committed => Err(Error::Internal("the upload thread ended out of order".into())),
-        }
+        Ok(Closing { events: self.events, _alive: self.alive, written: self.written, target: self.target })
     }
 
     fn send(&mut self, feed: Feed, cancelled: &dyn Fn() -> bool) -> Result<()> {
@@ -192,21 +272,130 @@ impl BlobWriter {
     }
 }
 
-impl StagedBlob {
-    /// Writes the block list: the blob appears, whole, with its properties.
-    pub fn commit(self, cancelled: &dyn Fn() -> bool) -> Result<UploadSummary> {
-        if self.commit.send(()).is_err() {
-            return Err(match wait(&self.events, cancelled)? {
-                Event::Failed(e) => e,
-                _ => Error::Internal("the upload thread is gone".into()),
-            });
-        }
+impl Closing {
+    /// Waits until every block is staged.
+    pub fn wait(self, cancelled: &dyn Fn() -> bool) -> Result<StagedBlob> {
         match wait(&self.events, cancelled)? {
-            Event::Committed => Ok(self.summary),
+            Event::Staged { ids, stored } => {
+                let summary = UploadSummary { written: self.written, stored, blocks: ids.len() };
+                Ok(StagedBlob { target: self.target, ids, summary })
+            }
             Event::Failed(e) => Err(e),
-            Event::Staged { .. } => Err(Error::Internal("the upload thread ended out of order".into())),
         }
     }
+}
+
+impl StagedBlob {
+    pub fn container(&self) -> &str {
+        &self.target.container
+    }
+
+    pub fn path(&self) -> &str {
+        &self.target.path
+    }
+
+    /// Writes the block list: the blob appears, whole, with its properties. Cancelled, the
+    /// commit may or may not have happened.
+    pub fn commit(self, cancelled: &dyn Fn() -> bool) -> Result<UploadSummary> {
+        let client = RestClient::new(&self.target.account, self.target.timeout)?;
+        let summary = self.summary;
+        runtime::block_on(async move { self.commit_with(&client).await.map(|_| summary) }, cancelled)
+    }
+
+    async fn commit_with(&self, client: &RestClient) -> Result<()> {
+        let properties = Properties { content_type: Some(&self.target.content_type), content_encoding: self.target.content_encoding.as_deref() };
+        client.put_block_list(&self.target.container, &self.target.path, &self.ids, &properties).await
+    }
+}
+
+/// Commits blobs together: all of them become visible, or none stays so. Up to
+/// COMMIT_CONCURRENCY commits run at once. When one fails (or `cancelled` says stop), no
+/// further commit starts, and the blobs committed so far are deleted again (a commit cut
+/// off by the cancel is deleted only if the service shows it happened). A blob that was
+/// replaced is then gone, not restored: the service keeps no earlier version to go back to.
+/// A single blob is committed as `StagedBlob::commit` does.
+pub fn commit_all(blobs: Vec<StagedBlob>, cancelled: &dyn Fn() -> bool) -> std::result::Result<Vec<UploadSummary>, CommitFailure> {
+    if blobs.len() == 1 {
+        let blob = blobs.into_iter().next().expect("one blob");
+        return blob.commit(cancelled).map(|s| vec![s]).map_err(|error| CommitFailure { error, failed: Some(0), deleted: Vec::new(), left: Vec::new() });
+    }
+    let fail = |error: Error| CommitFailure { error, failed: None, deleted: Vec::new(), left: Vec::new() };
+    // One client per account: connections are shared by the blobs of one account.
+    let mut clients: Vec<(Account, RestClient)> = Vec::new();
+    for blob in &blobs {
+        if !clients.iter().any(|(a, _)| *a == blob.target.account) {
+            let client = RestClient::new(&blob.target.account, blob.target.timeout).map_err(fail)?;
+            clients.push((blob.target.account.clone(), client));
+        }
+    }
+    let client_of = |blob: &StagedBlob| &clients.iter().find(|(a, _)| *a == blob.target.account).expect("a client for every account").1;
+    let outcome = runtime::block_on(
+        async {
+            let mut committed: Vec<usize> = Vec::new();
+            let mut in_flight = FuturesUnordered::new();
+            let mut next = 0;
+            let mut tick = tokio::time::interval(Duration::from_millis(50));
+            let mut stop: Option<(Error, Option<usize>)> = None;
+            loop {
+                while stop.is_none() && next < blobs.len() && in_flight.len() < COMMIT_CONCURRENCY {
+                    let i = next;
+                    let blob = &blobs[i];
+                    in_flight.push(async move { (i, blob.commit_with(client_of(blob)).await) });
+                    next += 1;
+                }
+                if in_flight.is_empty() {
+                    break;
+                }
+                tokio::select! {
+                    Some((i, outcome)) = in_flight.next() => match outcome {
+                        Ok(()) => committed.push(i),
+                        Err(e) => if stop.is_none() { stop = Some((e, Some(i))) },
+                    },
+                    _ = tick.tick() => if stop.is_none() && cancelled() { stop = Some((Error::Cancelled, None)) },
+                }
+                // Cancelled: commits in flight are cut off; whether each happened is asked below.
+                if matches!(stop, Some((Error::Cancelled, _))) {
+                    break;
+                }
+            }
+            let cut_off: Vec<usize> = (0..next).filter(|i| !committed.contains(i) && stop.as_ref().is_some_and(|(_, f)| *f != Some(*i))).collect();
+            drop(in_flight);
+            Ok((committed, cut_off, stop))
+        },
+        &never,
+    );
+    let (committed, cut_off, stop) = outcome.map_err(fail)?;
+    let Some((error, failed)) = stop else {
+        return Ok(blobs.iter().map(|b| b.summary).collect());
+    };
+    // Undo: delete what was committed, and what a cut-off commit did commit.
+    let undo = runtime::block_on(
+        async {
+            let mut deleted = Vec::new();
+            let mut left = Vec::new();
+            for i in committed.into_iter().chain(cut_off) {
+                let blob = &blobs[i];
+                let client = client_of(blob);
+                let (container, path) = (blob.target.container.as_str(), blob.target.path.as_str());
+                match client.has_committed_blocks(container, path, &blob.ids).await {
+                    Ok(false) => continue,
+                    Ok(true) => {}
+                    Err(e) => {
+                        left.push((i, e));
+                        continue;
+                    }
+                }
+                match client.delete_blob(container, path).await {
+                    Ok(()) => deleted.push(i),
+                    Err(e) => left.push((i, e)),
+                }
+            }
+            Ok((deleted, left))
+        },
+        &never,
+    );
+    let (deleted, left) = undo.map_err(fail)?;
+    Err(CommitFailure { error, failed, deleted, left })
 }
 
 /// The next event of the upload threads, or `Cancelled`.
@@ -238,11 +427,13 @@ struct Compressor {
     blocks: tokio::sync::mpsc::Sender<Block>,
     events: Sender<Event>,
     compression: Compression,
+    first_block_size: u64,
+    stored: Arc<AtomicU64>,
 }
 
 impl Compressor {
     fn run(mut self) {
-        let cutter = BlockCutter { blocks: self.blocks.clone(), current: Vec::new(), index: 0 };
+        let cutter = BlockCutter { blocks: self.blocks.clone(), current: Vec::new(), index: 0, first: self.first_block_size, stored: self.stored.clone() };
         let outcome = (|| -> std::io::Result<bool> {
             let mut encoder = self.compression.encoder(cutter)?;
             loop {
@@ -279,11 +470,13 @@ struct BlockCutter {
     blocks: tokio::sync::mpsc::Sender<Block>,
     current: Vec<u8>,
     index: u64,
+    first: u64,
+    stored: Arc<AtomicU64>,
 }
 
 impl BlockCutter {
     fn target(&self) -> usize {
-        block_size(self.index) as usize
+        block_size_from(self.first, self.index) as usize
     }
 
     fn send_current(&mut self) -> std::io::Result<()> {
@@ -311,6 +504,7 @@ impl Write for BlockCutter {
         }
         let n = buf.len().min(self.target() - self.current.len());
         self.current.extend_from_slice(&buf[..n]);
+        self.stored.fetch_add(n as u64, Ordering::Relaxed);
         if self.current.len() == self.target() {
             self.send_current()?;
         }
@@ -322,7 +516,7 @@ impl Write for BlockCutter {
     }
 }
 
-/// Stages blocks, several at a time, and commits the block list when told to.
+/// Stages blocks, several at a time, and reports their ids.
 struct Uploader {
     client: RestClient,
     container: String,
@@ -331,7 +525,6 @@ struct Uploader {
     options: UploadOptions,
     blocks: tokio::sync::mpsc::Receiver<Block>,
     events: Sender<Event>,
-    commit: tokio::sync::oneshot::Receiver<()>,
 }
 
 impl Uploader {
@@ -343,7 +536,7 @@ impl Uploader {
         // this thread and its connections until a stalled request times out.
         let work = async move {
             tokio::select! {
-                outcome = self.stage_and_commit() => outcome,
+                outcome = self.stage() => outcome,
                 _ = abandoned => Ok(()),
             }
         };
@@ -354,7 +547,7 @@ impl Uploader {
         }
     }
 
-    async fn stage_and_commit(mut self) -> Result<()> {
+    async fn stage(mut self) -> Result<()> {
         let mut ids = Vec::new();
         let mut stored = 0u64;
         let mut in_flight = FuturesUnordered::new();
@@ -379,16 +572,7 @@ impl Uploader {
         while let Some(staged) = in_flight.next().await {
             staged?;
         }
-        let _ = self.events.send(Event::Staged { blocks: ids.len(), stored });
-        if self.commit.await.is_err() {
-            return Ok(()); // dropped before commit: the blob stays as it was
-        }
-        let properties = Properties {
-            content_type: Some(&self.options.content_type),
-            content_encoding: self.options.content_encoding.as_deref(),
-        };
-        client.put_block_list(container, path, &ids, &properties).await?;
-        let _ = self.events.send(Event::Committed);
+        let _ = self.events.send(Event::Staged { ids, stored });
         Ok(())
     }
 }

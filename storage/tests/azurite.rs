@@ -182,7 +182,7 @@ fn reads_are_pinned_to_the_version_they_started_with() {
 }
 
 fn upload_options(compression: storage::Compression, concurrency: usize) -> storage::UploadOptions {
-    storage::UploadOptions { compression, content_type: "text/csv".into(), content_encoding: compression.content_encoding().map(str::to_string), concurrency, timeout: Duration::from_secs(10) }
+    storage::UploadOptions { compression, content_type: "text/csv".into(), content_encoding: compression.content_encoding().map(str::to_string), concurrency, timeout: Duration::from_secs(10), first_block_size: storage::blocks::FIRST_BLOCK_SIZE }
 }
 
 #[test]

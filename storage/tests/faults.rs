@@ -115,7 +115,7 @@ fn failures_that_may_pass_are_retried_and_refusals_are_not() {
         "throttle429=1@op=block@first=1",
         "status=503@op=blocklist@first=1",
     ]);
-    let options = UploadOptions { compression: Compression::None, content_type: "text/csv".into(), content_encoding: None, concurrency: 2, timeout: Duration::from_secs(10) };
+    let options = UploadOptions { compression: Compression::None, content_type: "text/csv".into(), content_encoding: None, concurrency: 2, timeout: Duration::from_secs(10), first_block_size: storage::blocks::FIRST_BLOCK_SIZE };
     let mut w = BlobWriter::start(&proxy.account(), container, "upload.csv", options.clone()).unwrap();
     w.write(&data, &never).unwrap();
     w.finish(&never).unwrap().commit(&never).unwrap();

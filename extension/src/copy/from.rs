@@ -27,6 +27,7 @@ pub unsafe fn copy_from_blob(stmt: *mut pg_sys::CopyStmt, query_string: *const c
         let blob = resolve(&CStr::from_ptr((*stmt).filename).to_string_lossy());
         let access = Access::open(&blob.account);
         let options = split_options((*stmt).options);
+        options.dataset.check(true);
         if !input::pattern::is_pattern(&blob.path) {
             // Bad options fail before anything is opened.
             read_plan(&options, &blob.path, None);

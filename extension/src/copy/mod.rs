@@ -6,11 +6,12 @@
 //! - `statement`: what a COPY statement asks for (the blob its URL names, its options, its
 //!   format, the query a relation stands for), decided once, shared by both directions;
 //! - `from`: COPY FROM, CopyFrom fed by the blob stream (or a parquet blob's rows);
-//! - `to`: COPY TO, native COPY TO STDOUT captured into a block upload;
-//! - `parquet_to`: COPY TO parquet, the query run into the parquet encoder.
+//! - `to`: COPY TO one blob, native COPY TO STDOUT captured into a block upload;
+//! - `dataset_to`: COPY TO parquet, or to many blobs (file_size_bytes, partition_by): the
+//!   query run into the dataset writer (crate::dataset).
 
+mod dataset_to;
 mod from;
-mod parquet_to;
 mod statement;
 mod to;
 

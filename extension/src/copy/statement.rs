@@ -48,23 +48,72 @@ fn default_account(accounts: &[catalog::AccountRow]) -> Result<String, String> {
     }
 }
 
-/// COPY's options with ours taken out: FORMAT (tsv is text), COMPRESSION, and HEADERS as
-/// HEADER. FREEZE is refused.
+/// COPY's options with ours taken out: FORMAT (tsv is text), COMPRESSION, HEADERS as
+/// HEADER, and those of datasets (COPY TO only). FREEZE is refused.
 pub struct CopyOptions {
     pub format: Option<String>,
     pub compression: Option<String>,
+    pub dataset: DatasetOptions,
     pub rest: *mut pg_sys::List,
+}
+
+/// COPY TO's options for writing many blobs.
+#[derive(Default)]
+pub struct DatasetOptions {
+    pub file_size: Option<u64>,
+    pub partition_by: Vec<String>,
+    pub write_partition_columns: Option<bool>,
+    pub overwrite: Option<bool>,
+}
+
+impl DatasetOptions {
+    /// Whether the statement writes a dataset (data_N files under a folder).
+    pub fn many(&self) -> bool {
+        self.file_size.is_some() || !self.partition_by.is_empty()
+    }
+
+    fn given(&self) -> Option<&'static str> {
+        if self.file_size.is_some() {
+            Some("file_size_bytes")
+        } else if !self.partition_by.is_empty() {
+            Some("partition_by")
+        } else if self.write_partition_columns.is_some() {
+            Some("write_partition_columns")
+        } else if self.overwrite.is_some() {
+            Some("overwrite")
+        } else {
+            None
+        }
+    }
+
+    /// Refuses what does not apply: any of them to COPY FROM, write_partition_columns
+    /// without partition_by, overwrite without a dataset.
+    pub fn check(&self, is_from: bool) {
+        if let (true, Some(name)) = (is_from, self.given()) {
+            invalid_parameter(format!("COPY FROM does not take the option {name}: it is one of COPY TO (file_size_bytes, partition_by, write_partition_columns, overwrite)"));
+        }
+        if self.write_partition_columns.is_some() && self.partition_by.is_empty() {
+            invalid_parameter("write_partition_columns applies only with partition_by");
+        }
+        if self.overwrite.is_some() && !self.many() {
+            invalid_parameter("overwrite applies only with file_size_bytes or partition_by (a single blob is always replaced)");
+        }
+    }
 }
 
 pub unsafe fn split_options(list: *mut pg_sys::List) -> CopyOptions {
     unsafe {
-        let mut options = CopyOptions { format: None, compression: None, rest: std::ptr::null_mut() };
+        let mut options = CopyOptions { format: None, compression: None, dataset: DatasetOptions::default(), rest: std::ptr::null_mut() };
         for def in list::pointers::<pg_sys::DefElem>(list) {
             let name = CStr::from_ptr((*def).defname).to_string_lossy().to_ascii_lowercase();
             let value = || CStr::from_ptr(pg_sys::defGetString(def)).to_string_lossy().into_owned();
             match name.as_str() {
                 "format" => options.format = Some(value().to_ascii_lowercase()),
                 "compression" => options.compression = Some(value()),
+                "file_size_bytes" => options.dataset.file_size = Some(input::hive::parse_size(&value()).unwrap_or_else(|e| invalid_parameter(e))),
+                "partition_by" => options.dataset.partition_by = partition_columns(def),
+                "write_partition_columns" => options.dataset.write_partition_columns = Some(pg_sys::defGetBoolean(def)),
+                "overwrite" => options.dataset.overwrite = Some(pg_sys::defGetBoolean(def)),
                 "freeze" => invalid_parameter("COPY with a blob URL does not support FREEZE"),
                 "header" | "headers" => {
                     // true, false or MATCH, which COPY itself checks (MATCH: COPY FROM only).
@@ -75,6 +124,37 @@ pub unsafe fn split_options(list: *mut pg_sys::List) -> CopyOptions {
             }
         }
         options
+    }
+}
+
+/// The columns of `partition_by 'kind, "Day"'` (names as SQL writes them: unquoted ones in
+/// lower case) or `partition_by (kind, "Day")`.
+unsafe fn partition_columns(def: *mut pg_sys::DefElem) -> Vec<String> {
+    unsafe {
+        let arg = (*def).arg;
+        let mut names = Vec::new();
+        if !arg.is_null() && (*arg).type_ == pg_sys::NodeTag::T_List {
+            for item in list::pointers::<pg_sys::Node>(arg as *mut pg_sys::List) {
+                let name = pg_sys::defGetString(pg_sys::makeDefElem(c"partition_by".as_ptr() as *mut c_char, item, -1));
+                names.push(CStr::from_ptr(name).to_string_lossy().into_owned());
+            }
+        } else {
+            let text = pg_sys::pstrdup(pg_sys::defGetString(def));
+            let mut list: *mut pg_sys::List = std::ptr::null_mut();
+            if !pg_sys::SplitIdentifierString(text, b',' as c_char, &mut list) {
+                invalid_parameter(format!(
+                    "partition_by \"{}\" is not a list of column names; give them separated by commas, such as 'kind, day'",
+                    CStr::from_ptr(pg_sys::defGetString(def)).to_string_lossy()
+                ));
+            }
+            for name in list::pointers::<c_char>(list) {
+                names.push(CStr::from_ptr(name).to_string_lossy().into_owned());
+            }
+        }
+        if names.is_empty() {
+            invalid_parameter("partition_by needs at least one column name");
+        }
+        names
     }
 }
 

@@ -15,7 +15,7 @@ use pgrx::pg_sys;
 use storage::Compression;
 
 use crate::access::Access;
-use super::statement::{as_query, copy_format, json_lines_options, parquet_options, relation_kind, resolve, split_options};
+use super::statement::{as_query, copy_format, json_lines_options, relation_kind, resolve, split_options};
 use input::format::Format;
 use crate::pg::list;
 use crate::pg::nodes::{self, string_option};
@@ -78,9 +78,9 @@ pub unsafe fn copy_to_blob(
             let access = Access::open(&blob.account);
             let options = split_options((*stmt).options);
             let format = copy_format(options.format.as_deref(), &blob.path, "TO");
-            if format == Format::Parquet {
-                let parquet = parquet_options(&options);
-                return super::parquet_to::copy_to_parquet(pstmt, stmt, query_string, query_env, &blob, &access, parquet);
+            options.dataset.check(false);
+            if format == Format::Parquet || options.dataset.many() {
+                return super::dataset_to::copy_to_dataset(pstmt, stmt, query_string, query_env, &blob, &access, &options, format);
             }
             let compression = Compression::parse(options.compression.as_deref().unwrap_or("auto"), &blob.path).unwrap_or_else(|e| invalid_parameter(e));
 

@@ -22,7 +22,7 @@ use crate::export::Export;
 
 /// A row group is also cut when its encoded size passes this, so that wide rows keep the
 /// memory held bounded too.
-const MAX_ROW_GROUP_BYTES: usize = 128 << 20;
+pub const MAX_ROW_GROUP_BYTES: usize = 128 << 20;
 /// Rows collected before they are handed to the writer.
 const BATCH_ROWS: usize = 8192;
 
@@ -51,6 +51,9 @@ pub struct ParquetEncoder {
     rows: usize,
     /// Rows pushed in all, which errors count in.
     pushed: u64,
+    /// Rows of a batch: BATCH_ROWS, or fewer when row groups are smaller, so that a row
+    /// group is cut at its size and the file's size is known to within one.
+    batch_rows: usize,
     /// Memory of one row's conversions, released after it.
     row_context: pg_sys::MemoryContext,
 }
@@ -64,6 +67,12 @@ impl ParquetEncoder {
     /// here, so that an unmapped one fails before anything is uploaded. Lives in the current
     /// memory context.
     pub unsafe fn new(desc: pg_sys::TupleDesc, options: &ParquetOptions, export: Export) -> ParquetEncoder {
+        unsafe { ParquetEncoder::with_row_group_bytes(desc, options, export, MAX_ROW_GROUP_BYTES) }
+    }
+
+    /// As `new`, with row groups cut at `row_group_bytes` encoded bytes (exports that keep
+    /// many files open at once hold less per file).
+    pub unsafe fn with_row_group_bytes(desc: pg_sys::TupleDesc, options: &ParquetOptions, export: Export, row_group_bytes: usize) -> ParquetEncoder {
         unsafe {
             let columns = live_columns(desc);
             let mut fields = Vec::new();
@@ -77,7 +86,7 @@ impl ParquetEncoder {
             let properties = WriterProperties::builder()
                 .set_compression(options.codec)
                 .set_max_row_group_row_count(Some(options.row_group_size))
-                .set_max_row_group_bytes(Some(MAX_ROW_GROUP_BYTES))
+                .set_max_row_group_bytes(Some(row_group_bytes.min(MAX_ROW_GROUP_BYTES)))
                 .set_created_by(format!("azure_storage {}", env!("CARGO_PKG_VERSION")))
                 .build();
             let writer = ArrowWriter::try_new(Sink(export), schema.clone(), Some(properties)).unwrap_or_else(|e| failed(e));
@@ -88,6 +97,7 @@ impl ParquetEncoder {
                 collectors,
                 rows: 0,
                 pushed: 0,
+                batch_rows: BATCH_ROWS.min(options.row_group_size),
                 row_context: crate::pg::memory::scratch_context(c"parquet row"),
             }
         }
@@ -109,7 +119,7 @@ impl ParquetEncoder {
 
     fn row_done(&mut self) {
         self.rows += 1;
-        if self.rows == BATCH_ROWS {
+        if self.rows == self.batch_rows {
             self.write_batch();
         }
     }
@@ -122,6 +132,12 @@ impl ParquetEncoder {
         let batch = RecordBatch::try_new(self.schema.clone(), columns).unwrap_or_else(|e| failed(e));
         self.rows = 0;
         self.writer.write(&batch).unwrap_or_else(|e| failed(e));
+    }
+
+    /// The file's size so far: what is written, and the row group in progress as encoded
+    /// (rows collected for the next batch are not counted).
+    pub fn size_so_far(&self) -> u64 {
+        (self.writer.bytes_written() + self.writer.in_progress_size()) as u64
     }
 
     /// Writes what is left and the footer; the blob is then complete but not yet visible.

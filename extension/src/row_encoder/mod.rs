@@ -63,31 +63,30 @@ impl RowEncoder {
     /// memory context.
     pub unsafe fn new(format: Format, tupdesc: pg_sys::TupleDesc, options: Option<&Value>) -> RowEncoder {
         unsafe {
-            let indexes = copy_columns(tupdesc, std::ptr::null_mut(), std::ptr::null_mut());
-            let context = pg_sys::CurrentMemoryContext;
-            let row_context = scratch_context(c"blob_put row");
-            let mut encoder = RowEncoder {
-                layout: Layout::Whole,
-                columns: Vec::new(),
-                header: false,
-                escaping: Escaping { delim: b'\t', quote: b'"', escape: b'"', char_len: None },
-                null_print: Vec::new(),
-                null_print_client: Vec::new(),
-                file_encoding: pg_sys::GetDatabaseEncoding(),
-                server_encoding: pg_sys::GetDatabaseEncoding(),
-                need_transcoding: false,
-                row_context,
-            };
             let Some(copy_format) = format.copy_format() else {
+                let mut encoder = RowEncoder::blank();
+                let indexes = copy_columns(tupdesc, std::ptr::null_mut(), std::ptr::null_mut());
                 if indexes.len() != 1 {
                     invalid_parameter("can only use text encoder with a single column");
                 }
                 encoder.set_encoding(content_encoding(options));
-                encoder.columns = columns(tupdesc, &indexes, false, &[], context);
+                encoder.columns = columns(tupdesc, &indexes, false, &[], pg_sys::CurrentMemoryContext);
                 return encoder;
             };
+            RowEncoder::with_copy_options(tupdesc, copy_options(copy_format, options))
+        }
+    }
+
+    /// An encoder in COPY's text, csv or binary format, with COPY's options (a List of
+    /// DefElem that names the format), checked by COPY's own rules. Lives in the current
+    /// memory context.
+    pub unsafe fn with_copy_options(tupdesc: pg_sys::TupleDesc, options: *mut pg_sys::List) -> RowEncoder {
+        unsafe {
+            let mut encoder = RowEncoder::blank();
+            let indexes = copy_columns(tupdesc, std::ptr::null_mut(), std::ptr::null_mut());
+            let context = pg_sys::CurrentMemoryContext;
             let mut opts: pg_sys::CopyFormatOptions = std::mem::zeroed();
-            pg_sys::ProcessCopyOptions(std::ptr::null_mut(), &mut opts, false, copy_options(copy_format, options));
+            pg_sys::ProcessCopyOptions(std::ptr::null_mut(), &mut opts, false, options);
             encoder.layout = match (opts.binary, opts.csv_mode) {
                 (true, _) => Layout::Binary,
                 (_, true) => Layout::Csv,
@@ -107,6 +106,24 @@ impl RowEncoder {
             encoder.columns = columns(tupdesc, &indexes, encoder.layout == Layout::Binary, &forced, context);
             encoder.null_print_client = encoder.to_file_encoding(&encoder.null_print).into_owned();
             encoder
+        }
+    }
+
+    /// An encoder of no columns in the database's encoding, for the constructors to fill.
+    unsafe fn blank() -> RowEncoder {
+        unsafe {
+            RowEncoder {
+                layout: Layout::Whole,
+                columns: Vec::new(),
+                header: false,
+                escaping: Escaping { delim: b'\t', quote: b'"', escape: b'"', char_len: None },
+                null_print: Vec::new(),
+                null_print_client: Vec::new(),
+                file_encoding: pg_sys::GetDatabaseEncoding(),
+                server_encoding: pg_sys::GetDatabaseEncoding(),
+                need_transcoding: false,
+                row_context: scratch_context(c"row encoder row"),
+            }
         }
     }
 

@@ -51,7 +51,7 @@ impl Context {
     /// A block upload of `blob` as it is written (no compression); nothing is visible until
     /// it is committed.
     pub fn writer(&self, blob: &str) -> Result<BlobWriter, Error> {
-        let options = UploadOptions { compression: Compression::None, content_type: "application/octet-stream".into(), content_encoding: None, concurrency: 4, timeout: self.timeout };
+        let options = UploadOptions { compression: Compression::None, content_type: "application/octet-stream".into(), content_encoding: None, concurrency: 4, timeout: self.timeout, first_block_size: storage::blocks::FIRST_BLOCK_SIZE };
         BlobWriter::start(&self.vault.account, &self.vault.container, blob, options).map_err(|e| Error::storage(blob, e))
     }
 }
