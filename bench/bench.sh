@@ -134,3 +134,4 @@ row "native COPY to a file, then upload" copy_then_upload "$(ratio native_to_csv
 
 # Parquet export and import, and many small blobs against one, on the same table.
 source "$(dirname "$0")/parquet_bench.sh"
+source "$(dirname "$0")/dataset_bench.sh"

@@ -154,7 +154,6 @@ pub fn commit_all(blobs: Vec<Staged>) -> usize {
 }
 
 fn commit_failure_note(targets: &[BlobTarget], failure: &storage::upload::CommitFailure) -> String {
-    let list = |blobs: &mut dyn Iterator<Item = &BlobTarget>| blobs.map(|b| b.to_string()).collect::<Vec<_>>().join("; ");
     let mut note = match failure.failed {
         Some(i) => format!("The statement wrote {} blobs; this error is from committing {}.", targets.len(), targets[i]),
         None => format!("The statement wrote {} blobs and was stopped while committing them.", targets.len()),
@@ -163,11 +162,22 @@ fn commit_failure_note(targets: &[BlobTarget], failure: &storage::upload::Commit
         note.push_str(" No blob was committed.");
     }
     if !failure.deleted.is_empty() {
-        note.push_str(&format!(" Committed before the error and deleted again: {}.", list(&mut failure.deleted.iter().map(|&i| &targets[i]))));
+        let names: Vec<String> = failure.deleted.iter().map(|&i| targets[i].to_string()).collect();
+        note.push_str(&format!(" Committed before the error and deleted again: {}.", some_of(&names)));
     }
     if !failure.left.is_empty() {
-        let left: Vec<String> = failure.left.iter().map(|(i, e)| format!("{} ({e})", targets[*i])).collect();
-        note.push_str(&format!(" Committed and could not be deleted, so still visible: {}.", left.join("; ")));
+        let names: Vec<String> = failure.left.iter().map(|(i, e)| format!("{} ({e})", targets[*i])).collect();
+        note.push_str(&format!(" Committed and could not be deleted, so still visible: {}.", some_of(&names)));
     }
     note
+}
+
+/// Names in a message: the first few, and how many more.
+fn some_of(names: &[String]) -> String {
+    const SHOWN: usize = 10;
+    let mut text = names.iter().take(SHOWN).cloned().collect::<Vec<_>>().join("; ");
+    if names.len() > SHOWN {
+        text.push_str(&format!("; and {} more", names.len() - SHOWN));
+    }
+    text
 }

@@ -32,6 +32,9 @@
 #     own (urllib, with a SAS token) for the content stored under that exact name; listings
 #     (blob_list and the service's own) must be exactly the expected names; decoy blobs
 #     (b.csv, lead.csv, a/b.csv, ...) must keep their content.
+#  8-10. Hostile inputs (section headers below); 11. Datasets (COPY TO with partition_by):
+#     hostile partition values and column names, a name over 1,024 characters, a table
+#     without SELECT, 2,000 partitions through one open file.
 set -uo pipefail
 source "$(dirname "$0")/../lib/pgvault.sh"
 name=$(basename "$0" .sh)
@@ -1231,6 +1234,42 @@ expect_line 'ERROR:  54000: azure_storage: could not read the schema of "huge.js
 server_survived "blob_schema and create_table_from_blob of hostile blobs"
 passed "blob_schema / create_table_from_blob: NUL in a JSON key and in a csv header refused (42602), 2,000 keys listed and refused as a table by PostgreSQL (54011), a line of 1 GiB refused (54000); the server did not restart"
 q -c "DROP SCHEMA sec_user_s CASCADE" -c "DROP TABLE public.sec_victim" -c "REVOKE CREATE ON SCHEMA public FROM sec_user" >/dev/null
+
+# --- 11. Datasets: partition values and column names are data that become blob names. A
+# value may hold "/", "..", "=", "%" or be far too long; a column name may hold "=" and "/".
+# Every blob must land under the statement's folder with its escaped name, a name too long
+# is refused before anything is written, a role without SELECT writes nothing, and thousands
+# of partitions through one open file at a time end cleanly.
+part
+"$BIN/blobctl" rmcontainer sec-ds >/dev/null 2>&1; "$BIN/blobctl" mkcontainer sec-ds >/dev/null || exit 1
+ds_url="https://$AZURITE_ACCOUNT.blob.core.windows.net/sec-ds"
+q -c "CREATE TABLE sec_ds_secret (k text, v int)" -c "INSERT INTO sec_ds_secret VALUES ('x', 1)" >/dev/null
+as_user -q -At > "$work/ds.out" <<SQL
+CREATE TEMP TABLE hostile_parts ("k=v/x" text, v int);
+INSERT INTO hostile_parts VALUES ('../../escape', 1), ('/', 2), ('..', 3), ('%2e%2e%2f', 4), ('a=b', 5), (E'tab\there', 6), ('', 7), (NULL, 8), ('.', 9);
+COPY hostile_parts TO '$ds_url/parts/' WITH (FORMAT csv, partition_by '"k=v/x"');
+COPY (SELECT repeat('x', 1100) AS k, 1 AS v) TO '$ds_url/long/' WITH (FORMAT csv, partition_by 'k');
+COPY (SELECT repeat('y', 300) AS k, 1 AS v) TO '$ds_url/fits/' WITH (FORMAT csv, partition_by 'k');
+COPY sec_ds_secret TO '$ds_url/secret/' WITH (FORMAT csv, partition_by 'k');
+COPY (SELECT i AS k, i FROM generate_series(1, 3000) i) TO '$ds_url/many/' WITH (FORMAT csv, partition_by 'k', file_size_bytes '99999999999999999999GB');
+SET azure_storage.max_open_files = 1;
+COPY (SELECT i % 2000 AS k, i FROM generate_series(1, 2000) i) TO '$ds_url/many/' WITH (FORMAT csv, partition_by 'k');
+SQL
+server_survived "datasets with hostile partition values" || true
+names=$("$BIN/blobctl" list sec-ds | cut -f1 | sort)
+want_parts=$(printf '%s\n' 'parts/k%3Dv%2Fx=%2E%2E%2F%2E%2E%2Fescape/data_0.csv' 'parts/k%3Dv%2Fx=%2F/data_0.csv' 'parts/k%3Dv%2Fx=../data_0.csv' \
+  'parts/k%3Dv%2Fx=%252e%252e%252f/data_0.csv' 'parts/k%3Dv%2Fx=a%3Db/data_0.csv' 'parts/k%3Dv%2Fx=tab%09here/data_0.csv' 'parts/k%3Dv%2Fx=/data_0.csv' \
+  'parts/k%3Dv%2Fx=__HIVE_DEFAULT_PARTITION__/data_0.csv' 'parts/k%3Dv%2Fx=./data_0.csv' | sort)
+got_parts=$(echo "$names" | grep '^parts/' || true)
+[ "$got_parts" = "$want_parts" ] || { fail "hostile partition values did not become exactly their escaped names:"; diff <(echo "$want_parts") <(echo "$got_parts") | sed 's/^/    /'; }
+[ -z "$(echo "$names" | grep -v -E '^(parts|fits|many)/')" ] || fail "blobs outside the statement's folders: $(echo "$names" | grep -v -E '^(parts|fits|many)/' | head -5)"
+grep -q 'ERROR:  42602: azure_storage: .*1024' "$work/ds.out" || fail "a partition value making a name over 1,024 characters was not refused by its length: $(grep ERROR "$work/ds.out" | head -3)"
+[ "$(echo "$names" | grep -c '^fits/')" = 1 ] || fail "a 300-character partition value was not written"
+grep -q 'ERROR:  42501: permission denied for table sec_ds_secret' "$work/ds.out" || fail "COPY of a table sec_user may not read: $(grep ERROR "$work/ds.out" | head -5)"
+grep -q 'file_size_bytes "99999999999999999999GB" is not a size' "$work/ds.out" || fail "an overflowing file_size_bytes was not refused"
+[ "$(echo "$names" | grep -c '^many/')" = 2000 ] || fail "2,000 partitions through one open file gave $(echo "$names" | grep -c '^many/') blobs"
+passed "datasets: partition values with /, .., =, %, tabs and a column named \"k=v/x\" became exactly their escaped names under the folder; a name over 1,024 characters refused (42602), a table without SELECT refused (42501), 2,000 partitions through max_open_files 1; the server did not restart"
+q -c "DROP TABLE sec_ds_secret" >/dev/null; "$BIN/blobctl" rmcontainer sec-ds >/dev/null 2>&1
 status=$((before | status))
 
 echo "$name: done in $((SECONDS - start)) s"
