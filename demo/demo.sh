@@ -53,12 +53,12 @@ SELECT azure_storage.blob_put('$AZURITE_ACCOUNT', 'demo', 'export/recent.csv', e
 SELECT path, bytes, content_type, content_encoding FROM azure_storage.blob_list('$AZURITE_ACCOUNT', 'demo', 'export/');
 SELECT * FROM azure_storage.blob_get('$AZURITE_ACCOUNT', 'demo', 'export/recent.csv') AS e(id int, name text);
 
--- Parquet, both ways, partitioned by month; then every partition loaded in one statement.
-COPY (SELECT * FROM employees WHERE joined < '2024-02-01')
-  TO 'https://$AZURITE_ACCOUNT.blob.core.windows.net/demo/lake/month=2024-01/part-0.parquet' WITH (compression 'zstd');
-COPY (SELECT * FROM employees WHERE joined >= '2024-02-01')
-  TO 'https://$AZURITE_ACCOUNT.blob.core.windows.net/demo/lake/month=2024-02/part-0.parquet';
-SELECT * FROM azure_storage.blob_get('$AZURITE_ACCOUNT', 'demo', 'lake/month=2024-02/part-0.parquet', NULL::employees) ORDER BY id;
+-- Parquet, partitioned by month in one statement (Hive layout: lake/month=2024-01/data_0.parquet);
+-- then every partition loaded in one statement.
+COPY (SELECT *, to_char(joined, 'YYYY-MM') AS month FROM employees)
+  TO 'https://$AZURITE_ACCOUNT.blob.core.windows.net/demo/lake/' WITH (FORMAT parquet, partition_by 'month', compression 'zstd');
+SELECT path, bytes FROM azure_storage.blob_list('$AZURITE_ACCOUNT', 'demo', 'lake/');
+SELECT * FROM azure_storage.blob_get('$AZURITE_ACCOUNT', 'demo', 'lake/month=2024-02/data_0.parquet', NULL::employees) ORDER BY id;
 CREATE TABLE employees_lake (LIKE employees);
 COPY employees_lake FROM 'https://$AZURITE_ACCOUNT.blob.core.windows.net/demo/lake/month=*/*.parquet';
 SELECT count(*) AS rows_from_every_partition FROM employees_lake;

@@ -15,7 +15,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 started=$(date +%s)
 FUZZ_SECONDS=${FUZZ_SECONDS:-60}
-read -r -a targets <<<"${FUZZ_TARGETS:-blob_url names sas options_jsonb parquet_reader json_lines}"
+read -r -a targets <<<"${FUZZ_TARGETS:-blob_url names sas options_jsonb parquet_reader json_lines hive_paths}"
 
 # cargo-fuzz needs nightly for -Zsanitizer and the coverage instrumentation.
 if ! rustup toolchain list | grep -q '^nightly'; then

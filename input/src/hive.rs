@@ -49,9 +49,12 @@ pub fn unescape(segment: &str) -> Result<String, String> {
     String::from_utf8(out).map_err(|_| format!("partition path segment \"{segment}\" decodes to bytes that are not UTF-8"))
 }
 
-/// The `key=value` segment of one partition column; NULL as the default partition.
+/// The `key=value` segment of one partition column; NULL as the default partition. A text
+/// that is the default partition's own name has its first `_` escaped, so that it reads
+/// back as that text, not as NULL.
 pub fn segment(key: &str, value: Option<&str>) -> String {
     match value {
+        Some(DEFAULT_PARTITION) => format!("{}=%5F{}", escape(key), &DEFAULT_PARTITION[1..]),
         Some(v) => format!("{}={}", escape(key), escape(v)),
         None => format!("{}={DEFAULT_PARTITION}", escape(key)),
     }
@@ -120,6 +123,8 @@ mod tests {
         assert_eq!(escape("{[x]}^?*#'\"\\"), "%7B%5Bx%5D}%5E%3F%2A%23%27%22%5C");
         assert_eq!(segment("kind", Some("Push/Pull")), "kind=Push%2FPull");
         assert_eq!(segment("kind", None), "kind=__HIVE_DEFAULT_PARTITION__");
+        let text = format!("k/{}/f", segment("k", Some(DEFAULT_PARTITION)));
+        assert_eq!(partition_values(&text).unwrap(), vec![("k".into(), Some(DEFAULT_PARTITION.into()))]);
     }
 
     #[test]
