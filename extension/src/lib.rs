@@ -16,6 +16,7 @@ mod crypto;
 mod errors;
 mod export;
 mod guc;
+mod hive;
 mod json_lines;
 mod log_redaction;
 mod parquet_io;

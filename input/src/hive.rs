@@ -46,6 +46,9 @@ pub fn unescape(segment: &str) -> Result<String, String> {
         out.push(bytes[i]);
         i += 1;
     }
+    if out.contains(&0) {
+        return Err(format!("partition path segment \"{segment}\" decodes to a NUL byte, which PostgreSQL text cannot hold"));
+    }
     String::from_utf8(out).map_err(|_| format!("partition path segment \"{segment}\" decodes to bytes that are not UTF-8"))
 }
 
@@ -77,6 +80,16 @@ pub fn partition_values(path: &str) -> Result<Vec<(String, Option<String>)>, Str
         values.push((key, value));
     }
     Ok(values)
+}
+
+/// The keys of `values` (as partition_values gives them), for messages: `(kind, day)`.
+pub fn key_list(values: &[(String, Option<String>)]) -> String {
+    format!("({})", values.iter().map(|(k, _)| k.as_str()).collect::<Vec<_>>().join(", "))
+}
+
+/// Whether two blobs' partition values have the same keys in the same order.
+pub fn same_keys(a: &[(String, Option<String>)], b: &[(String, Option<String>)]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).all(|((x, _), (y, _))| x == y)
 }
 
 /// A file_size_bytes setting: bytes, or a number with KB, MB or GB (powers of 1024; KiB,
@@ -131,6 +144,7 @@ mod tests {
         assert_eq!(unescape("100%").unwrap(), "100%");
         assert_eq!(unescape("%4").unwrap(), "%4");
         assert!(unescape("%FF").unwrap_err().contains("not UTF-8"));
+        assert!(unescape("a%00").unwrap_err().contains("NUL byte"));
     }
 
     #[test]
@@ -142,6 +156,12 @@ mod tests {
         assert!(partition_values("k=1/k=2/f").unwrap_err().contains("\"k\" twice"));
         assert!(partition_values("plain/f=1").unwrap().is_empty());
         assert!(partition_values("=1/f").unwrap().is_empty());
+        assert!(partition_values("k=%00/f").unwrap_err().contains("NUL byte"));
+        let a = partition_values("a=1/b=2/f").unwrap();
+        assert!(same_keys(&a, &partition_values("x/a=3/b=__HIVE_DEFAULT_PARTITION__/f").unwrap()));
+        assert!(!same_keys(&a, &partition_values("b=2/a=1/f").unwrap()));
+        assert!(!same_keys(&a, &partition_values("a=1/f").unwrap()));
+        assert_eq!(key_list(&a), "(a, b)");
     }
 
     #[test]

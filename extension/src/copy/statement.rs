@@ -48,23 +48,25 @@ fn default_account(accounts: &[catalog::AccountRow]) -> Result<String, String> {
     }
 }
 
-/// COPY's options with ours taken out: FORMAT (tsv is text), COMPRESSION, and HEADERS as
-/// HEADER. FREEZE is refused.
+/// COPY's options with ours taken out: FORMAT (tsv is text), COMPRESSION, HIVE_PARTITIONING,
+/// and HEADERS as HEADER. FREEZE is refused.
 pub struct CopyOptions {
     pub format: Option<String>,
     pub compression: Option<String>,
+    pub hive_partitioning: bool,
     pub rest: *mut pg_sys::List,
 }
 
 pub unsafe fn split_options(list: *mut pg_sys::List) -> CopyOptions {
     unsafe {
-        let mut options = CopyOptions { format: None, compression: None, rest: std::ptr::null_mut() };
+        let mut options = CopyOptions { format: None, compression: None, hive_partitioning: false, rest: std::ptr::null_mut() };
         for def in list::pointers::<pg_sys::DefElem>(list) {
             let name = CStr::from_ptr((*def).defname).to_string_lossy().to_ascii_lowercase();
             let value = || CStr::from_ptr(pg_sys::defGetString(def)).to_string_lossy().into_owned();
             match name.as_str() {
                 "format" => options.format = Some(value().to_ascii_lowercase()),
                 "compression" => options.compression = Some(value()),
+                "hive_partitioning" => options.hive_partitioning = pg_sys::defGetBoolean(def),
                 "freeze" => invalid_parameter("COPY with a blob URL does not support FREEZE"),
                 "header" | "headers" => {
                     // true, false or MATCH, which COPY itself checks (MATCH: COPY FROM only).
