@@ -194,15 +194,21 @@ impl HiveSource {
                 let converted = pg_sys::pg_do_encoding_conversion(text.as_ptr() as *mut u8, text.len() as i32, pg_sys::pg_enc::PG_UTF8 as i32, encoding);
                 if converted as *const u8 == text.as_ptr() { text.as_bytes().to_vec() } else { CStr::from_ptr(converted as *const c_char).to_bytes().to_vec() }
             };
+            // The NULL string as COPY compares it, after the file's bytes are converted.
+            let null = {
+                let s = &syntax.null;
+                let converted = pg_sys::pg_server_to_any(s.as_ptr() as *const c_char, s.len() as i32, encoding);
+                if converted as *const u8 == s.as_ptr() { s.clone() } else { CStr::from_ptr(converted).to_bytes().to_vec() }
+            };
             let values: Vec<Option<Vec<u8>>> = self.values.iter().map(|v| v.as_deref().map(convert)).collect();
             let values: Vec<Option<&[u8]>> = values.iter().map(|v| v.as_deref()).collect();
             let names: Vec<Vec<u8>> = self.names.iter().map(|n| convert(n)).collect();
             let names: Vec<&[u8]> = names.iter().map(|n| n.as_slice()).collect();
             let names = syntax.header.then_some(names.as_slice());
             if syntax.csv {
-                Appender::csv(syntax.delimiter, syntax.quote, syntax.escape, &syntax.null, names, &values)
+                Appender::csv(syntax.delimiter, syntax.quote, syntax.escape, &null, names, &values)
             } else {
-                Appender::text(syntax.delimiter, &syntax.null, names, &values)
+                Appender::text(syntax.delimiter, &null, names, &values)
             }
         }
     }

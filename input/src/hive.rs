@@ -75,7 +75,7 @@ pub fn partition_values(path: &str) -> Result<Vec<(String, Option<String>)>, Str
         let key = unescape(key)?;
         let value = if value == DEFAULT_PARTITION { None } else { Some(unescape(value)?) };
         if values.iter().any(|(k, _)| *k == key) {
-            return Err(format!("blob \"{path}\" names the partition key \"{key}\" twice"));
+            return Err(format!("the partition key \"{key}\" is given twice"));
         }
         values.push((key, value));
     }
@@ -153,7 +153,7 @@ mod tests {
         assert_eq!(v, vec![("kind".into(), Some("Push".into())), ("day".into(), Some("2026-01-01".into()))]);
         let v = partition_values("x/k=__HIVE_DEFAULT_PARTITION__/e=/a=b=c/f=1.csv").unwrap();
         assert_eq!(v, vec![("k".into(), None), ("e".into(), Some("".into())), ("a".into(), Some("b=c".into()))]);
-        assert!(partition_values("k=1/k=2/f").unwrap_err().contains("\"k\" twice"));
+        assert!(partition_values("k=1/k=2/f").unwrap_err().contains("\"k\" is given twice"));
         assert!(partition_values("plain/f=1").unwrap().is_empty());
         assert!(partition_values("=1/f").unwrap().is_empty());
         assert!(partition_values("k=%00/f").unwrap_err().contains("NUL byte"));

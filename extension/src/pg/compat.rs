@@ -183,8 +183,8 @@ unsafe fn copy_from_head(cstate: pg_sys::CopyFromState, rel: pg_sys::Relation, s
 }
 
 /// How the rows of a COPY FROM in text or csv format are written, as BeginCopyFrom decided
-/// from its options: one-byte DELIMITER, QUOTE and ESCAPE, the NULL string in the file's
-/// encoding, whether there is a header line, and the file's encoding.
+/// from its options: one-byte DELIMITER, QUOTE and ESCAPE, the NULL string (in the server's
+/// encoding), whether there is a header line, and the file's encoding.
 pub struct CopyRowSyntax {
     pub csv: bool,
     pub delimiter: u8,
@@ -208,7 +208,7 @@ pub unsafe fn copy_row_syntax(cstate: pg_sys::CopyFromState, rel: pg_sys::Relati
             return None;
         }
         let byte = |p: *const std::ffi::c_char| if p.is_null() { 0 } else { *p as u8 };
-        let null = if opts.null_print_client.is_null() { Vec::new() } else { CStr::from_ptr(opts.null_print_client).to_bytes().to_vec() };
+        let null = if opts.null_print.is_null() { Vec::new() } else { std::slice::from_raw_parts(opts.null_print as *const u8, opts.null_print_len.max(0) as usize).to_vec() };
         Some(CopyRowSyntax {
             csv: opts.csv_mode,
             delimiter: byte(opts.delim),
