@@ -65,6 +65,7 @@ pub fn segment(key: &str, value: Option<&str>) -> String {
 /// partition is None. A key given twice is an error naming it.
 pub fn partition_values(path: &str) -> Result<Vec<(String, Option<String>)>, String> {
     let mut values: Vec<(String, Option<String>)> = Vec::new();
+    let mut seen = std::collections::HashSet::new();
     let mut folders: Vec<&str> = path.split('/').collect();
     folders.pop();
     for folder in folders {
@@ -74,7 +75,7 @@ pub fn partition_values(path: &str) -> Result<Vec<(String, Option<String>)>, Str
         }
         let key = unescape(key)?;
         let value = if value == DEFAULT_PARTITION { None } else { Some(unescape(value)?) };
-        if values.iter().any(|(k, _)| *k == key) {
+        if !seen.insert(key.clone()) {
             return Err(format!("the partition key \"{key}\" is given twice"));
         }
         values.push((key, value));
@@ -162,6 +163,18 @@ mod tests {
         assert!(!same_keys(&a, &partition_values("b=2/a=1/f").unwrap()));
         assert!(!same_keys(&a, &partition_values("a=1/f").unwrap()));
         assert_eq!(key_list(&a), "(a, b)");
+    }
+
+    #[test]
+    fn ten_thousand_segments() {
+        let distinct: String = (0..10_000).map(|i| format!("k{i}=v{i}/")).collect::<String>() + "f.csv";
+        let values = partition_values(&distinct).unwrap();
+        assert_eq!(values.len(), 10_000);
+        assert_eq!(values[9_999], ("k9999".into(), Some("v9999".into())));
+        let repeated = "k=1/".repeat(10_000) + "f.csv";
+        assert!(partition_values(&repeated).unwrap_err().contains("\"k\" is given twice"));
+        let plain = "a/".repeat(10_000) + "f.csv";
+        assert!(partition_values(&plain).unwrap().is_empty());
     }
 
     #[test]
