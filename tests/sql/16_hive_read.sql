@@ -13,7 +13,7 @@ INSERT INTO hv_dirs VALUES ('kind=push/day=2026-01-01/n=1', ''), ('kind=pull%2Fx
 SELECT azure_storage.blob_put('devstoreaccount1', 'export', 'hive/' || f || '/' || dir || '/part.' || f || CASE WHEN f = 'parquet' THEN '' ELSE ext END, r, f, 'auto')
 FROM hv_dirs, (VALUES ('csv'), ('tsv'), ('binary'), ('parquet'), ('jsonl')) fmt(f), hv_rows r
 GROUP BY f, dir, ext;
-SELECT path FROM azure_storage.blob_list('devstoreaccount1', 'export', 'hive/') ORDER BY 1;
+SELECT path FROM azure_storage.blob_list('devstoreaccount1', 'export', 'hive/') WHERE path ~ '^hive/(csv|tsv|binary|parquet|jsonl)/' ORDER BY 1;
 
 -- Every format; compressed blobs too.
 COPY hv FROM 'https://devstoreaccount1.blob.core.windows.net/export/hive/csv/**' WITH (FORMAT csv, hive_partitioning true);
@@ -64,6 +64,11 @@ SELECT * FROM azure_storage.blob_get('devstoreaccount1', 'export', 'hive/tsv/**'
   AS t(id int, note text, kind text, day date, n int) WHERE id = 3 ORDER BY n;
 SELECT * FROM azure_storage.blob_get('devstoreaccount1', 'export', 'hive/binary/**', NULL::hv, decoder := 'binary', options := '{"hive_partitioning": true}')
 WHERE id = 2 ORDER BY n;
+
+-- JSON lines keep the blob's line numbers in errors.
+SELECT azure_storage.blob_put('devstoreaccount1', 'export', 'hive/jlerr/kind=j/day=2026-06-07/n=6/e.jsonl', t, 'text')
+FROM (SELECT E'{"id":1}\n\n{"id":"three"}\n' AS v) t;
+COPY hv FROM 'https://devstoreaccount1.blob.core.windows.net/export/hive/jlerr/**' WITH (hive_partitioning true);
 
 -- Refusals.
 -- A key without a column.

@@ -69,8 +69,9 @@ pub unsafe fn copy_from_blob(stmt: *mut pg_sys::CopyStmt, query_string: *const c
             let named = several || matches!(plan, ReadPlan::JsonLines { .. }) || partitioning.is_some();
             let (copy_options, source, size, binary): (_, Box<dyn ByteSource>, _, _) = match (plan, stream) {
                 (ReadPlan::Copy { format, compression }, Some(stream)) => {
-                    // COPY counts the bytes it reads; the total is known when they are the blob's own.
-                    let size = (compression == Compression::None).then_some(stream.size);
+                    // COPY counts the bytes it reads; the total is known when they are the blob's own
+                    // (not decompressed, nothing appended).
+                    let size = (compression == Compression::None && partitioning.is_none()).then_some(stream.size);
                     let list = pg_sys::lcons(string_option("format", format) as *mut std::ffi::c_void, pg_sys::list_copy(options.rest));
                     (list, blob_bytes(stream, access.reference()), size, format == "binary")
                 }
