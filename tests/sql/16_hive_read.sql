@@ -46,6 +46,11 @@ SELECT azure_storage.blob_put('devstoreaccount1', 'export', 'hive/semi/kind=it%2
 CREATE TABLE hv3 (id int, note text, kind text, day date, n text);
 COPY hv3 FROM 'https://devstoreaccount1.blob.core.windows.net/export/hive/semi/**' WITH (FORMAT csv, DELIMITER ';', QUOTE '''', NULL 'none', hive_partitioning true);
 SELECT id, note, kind, day, n, n IS NULL AS n_is_null FROM hv3 ORDER BY id;
+-- Values are UTF-8 in the name and converted to the blob's ENCODING (here LATIN1).
+SELECT azure_storage.blob_put('devstoreaccount1', 'export', 'hive/latin1/kind=%C3%BCml%C3%A4ut/day=2026-07-08/n=7/l.csv', r, 'csv') FROM hv_rows r WHERE id = 1;
+TRUNCATE hv;
+COPY hv FROM 'https://devstoreaccount1.blob.core.windows.net/export/hive/latin1/**' WITH (FORMAT csv, ENCODING 'LATIN1', hive_partitioning true);
+SELECT id, kind, length(kind) FROM hv;
 -- CRLF and a last line without a line end, in text format.
 SELECT azure_storage.blob_put('devstoreaccount1', 'export', 'hive/crlf/kind=c/day=2026-05-06/n=5/c.tsv', t, 'text')
 FROM (SELECT E'7\tseven\r\n8\teight' AS v) t;
