@@ -115,7 +115,11 @@ unsafe fn blob_get(fcinfo: pg_sys::FunctionCallInfo, first_option: usize) -> pg_
 
         let blobs = blob_set::expand(&access, &container, &path);
         let several = blobs.len() > 1;
-        let partitioning = hive.then(|| Partitioning::new(result_desc, std::ptr::null_mut(), blobs[0].path(), "the rows blob_get returns"));
+        let partitioning = hive.then(|| {
+            let partitioning = Partitioning::new(result_desc, std::ptr::null_mut(), blobs[0].path(), "the rows blob_get returns");
+            partitioning.check_names(blobs.iter().map(|b| b.path()));
+            partitioning
+        });
         // The columns the blobs hold, and the columns COPY fills (the same without partitioning).
         let file_columns = match &partitioning {
             Some(p) => copy_columns(result_desc, std::ptr::null_mut(), p.file_columns),

@@ -95,6 +95,14 @@ impl Partitioning {
         }
     }
 
+    /// Checks the names of every blob to be read before any is read: each must have the
+    /// first blob's keys.
+    pub fn check_names<'a>(&self, paths: impl IntoIterator<Item = &'a str>) {
+        for path in paths {
+            self.values(path);
+        }
+    }
+
     /// The values of the blob `path`, whose keys must be the first blob's.
     fn values(&self, path: &str) -> Vec<Option<String>> {
         let values = values_of(path);

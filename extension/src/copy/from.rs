@@ -43,7 +43,9 @@ pub unsafe fn copy_from_blob(stmt: *mut pg_sys::CopyStmt, query_string: *const c
         let (partitioning, listed) = if options.hive_partitioning {
             let blobs = blob_set::expand(&access, &blob.container, &blob.path);
             let target = format!("table \"{}\"", CStr::from_ptr(pg_sys::get_rel_name((*rel).rd_id)).to_string_lossy());
-            (Some(Partitioning::new((*rel).rd_att, (*stmt).attlist, blobs[0].path(), &target)), Some(blobs))
+            let partitioning = Partitioning::new((*rel).rd_att, (*stmt).attlist, blobs[0].path(), &target);
+            partitioning.check_names(blobs.iter().map(|b| b.path()));
+            (Some(partitioning), Some(blobs))
         } else {
             (None, None)
         };
