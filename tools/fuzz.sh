@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Fuzzes, with cargo-fuzz (libFuzzer + AddressSanitizer), the parsers that take user input:
-# blob URLs, Azure names and name patterns, SAS tokens, the options jsonb, parquet files and
-# JSON lines.
+# blob URLs, Azure names and name patterns, SAS tokens, the options jsonb, parquet files,
+# JSON lines and the fields appended to COPY rows (row_append).
 #
 #   FUZZ_SECONDS=60 bash tools/fuzz.sh            # every target for 60 s (the default)
 #   FUZZ_TARGETS="sas names" bash tools/fuzz.sh   # some of them
@@ -15,7 +15,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 started=$(date +%s)
 FUZZ_SECONDS=${FUZZ_SECONDS:-60}
-read -r -a targets <<<"${FUZZ_TARGETS:-blob_url names sas options_jsonb parquet_reader json_lines hive_paths}"
+read -r -a targets <<<"${FUZZ_TARGETS:-blob_url names sas options_jsonb parquet_reader json_lines hive_paths row_append}"
 
 # cargo-fuzz needs nightly for -Zsanitizer and the coverage instrumentation.
 if ! rustup toolchain list | grep -q '^nightly'; then

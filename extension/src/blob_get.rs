@@ -10,7 +10,9 @@ use pgrx::{JsonB, PgSqlErrorCode};
 use storage::BlobVersion;
 
 use crate::access::Access;
-use crate::copy_source::{content_encoding, copy_error_context, copy_options, stub_relation, ActiveSource};
+use crate::copy_source::{blob_bytes, content_encoding, copy_error_context, copy_options, stub_relation, ActiveSource, ByteSource};
+use crate::hive::Partitioning;
+use crate::pg::list::copy_columns;
 use crate::pg::error_context::{blob_context, keep_context};
 use crate::blob_set::{self, ReadPlan};
 use crate::records::live_columns;
@@ -83,6 +85,9 @@ unsafe fn blob_get(fcinfo: pg_sys::FunctionCallInfo, first_option: usize) -> pg_
         let decoder = pg_getarg::<String>(fcinfo, first_option).unwrap_or_else(|| "auto".into());
         let compression = pg_getarg::<String>(fcinfo, first_option + 1).unwrap_or_else(|| "auto".into());
         let options = pg_getarg::<JsonB>(fcinfo, first_option + 2).map(|j| j.0);
+        // hive_partitioning applies to every decoder but the whole-value ones; the rest of the
+        // options are the decoder's.
+        let (hive, options) = input::copy::take_hive_partitioning(options.as_ref()).unwrap_or_else(|e| invalid_parameter(e));
 
         // Everything about the arguments is checked before any request.
         input::names::validate_account_name(&account).unwrap_or_else(|e| invalid_name(e));
@@ -91,7 +96,10 @@ unsafe fn blob_get(fcinfo: pg_sys::FunctionCallInfo, first_option: usize) -> pg_
         let (rsinfo, tupdesc) = materialize_target(fcinfo);
         let ncolumns = live_columns(tupdesc).len();
         if !input::pattern::is_pattern(&path) {
-            plan(&decoder, &compression, &path, None, options.as_ref(), ncolumns);
+            let plan = plan(&decoder, &compression, &path, None, options.as_ref(), ncolumns);
+            if hive && matches!(plan, ReadPlan::Whole { .. }) {
+                invalid_parameter("hive_partitioning does not apply to the text, json and xml decoders, which read a blob as one value");
+            }
         }
 
         let access = Access::open(&account);
@@ -107,6 +115,21 @@ unsafe fn blob_get(fcinfo: pg_sys::FunctionCallInfo, first_option: usize) -> pg_
 
         let blobs = blob_set::expand(&access, &container, &path);
         let several = blobs.len() > 1;
+        let partitioning = hive.then(|| {
+            let partitioning = Partitioning::new(result_desc, std::ptr::null_mut(), blobs[0].path(), "the rows blob_get returns");
+            partitioning.check_names(blobs.iter().map(|b| b.path()));
+            partitioning
+        });
+        // The columns the blobs hold, and the columns COPY fills (the same without partitioning).
+        let file_columns = match &partitioning {
+            Some(p) => copy_columns(result_desc, std::ptr::null_mut(), p.file_columns),
+            None => live_columns(result_desc),
+        };
+        let attlist = partitioning.as_ref().map_or(std::ptr::null_mut(), |p| p.attlist);
+        let with_partitions = |source: Box<dyn ByteSource>, path: &str, binary: bool| match &partitioning {
+            Some(p) => p.source(source, path, binary),
+            None => source,
+        };
         let open = |b: &BlobVersion| {
             let plan = plan(&decoder, &compression, b.path(), Some(b), options.as_ref(), ncolumns);
             let stream = plan.open(&access, &container, b);
@@ -115,25 +138,29 @@ unsafe fn blob_get(fcinfo: pg_sys::FunctionCallInfo, first_option: usize) -> pg_
         blob_set::for_each_prefetched(blobs, open, |blob, (plan, stream)| {
             let path = blob.path();
             // COPY's own CONTEXT shows the row a JSON line became, not the blob: name it.
-            let name = (several || matches!(plan, ReadPlan::JsonLines { .. })).then_some(path);
+            let name = (several || matches!(plan, ReadPlan::JsonLines { .. }) || hive).then_some(path);
             match (plan, stream) {
                 (ReadPlan::Copy { format, .. }, Some(stream)) => {
-                    let _source = ActiveSource::stream(stream, access.reference());
-                    parse_with_copy(result_desc, copy_options(format, options.as_ref()), path, name, store_rows);
+                    let _source = ActiveSource::push(with_partitions(blob_bytes(stream, access.reference()), path, format == "binary"));
+                    parse_with_copy(result_desc, copy_options(format, options.as_ref()), attlist, path, name, store_rows);
+                }
+                (ReadPlan::Whole { .. }, Some(_)) if hive => {
+                    invalid_parameter("hive_partitioning does not apply to the text, json and xml decoders, which read a blob as one value")
                 }
                 (ReadPlan::Whole { .. }, Some(mut stream)) => {
                     let bytes = stream.read_to_end(MAX_VALUE, &interrupt_pending).unwrap_or_else(|e| access.fail(e));
                     whole_value(result_desc, &bytes, options.as_ref(), store_rows);
                 }
                 (ReadPlan::Parquet(parquet), _) => {
-                    let source = ParquetSource::open(&access, &container, &blob, targets(result_desc, &live_columns(result_desc)), &parquet);
-                    let _source = ActiveSource::push(Box::new(source));
-                    parse_with_copy(result_desc, copy_options("binary", None), path, name, store_rows);
+                    let source = ParquetSource::open(&access, &container, &blob, targets(result_desc, &file_columns), &parquet);
+                    let _source = ActiveSource::push(with_partitions(Box::new(source), path, true));
+                    parse_with_copy(result_desc, copy_options("binary", None), attlist, path, name, store_rows);
                 }
                 (ReadPlan::JsonLines { strict_keys, .. }, Some(stream)) => {
-                    let columns = json_lines::columns(result_desc, &live_columns(result_desc));
-                    let _source = ActiveSource::push(Box::new(JsonLinesSource::new(stream, access.reference(), path, columns, strict_keys)));
-                    parse_with_copy(result_desc, json_lines::copy_options(std::ptr::null_mut()), path, name, store_rows);
+                    let columns = json_lines::columns(result_desc, &file_columns);
+                    let source = Box::new(JsonLinesSource::new(stream, access.reference(), path, columns, strict_keys));
+                    let _source = ActiveSource::push(with_partitions(source, path, false));
+                    parse_with_copy(result_desc, json_lines::copy_options(std::ptr::null_mut()), attlist, path, name, store_rows);
                 }
                 (_, None) => unreachable!("COPY formats and whole values are opened by `open`"),
             }
@@ -173,14 +200,15 @@ unsafe fn materialize_target(fcinfo: pg_sys::FunctionCallInfo) -> (*mut pg_sys::
 }
 
 
-/// Runs COPY's parser over the active source, one row at a time into `rows`. `blob` names
-/// the blob in error context when a statement reads several.
-unsafe fn parse_with_copy(tupdesc: pg_sys::TupleDesc, options: *mut pg_sys::List, path: &str, blob: Option<&str>, rows: *mut pg_sys::Tuplestorestate) {
+/// Runs COPY's parser over the active source, one row at a time into `rows`, filling the
+/// columns `attlist` names (NIL: all). `blob` names the blob in error context when a
+/// statement reads several.
+unsafe fn parse_with_copy(tupdesc: pg_sys::TupleDesc, options: *mut pg_sys::List, attlist: *mut pg_sys::List, path: &str, blob: Option<&str>, rows: *mut pg_sys::Tuplestorestate) {
     unsafe {
         let _keep = keep_context();
         let _blob = blob.map(blob_context);
         let rel = stub_relation(tupdesc, path);
-        let cstate = pg_sys::BeginCopyFrom(std::ptr::null_mut(), rel, std::ptr::null_mut(), std::ptr::null(), false, Some(crate::copy_source::read_blob), std::ptr::null_mut(), options);
+        let cstate = pg_sys::BeginCopyFrom(std::ptr::null_mut(), rel, std::ptr::null_mut(), std::ptr::null(), false, Some(crate::copy_source::read_blob), attlist, options);
         crate::copy_source::attach(cstate, rel);
         let _context = copy_error_context(cstate);
         let natts = (*tupdesc).natts as usize;

@@ -38,6 +38,11 @@ impl ByteSource for BlobSource {
     }
 }
 
+/// A blob's bytes as they are (after decompression), as a source.
+pub fn blob_bytes(stream: BlobStream, account: AccountRef) -> Box<dyn ByteSource> {
+    Box::new(BlobSource { stream, account })
+}
+
 thread_local! {
     /// COPY's callback takes no argument, so the sources being read form a stack: a nested
     /// COPY (say, from a trigger) reads from the top one.
@@ -51,10 +56,6 @@ impl ActiveSource {
     pub fn push(source: Box<dyn ByteSource>) -> ActiveSource {
         SOURCES.with(|s| s.borrow_mut().push(source));
         ActiveSource(())
-    }
-
-    pub fn stream(stream: BlobStream, account: AccountRef) -> ActiveSource {
-        ActiveSource::push(Box::new(BlobSource { stream, account }))
     }
 }
 

@@ -17,6 +17,7 @@ mod dataset;
 mod errors;
 mod export;
 mod guc;
+mod hive;
 mod json_lines;
 mod log_redaction;
 mod parquet_io;

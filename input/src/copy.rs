@@ -16,6 +16,24 @@ pub enum CopyOption {
     Columns { name: &'static str, columns: Vec<String> },
 }
 
+/// `hive_partitioning` taken out of the `options` jsonb of blob_get (false when absent), and
+/// the options without it for the decoder's own parsing (None when nothing else is left of
+/// an object that held only it).
+pub fn take_hive_partitioning(options: Option<&Value>) -> Result<(bool, Option<Value>), String> {
+    let Some(Value::Object(map)) = options else { return Ok((false, options.cloned())) };
+    let Some(value) = map.get("hive_partitioning") else { return Ok((false, options.cloned())) };
+    let hive = match value {
+        Value::Bool(b) => *b,
+        Value::Null => false,
+        Value::String(s) if s.eq_ignore_ascii_case("true") => true,
+        Value::String(s) if s.eq_ignore_ascii_case("false") => false,
+        other => return Err(format!("option \"hive_partitioning\" must be true or false, not {other}")),
+    };
+    let mut rest = map.clone();
+    rest.remove("hive_partitioning");
+    Ok((hive, (!rest.is_empty()).then_some(Value::Object(rest))))
+}
+
 /// PostgreSQL strings end at a NUL byte, so a value holding one would be cut short.
 fn no_nul(s: &str) -> Result<(), String> {
     if s.contains('\0') {
@@ -178,6 +196,22 @@ mod tests {
         assert_eq!(copy_options("csv", Some(&json!({"delimiter": "a\u{0}b"}))).unwrap_err(), "option value \"a\\0b\" contains a NUL byte");
         assert_eq!(copy_options("csv", Some(&json!({"force_quote": ["x\u{0}"]}))).unwrap_err(), "option value \"x\\0\" contains a NUL byte");
         assert_eq!(copy_options("c\u{0}sv", None).unwrap_err(), "option value \"c\\0sv\" contains a NUL byte");
+    }
+
+    #[test]
+    fn hive_partitioning_is_taken_out() {
+        assert_eq!(take_hive_partitioning(None).unwrap(), (false, None));
+        assert_eq!(take_hive_partitioning(Some(&json!({"hive_partitioning": true}))).unwrap(), (true, None));
+        assert_eq!(
+            take_hive_partitioning(Some(&json!({"hive_partitioning": "false", "header": true}))).unwrap(),
+            (false, Some(json!({"header": true})))
+        );
+        assert_eq!(take_hive_partitioning(Some(&json!({"header": true}))).unwrap(), (false, Some(json!({"header": true}))));
+        assert_eq!(take_hive_partitioning(Some(&json!([1]))).unwrap(), (false, Some(json!([1]))));
+        assert_eq!(
+            take_hive_partitioning(Some(&json!({"hive_partitioning": 1}))).unwrap_err(),
+            "option \"hive_partitioning\" must be true or false, not 1"
+        );
     }
 
     #[test]

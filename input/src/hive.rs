@@ -46,6 +46,9 @@ pub fn unescape(segment: &str) -> Result<String, String> {
         out.push(bytes[i]);
         i += 1;
     }
+    if out.contains(&0) {
+        return Err(format!("partition path segment \"{segment}\" decodes to a NUL byte, which PostgreSQL text cannot hold"));
+    }
     String::from_utf8(out).map_err(|_| format!("partition path segment \"{segment}\" decodes to bytes that are not UTF-8"))
 }
 
@@ -65,6 +68,7 @@ pub fn segment(key: &str, value: Option<&str>) -> String {
 /// partition is None. A key given twice is an error naming it.
 pub fn partition_values(path: &str) -> Result<Vec<(String, Option<String>)>, String> {
     let mut values: Vec<(String, Option<String>)> = Vec::new();
+    let mut seen = std::collections::HashSet::new();
     let mut folders: Vec<&str> = path.split('/').collect();
     folders.pop();
     for folder in folders {
@@ -74,12 +78,22 @@ pub fn partition_values(path: &str) -> Result<Vec<(String, Option<String>)>, Str
         }
         let key = unescape(key)?;
         let value = if value == DEFAULT_PARTITION { None } else { Some(unescape(value)?) };
-        if values.iter().any(|(k, _)| *k == key) {
-            return Err(format!("blob \"{path}\" names the partition key \"{key}\" twice"));
+        if !seen.insert(key.clone()) {
+            return Err(format!("the partition key \"{key}\" is given twice"));
         }
         values.push((key, value));
     }
     Ok(values)
+}
+
+/// The keys of `values` (as partition_values gives them), for messages: `(kind, day)`.
+pub fn key_list(values: &[(String, Option<String>)]) -> String {
+    format!("({})", values.iter().map(|(k, _)| k.as_str()).collect::<Vec<_>>().join(", "))
+}
+
+/// Whether two blobs' partition values have the same keys in the same order.
+pub fn same_keys(a: &[(String, Option<String>)], b: &[(String, Option<String>)]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).all(|((x, _), (y, _))| x == y)
 }
 
 /// A file_size_bytes setting: bytes, or a number with KB, MB or GB (powers of 1024; KiB,
@@ -136,6 +150,7 @@ mod tests {
         assert_eq!(unescape("100%").unwrap(), "100%");
         assert_eq!(unescape("%4").unwrap(), "%4");
         assert!(unescape("%FF").unwrap_err().contains("not UTF-8"));
+        assert!(unescape("a%00").unwrap_err().contains("NUL byte"));
     }
 
     #[test]
@@ -144,9 +159,27 @@ mod tests {
         assert_eq!(v, vec![("kind".into(), Some("Push".into())), ("day".into(), Some("2026-01-01".into()))]);
         let v = partition_values("x/k=__HIVE_DEFAULT_PARTITION__/e=/a=b=c/f=1.csv").unwrap();
         assert_eq!(v, vec![("k".into(), None), ("e".into(), Some("".into())), ("a".into(), Some("b=c".into()))]);
-        assert!(partition_values("k=1/k=2/f").unwrap_err().contains("\"k\" twice"));
+        assert!(partition_values("k=1/k=2/f").unwrap_err().contains("\"k\" is given twice"));
         assert!(partition_values("plain/f=1").unwrap().is_empty());
         assert!(partition_values("=1/f").unwrap().is_empty());
+        assert!(partition_values("k=%00/f").unwrap_err().contains("NUL byte"));
+        let a = partition_values("a=1/b=2/f").unwrap();
+        assert!(same_keys(&a, &partition_values("x/a=3/b=__HIVE_DEFAULT_PARTITION__/f").unwrap()));
+        assert!(!same_keys(&a, &partition_values("b=2/a=1/f").unwrap()));
+        assert!(!same_keys(&a, &partition_values("a=1/f").unwrap()));
+        assert_eq!(key_list(&a), "(a, b)");
+    }
+
+    #[test]
+    fn ten_thousand_segments() {
+        let distinct: String = (0..10_000).map(|i| format!("k{i}=v{i}/")).collect::<String>() + "f.csv";
+        let values = partition_values(&distinct).unwrap();
+        assert_eq!(values.len(), 10_000);
+        assert_eq!(values[9_999], ("k9999".into(), Some("v9999".into())));
+        let repeated = "k=1/".repeat(10_000) + "f.csv";
+        assert!(partition_values(&repeated).unwrap_err().contains("\"k\" is given twice"));
+        let plain = "a/".repeat(10_000) + "f.csv";
+        assert!(partition_values(&plain).unwrap().is_empty());
     }
 
     #[test]

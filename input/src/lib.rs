@@ -16,4 +16,5 @@ pub mod parquet_checks;
 pub mod parquet_options;
 pub mod parquet_stats;
 pub mod pattern;
+pub mod row_append;
 pub mod url;

@@ -32,9 +32,11 @@
 #     own (urllib, with a SAS token) for the content stored under that exact name; listings
 #     (blob_list and the service's own) must be exactly the expected names; decoy blobs
 #     (b.csv, lead.csv, a/b.csv, ...) must keep their content.
-#  8-10. Hostile inputs (section headers below); 11. Datasets (COPY TO with partition_by):
-#     hostile partition values and column names, a name over 1,024 characters, a table
-#     without SELECT, 2,000 partitions through one open file.
+#  8-10. Hostile inputs (section headers below).
+# 11. hive_partitioning: %00, %FF, system, dropped, generated and SQL-looking keys, a key
+#     without INSERT privilege, long names and repeated keys refused; escapes load exactly.
+# 12. Datasets (COPY TO with partition_by): hostile partition values and column names, a
+#     name over 1,024 characters, a table without SELECT, 2,000 partitions through one file.
 set -uo pipefail
 source "$(dirname "$0")/../lib/pgvault.sh"
 name=$(basename "$0" .sh)
@@ -1235,7 +1237,65 @@ server_survived "blob_schema and create_table_from_blob of hostile blobs"
 passed "blob_schema / create_table_from_blob: NUL in a JSON key and in a csv header refused (42602), 2,000 keys listed and refused as a table by PostgreSQL (54011), a line of 1 GiB refused (54000); the server did not restart"
 q -c "DROP SCHEMA sec_user_s CASCADE" -c "DROP TABLE public.sec_victim" -c "REVOKE CREATE ON SCHEMA public FROM sec_user" >/dev/null
 
-# --- 11. Datasets: partition values and column names are data that become blob names. A
+# --- 11. hive_partitioning: folder names are data anyone who can write the container
+# chooses. Hostile segments are refused by name or load exactly; a key may only fill a
+# column the role may insert into, never a system, dropped or generated column.
+before=$status; status=0
+hive_url="$host_url/hive"
+put_hive() { printf '1,one\n' > "$work/hive.csv"; "$BIN/blobctl" put $data "hive/$1" "$work/hive.csv" >/dev/null || fail "could not upload hive/$1"; }
+put_hive 'nul/k=%00/a.csv'
+put_hive 'ff/k=%FF/a.csv'
+put_hive 'ctid/ctid=(0,1)/a.csv'
+put_hive 'xmin/xmin=1/a.csv'
+put_hive 'dropped/gone=1/a.csv'
+put_hive 'dropped_name/........pg.dropped.4........=1/a.csv'
+put_hive 'generated/g=7/a.csv'
+put_hive 'secret/secret=stolen/a.csv'
+put_hive 'sql/k%22%3B DROP TABLE public.sec_hive_victim; --=1/a.csv'
+put_hive 'escapes/k=%5CN%09%0A%0D%22,%5C.%3B/a.csv'
+put_hive 'escapes2/k=%5C./a.csv'
+# A name of 1,024 characters (Azure's longest) made of key=value folders, and one key many times.
+long=$(python3 -c 'print("".join(f"a{i}=1/" for i in range(200))[:1000] + "x.csv")')
+put_hive "long/${long#hive/long/}"
+many=$(python3 -c 'print("k=1/" * 250 + "x.csv")')
+put_hive "many/$many"
+q -v ON_ERROR_STOP=1 >/dev/null <<'SQL'
+CREATE TABLE public.sec_hive_victim (v int);
+CREATE TABLE sec_hive (id int, note text, k text, gone int, g int GENERATED ALWAYS AS (id * 2) STORED, secret text);
+ALTER TABLE sec_hive DROP COLUMN gone;
+GRANT INSERT (id, note, k), SELECT ON sec_hive TO sec_user;
+SQL
+hive_copy() { as_user -q -At -c "COPY sec_hive (id, note) FROM '$hive_url/$1/**' WITH (FORMAT csv, hive_partitioning true)" >> "$work/hive.out"; }
+hive_copy_all() { as_user -q -At -c "COPY sec_hive FROM '$hive_url/$1/**' WITH (FORMAT csv, hive_partitioning true)" >> "$work/hive.out"; }
+part
+for c in nul ff ctid xmin dropped dropped_name sql long many; do hive_copy $c; done
+hive_copy generated; hive_copy_all generated
+hive_copy secret
+hive_copy escapes; hive_copy escapes2
+as_user -q -At -c "SELECT count(*) FROM azure_storage.blob_get('$AZURITE_ACCOUNT', '$data', 'hive/ctid/**', NULL::sec_hive, options := '{\"hive_partitioning\": true}')" >> "$work/hive.out"
+hive_expect() { grep -qF -- "$1" "$work/hive.out" || fail "hive_partitioning, $2: expected '$1' in:$(sed 's/^/    /' "$work/hive.out" | head -40)"; }
+hive_expect 'blob "hive/nul/k=%00/a.csv": partition path segment "%00" decodes to a NUL byte' "k=%00"
+hive_expect 'blob "hive/ff/k=%FF/a.csv": partition path segment "%FF" decodes to bytes that are not UTF-8' "k=%FF"
+hive_expect 'partition key "ctid" of blob "hive/ctid/ctid=(0,1)/a.csv" names no column of table "sec_hive"' "a system column"
+hive_expect 'partition key "xmin" of blob' "a system column"
+hive_expect 'partition key "gone" of blob' "a dropped column"
+hive_expect 'partition key "........pg.dropped.4........" of blob' "a dropped column's internal name"
+hive_expect 'partition key "k"; DROP TABLE public.sec_hive_victim; --" of blob' "a key that looks like SQL"
+hive_expect 'partition key "a0" of blob' "a name of 1,024 characters"
+hive_expect 'the partition key "k" is given twice' "one key 250 times"
+hive_expect 'ERROR:  42P10: column "g" is a generated column' "a generated column"
+hive_expect 'ERROR:  42501: permission denied for table sec_hive' "a column without INSERT privilege"
+hive_expect 'names no column of the rows blob_get returns' "blob_get"
+got=$(q -c "SELECT k = E'\\\\N\\t\\n\\r\",\\\\.;', k = E'\\\\.' FROM sec_hive ORDER BY length(k) DESC")
+[ "$got" = $'t|f\nf|t' ] || fail "hive_partitioning values with \\N, tab, line ends, quote, comma and \\. did not load exactly: $got; $(q -c "SELECT k FROM sec_hive")"
+[ "$(q -c "SELECT count(*) FROM sec_hive WHERE secret IS NOT NULL OR g <> id * 2")" = 0 ] || fail "a hive key filled a column it must not"
+[ "$(q -c "SELECT count(*) FROM pg_class WHERE oid = 'public.sec_hive_victim'::regclass")" = 1 ] || fail "public.sec_hive_victim is gone: a key ran as SQL"
+server_survived "hive_partitioning with hostile folder names"
+passed "hive_partitioning: %00 and %FF refused by name, system, dropped and SQL-looking keys name no column, a generated column refused by COPY, a column without INSERT privilege denied (42501), 250 keys and a key 250 times refused; \\N, tab, line ends, quotes and \\. as values loaded exactly; the server did not restart"
+q -c "DROP TABLE sec_hive, public.sec_hive_victim" >/dev/null
+status=$((before | status))
+
+# --- 12. Datasets: partition values and column names are data that become blob names. A
 # value may hold "/", "..", "=", "%" or be far too long; a column name may hold "=" and "/".
 # Every blob must land under the statement's folder with its escaped name, a name too long
 # is refused before anything is written, a role without SELECT writes nothing, and thousands

@@ -13,7 +13,8 @@ use storage::{BlobVersion, Compression};
 use super::statement::{copy_format, json_lines_options, parquet_options, resolve, split_options, CopyOptions};
 use crate::access::Access;
 use crate::blob_set::{self, ReadPlan};
-use crate::copy_source::ActiveSource;
+use crate::copy_source::{blob_bytes, ActiveSource, ByteSource};
+use crate::hive::Partitioning;
 use crate::json_lines::{self, JsonLinesSource};
 use crate::pg::nodes::string_option;
 use crate::pg::error_context::{blob_context, keep_context};
@@ -38,10 +39,26 @@ pub unsafe fn copy_from_blob(stmt: *mut pg_sys::CopyStmt, query_string: *const c
         (*pstate).p_queryEnv = query_env;
         let lockmode = pg_sys::RowExclusiveLock as i32;
         let rel = pg_sys::table_openrv((*stmt).relation, lockmode);
-        let where_clause = check_target(pstate, stmt, rel, lockmode);
+        // With hive_partitioning the columns COPY fills depend on the first blob's name, so the
+        // blobs are listed before the checks of the columns.
+        let (partitioning, listed) = if options.hive_partitioning {
+            let blobs = blob_set::expand(&access, &blob.container, &blob.path);
+            let target = format!("table \"{}\"", CStr::from_ptr(pg_sys::get_rel_name((*rel).rd_id)).to_string_lossy());
+            let partitioning = Partitioning::new((*rel).rd_att, (*stmt).attlist, blobs[0].path(), &target);
+            partitioning.check_names(blobs.iter().map(|b| b.path()));
+            (Some(partitioning), Some(blobs))
+        } else {
+            (None, None)
+        };
+        // COPY's column list, and the columns the blobs hold (the same without partitioning).
+        let (attlist, file_columns) = match &partitioning {
+            Some(p) => (p.attlist, p.file_columns),
+            None => ((*stmt).attlist, (*stmt).attlist),
+        };
+        let where_clause = check_target(pstate, stmt, rel, lockmode, attlist);
 
         let mut processed = 0;
-        let blobs = blob_set::expand(&access, &blob.container, &blob.path);
+        let blobs = listed.unwrap_or_else(|| blob_set::expand(&access, &blob.container, &blob.path));
         let several = blobs.len() > 1;
         let open = |b: &BlobVersion| {
             let plan = read_plan(&options, b.path(), Some(b));
@@ -51,29 +68,35 @@ pub unsafe fn copy_from_blob(stmt: *mut pg_sys::CopyStmt, query_string: *const c
         blob_set::for_each_prefetched(blobs, open, |version, (plan, stream)| {
             let path = version.path();
             // COPY's own CONTEXT shows the row a JSON line became, not the blob: name it.
-            let named = several || matches!(plan, ReadPlan::JsonLines { .. });
-            let (copy_options, source, size) = match (plan, stream) {
+            // Values from a blob's name are named by it too.
+            let named = several || matches!(plan, ReadPlan::JsonLines { .. }) || partitioning.is_some();
+            let (copy_options, source, size, binary): (_, Box<dyn ByteSource>, _, _) = match (plan, stream) {
                 (ReadPlan::Copy { format, compression }, Some(stream)) => {
-                    // COPY counts the bytes it reads; the total is known when they are the blob's own.
-                    let size = (compression == Compression::None).then_some(stream.size);
+                    // COPY counts the bytes it reads; the total is known when they are the blob's own
+                    // (not decompressed, nothing appended).
+                    let size = (compression == Compression::None && partitioning.is_none()).then_some(stream.size);
                     let list = pg_sys::lcons(string_option("format", format) as *mut std::ffi::c_void, pg_sys::list_copy(options.rest));
-                    (list, ActiveSource::stream(stream, access.reference()), size)
+                    (list, blob_bytes(stream, access.reference()), size, format == "binary")
                 }
                 (ReadPlan::Parquet(parquet), _) => {
-                    let indexes = copy_columns((*rel).rd_att, rel, (*stmt).attlist);
+                    let indexes = copy_columns((*rel).rd_att, rel, file_columns);
                     let source = ParquetSource::open(&access, &blob.container, &version, targets((*rel).rd_att, &indexes), &parquet);
-                    (list::of([string_option("format", "binary")]), ActiveSource::push(Box::new(source)), None)
+                    (list::of([string_option("format", "binary")]), Box::new(source), None, true)
                 }
                 (ReadPlan::JsonLines { strict_keys, .. }, Some(stream)) => {
-                    let indexes = copy_columns((*rel).rd_att, rel, (*stmt).attlist);
+                    let indexes = copy_columns((*rel).rd_att, rel, file_columns);
                     let columns = json_lines::columns((*rel).rd_att, &indexes);
                     let source = JsonLinesSource::new(stream, access.reference(), path, columns, strict_keys);
                     let kept = json_lines_options(&options, "FROM").1;
-                    (json_lines::copy_options(kept), ActiveSource::push(Box::new(source)), None)
+                    (json_lines::copy_options(kept), Box::new(source), None, false)
                 }
                 _ => unreachable!("COPY formats are opened by `open`, and COPY refuses whole values"),
             };
-            let cstate = pg_sys::BeginCopyFrom(pstate, rel, where_clause, std::ptr::null(), false, Some(crate::copy_source::read_blob), (*stmt).attlist, copy_options);
+            let source = ActiveSource::push(match &partitioning {
+                Some(p) => p.source(source, path, binary),
+                None => source,
+            });
+            let cstate = pg_sys::BeginCopyFrom(pstate, rel, where_clause, std::ptr::null(), false, Some(crate::copy_source::read_blob), attlist, copy_options);
             crate::copy_source::attach(cstate, rel);
             if let Some(size) = size {
                 pg_sys::pgstat_progress_update_param(pg_sys::PROGRESS_COPY_BYTES_TOTAL as i32, size as i64);
@@ -110,7 +133,7 @@ unsafe fn read_plan(options: &CopyOptions, path: &str, blob: Option<&BlobVersion
 
 /// What DoCopy checks before a COPY FROM: INSERT privilege on the columns, row-level
 /// security, read-only transactions; and the WHERE clause, transformed as DoCopy does.
-unsafe fn check_target(pstate: *mut pg_sys::ParseState, stmt: *mut pg_sys::CopyStmt, rel: pg_sys::Relation, lockmode: i32) -> *mut pg_sys::Node {
+unsafe fn check_target(pstate: *mut pg_sys::ParseState, stmt: *mut pg_sys::CopyStmt, rel: pg_sys::Relation, lockmode: i32, attlist: *mut pg_sys::List) -> *mut pg_sys::Node {
     unsafe {
         let nsitem = pg_sys::addRangeTableEntryForRelation(pstate, rel, lockmode, std::ptr::null_mut(), false, false);
         let rte = (*nsitem).p_rte;
@@ -125,7 +148,7 @@ unsafe fn check_target(pstate: *mut pg_sys::ParseState, stmt: *mut pg_sys::CopyS
             where_clause = pg_sys::canonicalize_qual(where_clause as *mut pg_sys::Expr, false) as *mut pg_sys::Node;
             where_clause = pg_sys::make_ands_implicit(where_clause as *mut pg_sys::Expr) as *mut pg_sys::Node;
         }
-        compat::check_insert_permission(pstate, nsitem, &copy_columns((*rel).rd_att, rel, (*stmt).attlist));
+        compat::check_insert_permission(pstate, nsitem, &copy_columns((*rel).rd_att, rel, attlist));
         if pg_sys::check_enable_rls((*rte).relid, pg_sys::InvalidOid, false) == pg_sys::CheckEnableRlsResult::RLS_ENABLED as i32 {
             raise(PgSqlErrorCode::ERRCODE_FEATURE_NOT_SUPPORTED, "COPY FROM not supported with row-level security", None, Some("Use INSERT statements instead.".into()));
         }

@@ -48,11 +48,12 @@ fn default_account(accounts: &[catalog::AccountRow]) -> Result<String, String> {
     }
 }
 
-/// COPY's options with ours taken out: FORMAT (tsv is text), COMPRESSION, HEADERS as
-/// HEADER, and those of datasets (COPY TO only). FREEZE is refused.
+/// COPY's options with ours taken out: FORMAT (tsv is text), COMPRESSION, HIVE_PARTITIONING
+/// (COPY FROM), those of datasets (COPY TO), and HEADERS as HEADER. FREEZE is refused.
 pub struct CopyOptions {
     pub format: Option<String>,
     pub compression: Option<String>,
+    pub hive_partitioning: bool,
     pub dataset: DatasetOptions,
     pub rest: *mut pg_sys::List,
 }
@@ -103,13 +104,15 @@ impl DatasetOptions {
 
 pub unsafe fn split_options(list: *mut pg_sys::List) -> CopyOptions {
     unsafe {
-        let mut options = CopyOptions { format: None, compression: None, dataset: DatasetOptions::default(), rest: std::ptr::null_mut() };
+        let mut options =
+            CopyOptions { format: None, compression: None, hive_partitioning: false, dataset: DatasetOptions::default(), rest: std::ptr::null_mut() };
         for def in list::pointers::<pg_sys::DefElem>(list) {
             let name = CStr::from_ptr((*def).defname).to_string_lossy().to_ascii_lowercase();
             let value = || CStr::from_ptr(pg_sys::defGetString(def)).to_string_lossy().into_owned();
             match name.as_str() {
                 "format" => options.format = Some(value().to_ascii_lowercase()),
                 "compression" => options.compression = Some(value()),
+                "hive_partitioning" => options.hive_partitioning = pg_sys::defGetBoolean(def),
                 "file_size_bytes" => options.dataset.file_size = Some(input::hive::parse_size(&value()).unwrap_or_else(|e| invalid_parameter(e))),
                 "partition_by" => options.dataset.partition_by = partition_columns(def),
                 "write_partition_columns" => options.dataset.write_partition_columns = Some(pg_sys::defGetBoolean(def)),

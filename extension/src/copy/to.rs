@@ -77,6 +77,9 @@ pub unsafe fn copy_to_blob(
             let blob = resolve(&CStr::from_ptr((*stmt).filename).to_string_lossy());
             let access = Access::open(&blob.account);
             let options = split_options((*stmt).options);
+            if options.hive_partitioning {
+                invalid_parameter("COPY TO does not take hive_partitioning; it reads partition values from blob names in COPY FROM and blob_get");
+            }
             let format = copy_format(options.format.as_deref(), &blob.path, "TO");
             options.dataset.check(false);
             if format == Format::Parquet || options.dataset.many() {

@@ -159,14 +159,91 @@ struct CopyFromHead {
 /// `cstate` is a live state of `BeginCopyFrom(.., rel, .., source, ..)`.
 pub unsafe fn set_copy_line(cstate: pg_sys::CopyFromState, rel: pg_sys::Relation, source: pg_sys::copy_data_source_cb, line: u64) -> bool {
     unsafe {
+        match copy_from_head(cstate, rel, source) {
+            Some(head) => {
+                (*head).cur_lineno = line;
+                true
+            }
+            None => false,
+        }
+    }
+}
+
+/// The head of `cstate` when it is recognised as the state `BeginCopyFrom` made for `rel`
+/// reading from `source`.
+unsafe fn copy_from_head(cstate: pg_sys::CopyFromState, rel: pg_sys::Relation, source: pg_sys::copy_data_source_cb) -> Option<*mut CopyFromHead> {
+    unsafe {
         let head = cstate as *mut CopyFromHead;
         let relname = (*(*rel).rd_rel).relname.data.as_ptr();
         let recognised = (*head).rel == rel
             && (*head).cur_relname == relname
             && (*head).data_source_cb.map(|f| f as usize) == source.map(|f| f as usize);
-        if recognised {
-            (*head).cur_lineno = line;
-        }
-        recognised
+        recognised.then_some(head)
     }
+}
+
+/// How the rows of a COPY FROM in text or csv format are written, as BeginCopyFrom decided
+/// from its options: one-byte DELIMITER, QUOTE and ESCAPE, the NULL string (in the server's
+/// encoding), whether there is a header line, and the file's encoding.
+pub struct CopyRowSyntax {
+    pub csv: bool,
+    pub delimiter: u8,
+    pub quote: u8,
+    pub escape: u8,
+    pub null: Vec<u8>,
+    pub header: bool,
+    pub file_encoding: i32,
+}
+
+/// The row syntax of a text or csv COPY FROM (None for binary, or when the state is not
+/// recognised, as `set_copy_line` recognises it).
+///
+/// # Safety
+/// `cstate` is a live state of `BeginCopyFrom(.., rel, .., source, ..)`.
+pub unsafe fn copy_row_syntax(cstate: pg_sys::CopyFromState, rel: pg_sys::Relation, source: pg_sys::copy_data_source_cb) -> Option<CopyRowSyntax> {
+    unsafe {
+        let head = copy_from_head(cstate, rel, source)?;
+        let opts = &(*head).opts;
+        if opts.binary {
+            return None;
+        }
+        let byte = |p: *const std::ffi::c_char| if p.is_null() { 0 } else { *p as u8 };
+        let null = if opts.null_print.is_null() { Vec::new() } else { std::slice::from_raw_parts(opts.null_print as *const u8, opts.null_print_len.max(0) as usize).to_vec() };
+        Some(CopyRowSyntax {
+            csv: opts.csv_mode,
+            delimiter: byte(opts.delim),
+            quote: byte(opts.quote),
+            escape: byte(opts.escape),
+            null,
+            header: copy_header(opts),
+            file_encoding: (*head).file_encoding,
+        })
+    }
+}
+
+/// Whether ASCII bytes can occur inside multibyte characters of `encoding`
+/// (PG_ENCODING_IS_CLIENT_ONLY: SJIS, BIG5, GBK, UHC, GB18030, JOHAB).
+pub fn encoding_embeds_ascii(encoding: i32) -> bool {
+    encoding > pg_sys::pg_enc::PG_KOI8U as i32 && encoding < pg_sys::pg_enc::_PG_LAST_ENCODING_ as i32
+}
+
+/// The name of the encoding `encoding` (as COPY's ENCODING takes it).
+pub fn encoding_name(encoding: i32) -> String {
+    #[cfg(any(feature = "pg14", feature = "pg15", feature = "pg16"))]
+    let name = unsafe { pg_sys::pg_encoding_to_char(encoding) };
+    #[cfg(any(feature = "pg17", feature = "pg18"))]
+    let name = unsafe { pg_sys::pg_encoding_to_char_private(encoding) };
+    unsafe { CStr::from_ptr(name) }.to_string_lossy().into_owned()
+}
+
+/// The text of a String node (strVal), such as a name of COPY's column list.
+///
+/// # Safety
+/// `node` is a String node (PostgreSQL 14: a Value of type T_String).
+pub unsafe fn string_value(node: *mut pg_sys::Node) -> String {
+    #[cfg(feature = "pg14")]
+    let text = unsafe { (*(node as *mut pg_sys::Value)).val.str_ };
+    #[cfg(not(feature = "pg14"))]
+    let text = unsafe { (*(node as *mut pg_sys::String)).sval };
+    unsafe { CStr::from_ptr(text) }.to_string_lossy().into_owned()
 }
