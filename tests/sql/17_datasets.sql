@@ -40,6 +40,12 @@ INSERT INTO ds_kinds VALUES ('Push', '2026-01-01', 1), ('Push', '2026-01-02', 2)
   (NULL, '2026-01-01', 4), ('Push', NULL, 5), ('Push', '2026-01-01', 6), ('', '2026-01-03', 7);
 COPY ds_kinds TO 'https://devstoreaccount1.blob.core.windows.net/export/ds/kinds/' WITH (FORMAT csv, partition_by 'k, d');
 SELECT path, ds_text(path) AS content FROM ds_files('ds/kinds/');
+-- Round trip: hive_partitioning reads the values back from the paths, exactly.
+CREATE TABLE ds_kinds_back (LIKE ds_kinds);
+COPY ds_kinds_back FROM 'https://devstoreaccount1.blob.core.windows.net/export/ds/kinds/**/*.csv' WITH (FORMAT csv, hive_partitioning true);
+SELECT (SELECT count(*) FROM ds_kinds_back) AS rows,
+       (SELECT count(*) FROM (SELECT * FROM ds_kinds EXCEPT ALL SELECT * FROM ds_kinds_back) x) AS missing,
+       (SELECT count(*) FROM (SELECT * FROM ds_kinds_back EXCEPT ALL SELECT * FROM ds_kinds) x) AS extra;
 -- write_partition_columns keeps them; the list form of partition_by; rows need not be sorted.
 COPY (SELECT * FROM ds_kinds ORDER BY n DESC) TO 'https://devstoreaccount1.blob.core.windows.net/export/ds/kept'
   WITH (FORMAT csv, partition_by (d), write_partition_columns true);
@@ -63,6 +69,10 @@ SELECT count(*) FILTER (WHERE path !~ '^ds/events/event_type=[A-Za-z]+Event/data
        sum((SELECT count(*) FROM azure_storage.blob_get('devstoreaccount1', 'export', path) AS t(event_id bigint, event_public boolean, repo_id bigint,
             payload jsonb, repo jsonb, user_id bigint, org jsonb, created_at timestamp))) AS rows
 FROM ds_files('ds/events/');
+
+TRUNCATE ds_back;
+COPY ds_back FROM 'https://devstoreaccount1.blob.core.windows.net/export/ds/events/**/*.parquet' WITH (hive_partitioning true);
+SELECT same_as_native('SELECT * FROM ds_back') AS parquet_partitions_round_trip;
 
 -- blob_put with file_size_bytes: data_N blobs under the path, committed with the query.
 SELECT azure_storage.blob_put('devstoreaccount1', 'export', 'ds/put.csv', e, 'csv', 'none', '{"file_size_bytes": "40kB"}') FROM events_native e;
@@ -94,5 +104,5 @@ COPY ds_kinds TO 'https://devstoreaccount1.blob.core.windows.net/export/ds/bad/'
 SELECT azure_storage.blob_put('devstoreaccount1', 'export', 'ds/bad.txt', t, 'text', 'none', '{"file_size_bytes": "1kB"}') FROM (SELECT k FROM ds_kinds) t;
 SELECT azure_storage.blob_put('devstoreaccount1', 'export', 'ds/bad.csv', e, 'csv', 'none', '{"file_size_bytes": 0}') FROM ds_kinds e;
 SELECT count(*) AS nothing_written FROM ds_files('ds/bad');
-DROP TABLE ds_back, ds_kinds;
+DROP TABLE ds_back, ds_kinds, ds_kinds_back;
 DROP FUNCTION ds_files(text), ds_text(text);
