@@ -251,12 +251,8 @@ unsafe fn dataset(
             (None, None) if format == Format::JsonLines => Encoding::JsonLines,
             (None, None) => invalid_parameter("file_size_bytes splits rows into files: give the encoder csv, tsv, binary, parquet or jsonl, not one that writes a single value"),
         };
-        let folder = match path.trim_end_matches('/') {
-            "" => String::new(),
-            trimmed => format!("{trimmed}/"),
-        };
         let plan = Plan {
-            naming: Naming::Files { folder, extension: format.file_extension(compression) },
+            naming: Naming::files_under(path, format, compression),
             file_size: Some(file_size),
             partition_by: Vec::new(),
             write_partition_columns: false,

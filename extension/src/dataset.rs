@@ -45,6 +45,26 @@ pub enum Naming {
     Files { folder: String, extension: String },
 }
 
+impl Naming {
+    /// `data_N` files in `format` (and its compression suffix) under the folder that `path`
+    /// names (`out.parquet` and `out.parquet/` alike: `out.parquet/data_0.parquet`).
+    pub fn files_under(path: &str, format: input::format::Format, compression: Compression) -> Naming {
+        let folder = match path.trim_end_matches('/') {
+            "" => String::new(),
+            trimmed => format!("{trimmed}/"),
+        };
+        Naming::Files { folder, extension: format.file_extension(compression) }
+    }
+
+    /// The folder of `data_N` files; None for one blob.
+    pub fn folder(&self) -> Option<&str> {
+        match self {
+            Naming::Files { folder, .. } => Some(folder),
+            Naming::One(_) => None,
+        }
+    }
+}
+
 /// What a statement asks of its output.
 pub struct Plan {
     pub naming: Naming,

@@ -72,19 +72,8 @@ pub unsafe fn copy_to_dataset(
                 (encoding, compression)
             }
         };
-        let naming = if many {
-            let folder = match blob.path.trim_end_matches('/') {
-                "" => String::new(),
-                trimmed => format!("{trimmed}/"),
-            };
-            Naming::Files { folder, extension: format.file_extension(compression) }
-        } else {
-            Naming::One(blob.path.clone())
-        };
-        let folder = match &naming {
-            Naming::Files { folder, .. } => Some(folder.clone()),
-            Naming::One(_) => None,
-        };
+        let naming = if many { Naming::files_under(&blob.path, format, compression) } else { Naming::One(blob.path.clone()) };
+        let folder = naming.folder().map(str::to_string);
         let plan = Plan {
             naming,
             file_size: options.dataset.file_size,
