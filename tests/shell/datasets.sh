@@ -120,7 +120,7 @@ ok "a cancelled export leaves no blob"
 proxy_port=$((AZURITE_PORT + 8))
 "$BIN/faultproxy" --listen "$proxy_port" --upstream "127.0.0.1:$AZURITE_PORT" --max-seconds 300 --rule "status=403@op=blocklist@every=4" >/dev/null &
 proxy_pid=$!
-trap 'rc=$?; kill $proxy_pid 2>/dev/null; (exit $rc); cleanup' EXIT
+trap 'rc=$?; kill $proxy_pid 2>/dev/null || true; (exit $rc) || cleanup; cleanup' EXIT
 for _ in $(seq 1 50); do curl -s "http://127.0.0.1:$proxy_port/_faultproxy/stats" >/dev/null && break; sleep 0.1; done
 q -c "SELECT azure_storage.account_remove('$AZURITE_ACCOUNT')" \
   -c "SELECT azure_storage.account_add(jsonb_build_object('account_name', '$AZURITE_ACCOUNT', 'credentials', '$AZURITE_KEY', 'endpoint', 'http://127.0.0.1:$proxy_port/$AZURITE_ACCOUNT'))" >/dev/null
