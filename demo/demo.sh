@@ -54,14 +54,15 @@ SELECT path, bytes, content_type, content_encoding FROM azure_storage.blob_list(
 SELECT * FROM azure_storage.blob_get('$AZURITE_ACCOUNT', 'demo', 'export/recent.csv') AS e(id int, name text);
 
 -- Parquet, partitioned by month in one statement (Hive layout: lake/month=2024-01/data_0.parquet);
--- then every partition loaded in one statement.
+-- then every partition loaded in one statement, the month back from the paths.
 COPY (SELECT *, to_char(joined, 'YYYY-MM') AS month FROM employees)
   TO 'https://$AZURITE_ACCOUNT.blob.core.windows.net/demo/lake/' WITH (FORMAT parquet, partition_by 'month', compression 'zstd');
 SELECT path, bytes FROM azure_storage.blob_list('$AZURITE_ACCOUNT', 'demo', 'lake/');
 SELECT * FROM azure_storage.blob_get('$AZURITE_ACCOUNT', 'demo', 'lake/month=2024-02/data_0.parquet', NULL::employees) ORDER BY id;
-CREATE TABLE employees_lake (LIKE employees);
-COPY employees_lake FROM 'https://$AZURITE_ACCOUNT.blob.core.windows.net/demo/lake/month=*/*.parquet';
-SELECT count(*) AS rows_from_every_partition FROM employees_lake;
+-- hive_partitioning fills the month column from each blob's folder.
+CREATE TABLE employees_lake (LIKE employees, month text);
+COPY employees_lake FROM 'https://$AZURITE_ACCOUNT.blob.core.windows.net/demo/lake/month=*/*.parquet' WITH (hive_partitioning true);
+SELECT month, count(*) AS rows FROM employees_lake GROUP BY month ORDER BY month;
 
 -- JSON lines both ways: each line row_to_json of its row; loaded back by key.
 COPY employees TO 'https://$AZURITE_ACCOUNT.blob.core.windows.net/demo/events/employees.jsonl';
