@@ -78,7 +78,8 @@ impl Access {
             compression,
             content_type: content_type.to_string(),
             content_encoding: content_encoding.map(str::to_string),
-            concurrency: guc::upload_concurrency(),
+            // Writers with small blocks are among many open at once: fewer blocks in flight each.
+            concurrency: if first_block_size < storage::blocks::FIRST_BLOCK_SIZE { guc::upload_concurrency().min(2) } else { guc::upload_concurrency() },
             timeout: guc::request_timeout(),
             first_block_size,
         };

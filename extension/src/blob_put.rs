@@ -118,7 +118,9 @@ pub unsafe extern "C-unwind" fn blob_put_step(fcinfo: pg_sys::FunctionCallInfo) 
                 encoder.row(values, nulls, row);
                 export.write(row);
             }
-            Put::Parquet(encoder) => encoder.push_values(values, nulls),
+            Put::Parquet(encoder) => {
+                encoder.push_values(values, nulls);
+            }
             Put::JsonLines { export, line } => {
                 line.clear();
                 crate::json_lines::json_line(tuple, line);

@@ -92,6 +92,8 @@ enum Sink {
 struct OpenFile {
     sink: Sink,
     last_used: u64,
+    /// The size last measured (parquet's moves only when a batch is encoded).
+    size: u64,
 }
 
 /// The writer of one statement's blobs. Lives in the memory context current when it is
@@ -106,6 +108,8 @@ pub struct DatasetWriter {
     /// The row as written: the row type without the partition columns (unless kept).
     data_desc: pg_sys::TupleDesc,
     data_columns: Vec<usize>,
+    /// Whether the written row is not the row as given (columns left out).
+    projected: bool,
     keys: Vec<(usize, pg_sys::FmgrInfo)>,
     rows_encoder: Option<RowEncoder>,
     open: HashMap<String, OpenFile>,
@@ -181,6 +185,7 @@ impl DatasetWriter {
                 content_type,
                 encoding,
                 data_desc,
+                projected: data_columns.len() != names.len(),
                 data_columns,
                 keys,
                 rows_encoder,
@@ -212,17 +217,25 @@ impl DatasetWriter {
     /// Writes one row, given as the values of every attribute of the row type.
     pub unsafe fn push(&mut self, values: &[pg_sys::Datum], nulls: &[bool]) {
         unsafe {
-            pg_sys::MemoryContextReset(self.row_context);
-            let old = pg_sys::MemoryContextSwitchTo(self.row_context);
-            let folder = self.folder(values, nulls);
-            for (slot, &i) in self.data_columns.iter().enumerate() {
-                self.values[slot] = values[i];
-                self.nulls[slot] = nulls[i];
+            // The row context is for what PostgreSQL allocates per row here: partition values
+            // and JSON lines (the encoders reset contexts of their own).
+            let scratch = !self.keys.is_empty() || matches!(self.encoding, Encoding::JsonLines);
+            if scratch {
+                pg_sys::MemoryContextReset(self.row_context);
             }
+            let folder = if self.keys.is_empty() { String::new() } else { self.folder(values, nulls) };
+            // The values written: the row's own, or the data columns copied out of it.
+            let (values, nulls) = if self.projected {
+                for (slot, &i) in self.data_columns.iter().enumerate() {
+                    self.values[slot] = values[i];
+                    self.nulls[slot] = nulls[i];
+                }
+                (std::slice::from_raw_parts(self.values.as_ptr(), self.values.len()), std::slice::from_raw_parts(self.nulls.as_ptr(), self.nulls.len()))
+            } else {
+                (values, nulls)
+            };
             if !self.open.contains_key(&folder) {
-                pg_sys::MemoryContextSwitchTo(old);
                 self.open_file(folder.clone());
-                pg_sys::MemoryContextSwitchTo(self.row_context);
             }
             self.clock += 1;
             let file = self.open.get_mut(&folder).expect("opened above");
@@ -230,29 +243,33 @@ impl DatasetWriter {
             let size = match &mut file.sink {
                 Sink::Rows(export) => {
                     self.line.clear();
-                    self.rows_encoder.as_mut().expect("a row encoder for COPY's formats").row(&self.values, &self.nulls, &mut self.line);
+                    self.rows_encoder.as_mut().expect("a row encoder for COPY's formats").row(values, nulls, &mut self.line);
                     export.write(&self.line);
                     self.bytes += self.line.len() as u64;
                     export.stored_so_far()
                 }
                 Sink::JsonLines(export) => {
                     self.line.clear();
-                    let tuple = pg_sys::heap_form_tuple(self.data_desc, self.values.as_mut_ptr(), self.nulls.as_mut_ptr());
+                    let old = pg_sys::MemoryContextSwitchTo(self.row_context);
+                    let tuple = pg_sys::heap_form_tuple(self.data_desc, values.as_ptr() as *mut pg_sys::Datum, nulls.as_ptr() as *mut bool);
                     crate::json_lines::json_line(pg_sys::HeapTupleHeaderGetDatum((*tuple).t_data), &mut self.line);
+                    pg_sys::MemoryContextSwitchTo(old);
                     export.write(&self.line);
                     self.bytes += self.line.len() as u64;
                     export.stored_so_far()
                 }
                 Sink::Parquet { encoder, .. } => {
-                    let before = encoder.size_so_far();
-                    encoder.push_values(&self.values, &self.nulls);
-                    let after = encoder.size_so_far();
-                    self.bytes += after.saturating_sub(before);
-                    after
+                    if encoder.push_values(values, nulls) {
+                        let size = encoder.size_so_far();
+                        self.bytes += size.saturating_sub(file.size);
+                        size
+                    } else {
+                        file.size
+                    }
                 }
             };
+            file.size = size;
             self.rows += 1;
-            pg_sys::MemoryContextSwitchTo(old);
             if self.plan.file_size.is_some_and(|limit| size >= limit) {
                 self.close_file(&folder);
             }
@@ -276,6 +293,7 @@ impl DatasetWriter {
     /// The partition folder of a row: `key=value/` for each partition column.
     unsafe fn folder(&mut self, values: &[pg_sys::Datum], nulls: &[bool]) -> String {
         unsafe {
+            let old = pg_sys::MemoryContextSwitchTo(self.row_context);
             let mut folder = String::new();
             for (n, (index, output)) in self.keys.iter_mut().enumerate() {
                 let key = &self.plan.partition_by[n];
@@ -288,6 +306,7 @@ impl DatasetWriter {
                 folder.push_str(&input::hive::segment(key, value.as_deref()));
                 folder.push('/');
             }
+            pg_sys::MemoryContextSwitchTo(old);
             folder
         }
     }
@@ -327,7 +346,7 @@ impl DatasetWriter {
                 Sink::Parquet { encoder, context }
             },
         };
-        self.open.insert(folder, OpenFile { sink, last_used: self.clock });
+        self.open.insert(folder, OpenFile { sink, last_used: self.clock, size: 0 });
     }
 
     fn close_file(&mut self, folder: &str) {
@@ -341,15 +360,16 @@ impl DatasetWriter {
             }
             Sink::JsonLines(export) => export,
             Sink::Parquet { encoder, context } => {
-                let before = encoder.size_so_far();
                 let export = encoder.finish();
-                self.bytes += export.stored_so_far().saturating_sub(before);
+                self.bytes += export.stored_so_far().saturating_sub(file.size);
                 unsafe { pg_sys::MemoryContextDelete(context) };
                 export
             }
         };
         self.closing.push_back(export.close());
-        while self.closing.len() > self.plan.max_open.max(FINISHING) {
+        // One file at a time (no partitions) has big blocks: one finishes while the next fills.
+        let finishing = if self.plan.max_open > 1 { self.plan.max_open.max(FINISHING) } else { 1 };
+        while self.closing.len() > finishing {
             let closing = self.closing.pop_front().expect("more than the bound");
             self.staged.push(closing.wait());
         }

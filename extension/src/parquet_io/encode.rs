@@ -103,8 +103,9 @@ impl ParquetEncoder {
         }
     }
 
-    /// Appends a row given as the values of every attribute of the row type (COPY TO, blob_put).
-    pub unsafe fn push_values(&mut self, values: &[Datum], nulls: &[bool]) {
+    /// Appends a row given as the values of every attribute of the row type (COPY TO,
+    /// blob_put). True when it completed a batch, which is when the file's size moves.
+    pub unsafe fn push_values(&mut self, values: &[Datum], nulls: &[bool]) -> bool {
         unsafe {
             pg_sys::MemoryContextReset(self.row_context);
             let old = pg_sys::MemoryContextSwitchTo(self.row_context);
@@ -113,15 +114,17 @@ impl ParquetEncoder {
                 collector.push(values[i], nulls[i], self.pushed);
             }
             pg_sys::MemoryContextSwitchTo(old);
-            self.row_done();
+            self.row_done()
         }
     }
 
-    fn row_done(&mut self) {
+    fn row_done(&mut self) -> bool {
         self.rows += 1;
         if self.rows == self.batch_rows {
             self.write_batch();
+            return true;
         }
+        false
     }
 
     fn write_batch(&mut self) {
