@@ -21,6 +21,9 @@ use crate::export::commit_all;
 use crate::guc;
 use crate::pg::nodes::string_option;
 
+/// Rows between two updates of pg_stat_progress_copy.
+const PROGRESS_ROWS: u64 = 1024;
+
 /// What the receiver needs: what to make the writer of, until the rows' shape is known.
 struct Receiving {
     start: Option<Start>,
@@ -180,8 +183,11 @@ unsafe extern "C-unwind" fn receive_slot(slot: *mut pg_sys::TupleTableSlot, rece
         let nulls = std::slice::from_raw_parts((*slot).tts_isnull, natts);
         let writer = state.writer.as_mut().expect("started");
         writer.push(values, nulls);
-        pg_sys::pgstat_progress_update_param(pg_sys::PROGRESS_COPY_TUPLES_PROCESSED as i32, writer.rows as i64);
-        pg_sys::pgstat_progress_update_param(pg_sys::PROGRESS_COPY_BYTES_PROCESSED as i32, writer.bytes as i64);
+        // Every PROGRESS_ROWS rows: each call into PostgreSQL from here costs a guard.
+        if writer.rows % PROGRESS_ROWS == 0 {
+            pg_sys::pgstat_progress_update_param(pg_sys::PROGRESS_COPY_TUPLES_PROCESSED as i32, writer.rows as i64);
+            pg_sys::pgstat_progress_update_param(pg_sys::PROGRESS_COPY_BYTES_PROCESSED as i32, writer.bytes as i64);
+        }
         true
     }
 }
