@@ -10,7 +10,7 @@ use storage::Compression;
 
 use crate::access::Access;
 use crate::errors::{invalid_name, invalid_parameter, raise, required};
-use crate::dataset::{DatasetWriter, Encoding, Naming, Plan};
+use crate::dataset::{DatasetWriter, Destination, Encoding, Naming, Plan};
 use crate::export::Export;
 use input::format::Format;
 use crate::parquet_io::encode::ParquetEncoder;
@@ -263,7 +263,8 @@ unsafe fn dataset(
         let access = Access::open(account);
         let estate = query_estate(fcinfo);
         let claim = Box::new(move |target: &crate::export::BlobTarget| crate::pending::claim(target, estate));
-        DatasetWriter::new(&access, container, plan, compression, content_type, encoding, row_type.desc(), claim)
+        let destination = Destination { access, container: container.to_string(), plan, compression, content_type, encoding };
+        DatasetWriter::new(destination, row_type.desc(), claim)
     }
 }
 

@@ -75,6 +75,16 @@ pub struct Plan {
     pub max_open: usize,
 }
 
+/// Where a statement's blobs go and how each is written: what the writer is made of.
+pub struct Destination {
+    pub access: Access,
+    pub container: String,
+    pub plan: Plan,
+    pub compression: Compression,
+    pub content_type: &'static str,
+    pub encoding: Encoding,
+}
+
 /// How each blob is encoded.
 pub enum Encoding {
     /// csv, text or binary, with COPY's options (a List of DefElem that names the format).
@@ -136,18 +146,9 @@ pub struct DatasetWriter {
 impl DatasetWriter {
     /// A writer of rows shaped like `desc`. Options and partition columns are checked here,
     /// before anything is uploaded. `claim` is told of each blob before its first byte.
-    #[allow(clippy::too_many_arguments)]
-    pub unsafe fn new(
-        access: &Access,
-        container: &str,
-        plan: Plan,
-        compression: Compression,
-        content_type: &'static str,
-        encoding: Encoding,
-        desc: pg_sys::TupleDesc,
-        claim: Box<dyn Fn(&BlobTarget)>,
-    ) -> DatasetWriter {
+    pub unsafe fn new(destination: Destination, desc: pg_sys::TupleDesc, claim: Box<dyn Fn(&BlobTarget)>) -> DatasetWriter {
         unsafe {
+            let Destination { access, container, plan, compression, content_type, encoding } = destination;
             let names: Vec<String> = compat::attributes(desc).map(|a| compat::attribute_name(a).to_string_lossy().into_owned()).collect();
             let mut keys = Vec::new();
             for key in &plan.partition_by {
@@ -179,8 +180,8 @@ impl DatasetWriter {
             let max_open = if partitioned { plan.max_open.max(1) } else { 1 };
             let width = data_columns.len();
             let mut writer = DatasetWriter {
-                access: access.clone(),
-                container: container.to_string(),
+                access,
+                container,
                 compression,
                 content_type,
                 encoding,

@@ -29,27 +29,14 @@ pub fn escape(value: &str) -> String {
     out
 }
 
-/// A path segment as written: `%XX` decoded. Errors when the decoded bytes are not UTF-8.
+/// A path segment as written: `%XX` decoded (a `%` that starts none stays). Errors when the
+/// decoded bytes are not UTF-8 or hold a NUL.
 pub fn unescape(segment: &str) -> Result<String, String> {
-    let bytes = segment.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let hex = |b: u8| (b as char).to_digit(16);
-        if bytes[i] == b'%' && i + 2 < bytes.len() {
-            if let (Some(h), Some(l)) = (hex(bytes[i + 1]), hex(bytes[i + 2])) {
-                out.push((h * 16 + l) as u8);
-                i += 3;
-                continue;
-            }
-        }
-        out.push(bytes[i]);
-        i += 1;
-    }
-    if out.contains(&0) {
+    let decoded: Vec<u8> = percent_encoding::percent_decode_str(segment).collect();
+    if decoded.contains(&0) {
         return Err(format!("partition path segment \"{segment}\" decodes to a NUL byte, which PostgreSQL text cannot hold"));
     }
-    String::from_utf8(out).map_err(|_| format!("partition path segment \"{segment}\" decodes to bytes that are not UTF-8"))
+    String::from_utf8(decoded).map_err(|_| format!("partition path segment \"{segment}\" decodes to bytes that are not UTF-8"))
 }
 
 /// The `key=value` segment of one partition column; NULL as the default partition. A text

@@ -15,7 +15,7 @@ use storage::Compression;
 
 use super::statement::{as_query, json_lines_options, parquet_options, CopyOptions};
 use crate::access::Access;
-use crate::dataset::{self, DatasetWriter, Encoding, Naming, Plan};
+use crate::dataset::{self, DatasetWriter, Destination, Encoding, Naming, Plan};
 use crate::errors::{invalid_parameter, raise};
 use crate::export::commit_all;
 use crate::guc;
@@ -26,19 +26,10 @@ const PROGRESS_ROWS: u64 = 1024;
 
 /// What the receiver needs: what to make the writer of, until the rows' shape is known.
 struct Receiving {
-    start: Option<Start>,
+    start: Option<Destination>,
     writer: Option<DatasetWriter>,
     /// Where the writer lives: the executor's memory is gone before the blobs are finished.
     context: pg_sys::MemoryContext,
-}
-
-struct Start {
-    access: Access,
-    container: String,
-    plan: Plan,
-    compression: Compression,
-    content_type: &'static str,
-    encoding: Encoding,
 }
 
 /// PostgreSQL's DestReceiver, with our state after it.
@@ -107,7 +98,7 @@ pub unsafe fn copy_to_dataset(
         }
         let plan_tree = pg_sys::pg_plan_query(query, query_string, pg_sys::CURSOR_OPT_PARALLEL_OK as i32, std::ptr::null_mut());
 
-        let start = Start { access: access.clone(), container: blob.container.clone(), plan, compression, content_type, encoding };
+        let start = Destination { access: access.clone(), container: blob.container.clone(), plan, compression, content_type, encoding };
         let mut state = Box::new(Receiving { start: Some(start), writer: None, context: pg_sys::CurrentMemoryContext });
         let receiver = pg_sys::palloc0(std::mem::size_of::<DatasetReceiver>()) as *mut DatasetReceiver;
         (*receiver).base.receiveSlot = Some(receive_slot);
@@ -165,7 +156,7 @@ unsafe extern "C-unwind" fn startup(receiver: *mut pg_sys::DestReceiver, _operat
         let state = receiving(receiver);
         if let Some(start) = state.start.take() {
             let old = pg_sys::MemoryContextSwitchTo(state.context);
-            state.writer = Some(DatasetWriter::new(&start.access, &start.container, start.plan, start.compression, start.content_type, start.encoding, desc, Box::new(|_| {})));
+            state.writer = Some(DatasetWriter::new(start, desc, Box::new(|_| {})));
             pg_sys::MemoryContextSwitchTo(old);
         }
     }
