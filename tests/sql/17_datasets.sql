@@ -99,6 +99,7 @@ COPY ds_kinds TO 'https://devstoreaccount1.blob.core.windows.net/export/ds/bad/'
 COPY ds_kinds TO 'https://devstoreaccount1.blob.core.windows.net/export/ds/bad/' WITH (FORMAT csv, partition_by '"unclosed');
 COPY ds_kinds TO 'https://devstoreaccount1.blob.core.windows.net/export/ds/bad.csv' WITH (write_partition_columns true);
 COPY ds_kinds TO 'https://devstoreaccount1.blob.core.windows.net/export/ds/bad.csv' WITH (overwrite true);
+COPY ds_kinds TO 'https://devstoreaccount1.blob.core.windows.net/export//' WITH (FORMAT csv, partition_by 'k', overwrite true);
 COPY ds_kinds FROM 'https://devstoreaccount1.blob.core.windows.net/export/ds/split.csv/data_0.csv' WITH (file_size_bytes '1MB');
 COPY ds_kinds TO 'https://devstoreaccount1.blob.core.windows.net/export/ds/bad/' WITH (FORMAT csv, partition_by 'k', delimiter 'xx');
 SELECT azure_storage.blob_put('devstoreaccount1', 'export', 'ds/bad.txt', t, 'text', 'none', '{"file_size_bytes": "1kB"}') FROM (SELECT k FROM ds_kinds) t;

@@ -68,6 +68,12 @@ pub unsafe fn copy_to_dataset(
         };
         let naming = if many { Naming::files_under(&blob.path, format, compression) } else { Naming::One(blob.path.clone()) };
         let folder = naming.folder().map(str::to_string);
+        if folder.as_deref() == Some("") && options.dataset.overwrite == Some(true) {
+            invalid_parameter(format!(
+                "overwrite needs a folder: the URL names the container \"{}\" itself, and overwrite would delete every other blob in it; give a folder, such as '.../{}/events/'",
+                blob.container, blob.container
+            ));
+        }
         let plan = Plan {
             naming,
             file_size: options.dataset.file_size,
