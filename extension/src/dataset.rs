@@ -15,7 +15,6 @@
 //! commits the staged blobs, all together (export::commit_all).
 
 use std::collections::{HashMap, HashSet, VecDeque};
-use std::ffi::CStr;
 
 use pgrx::pg_sys;
 use storage::Compression;
@@ -24,6 +23,7 @@ use crate::access::Access;
 use crate::errors::{invalid_name, invalid_parameter};
 use crate::export::{BlobTarget, Closing, Export, Staged};
 use crate::parquet_io::encode::{ParquetEncoder, MAX_ROW_GROUP_BYTES};
+use crate::parquet_io::to_arrow::Output;
 use crate::parquet_io::ParquetOptions;
 use crate::pg::compat;
 use crate::pg::memory::{scratch_context, scratch_context_in};
@@ -120,7 +120,7 @@ pub struct DatasetWriter {
     data_columns: Vec<usize>,
     /// Whether the written row is not the row as given (columns left out).
     projected: bool,
-    keys: Vec<(usize, pg_sys::FmgrInfo)>,
+    keys: Vec<(usize, Output)>,
     rows_encoder: Option<RowEncoder>,
     open: HashMap<String, OpenFile>,
     clock: u64,
@@ -158,12 +158,7 @@ impl DatasetWriter {
                 if keys.iter().any(|(i, _)| *i == index) {
                     invalid_parameter(format!("partition_by names the column \"{key}\" twice"));
                 }
-                let attr = compat::attribute(desc, index);
-                let (mut function, mut varlena) = (pg_sys::InvalidOid, false);
-                pg_sys::getTypeOutputInfo(attr.atttypid, &mut function, &mut varlena);
-                let mut output: pg_sys::FmgrInfo = std::mem::zeroed();
-                pg_sys::fmgr_info(function, &mut output);
-                keys.push((index, output));
+                keys.push((index, Output::of(compat::attribute(desc, index).atttypid)));
             }
             let data_columns: Vec<usize> = (0..names.len()).filter(|i| plan.write_partition_columns || !keys.iter().any(|(k, _)| k == i)).collect();
             if data_columns.is_empty() {
@@ -292,18 +287,13 @@ impl DatasetWriter {
     }
 
     /// The partition folder of a row: `key=value/` for each partition column.
-    unsafe fn folder(&mut self, values: &[pg_sys::Datum], nulls: &[bool]) -> String {
+    unsafe fn folder(&self, values: &[pg_sys::Datum], nulls: &[bool]) -> String {
         unsafe {
             let old = pg_sys::MemoryContextSwitchTo(self.row_context);
             let mut folder = String::new();
-            for (n, (index, output)) in self.keys.iter_mut().enumerate() {
+            for (n, (index, output)) in self.keys.iter().enumerate() {
                 let key = &self.plan.partition_by[n];
-                let value = (!nulls[*index]).then(|| {
-                    let text = with_iso_dates(|| pg_sys::OutputFunctionCall(output, values[*index]));
-                    let len = CStr::from_ptr(text).to_bytes().len();
-                    let utf8 = pg_sys::pg_server_to_any(text, len as i32, pg_sys::pg_enc::PG_UTF8 as i32);
-                    CStr::from_ptr(utf8).to_string_lossy().into_owned()
-                });
+                let value = (!nulls[*index]).then(|| with_iso_dates(|| output.text(values[*index]).to_string()));
                 folder.push_str(&input::hive::segment(key, value.as_deref()));
                 folder.push('/');
             }

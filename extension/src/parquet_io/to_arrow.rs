@@ -50,7 +50,7 @@ pub enum Collector {
 pub struct Output(Box<pg_sys::FmgrInfo>);
 
 impl Output {
-    unsafe fn of(oid: pg_sys::Oid) -> Output {
+    pub unsafe fn of(oid: pg_sys::Oid) -> Output {
         unsafe {
             let (mut function, mut varlena) = (pg_sys::InvalidOid, false);
             pg_sys::getTypeOutputInfo(oid, &mut function, &mut varlena);
@@ -60,7 +60,8 @@ impl Output {
         }
     }
 
-    unsafe fn text(&self, datum: Datum) -> &str {
+    /// The value's text output, in UTF-8.
+    pub unsafe fn text(&self, datum: Datum) -> &str {
         unsafe {
             let text = pg_sys::OutputFunctionCall(self.0.as_ref() as *const _ as *mut _, datum);
             utf8(CStr::from_ptr(text).to_bytes())
