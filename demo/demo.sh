@@ -78,18 +78,27 @@ COPY employees_from_blob FROM 'abfss://demo@$AZURITE_ACCOUNT.dfs.core.windows.ne
 SELECT * FROM employees_from_blob ORDER BY id;
 SQL
 echo
-echo "== pgvault: back up the whole server into a vault, list, restore as files, restore into the server"
+echo "== pgvault: back up the whole server into a vault (encrypted with age), list, restore as files, restore into the server"
 blobctl mkcontainer vault
 blobctl mkcontainer restores
 pgvault() { AZURE_STORAGE_KEY="$AZURITE_KEY" "$ROOT/target/release/pgvault" "$@" --endpoint "http://127.0.0.1:$AZURITE_PORT/{account}" --pg-bin "$PG_BIN"; }
-pgvault backup --vault "$AZURITE_ACCOUNT/vault" --server demo-server
+# The key pair: the backup host needs only the public key; the secret stays where restores run.
+keys=$(mktemp -d); (umask 077; age-keygen -o "$keys/key.txt" 2>/dev/null)
+recipient=$(age-keygen -y "$keys/key.txt")
+pgvault backup --vault "$AZURITE_ACCOUNT/vault" --server demo-server --encrypt-to "$recipient"
 pgvault list --vault "$AZURITE_ACCOUNT/vault"
 point=$(pgvault list --vault "$AZURITE_ACCOUNT/vault" --json | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["point"])')
-pgvault restore-files --vault "$AZURITE_ACCOUNT/vault" --point "demo-server/$point" --target "$AZURITE_ACCOUNT/restores" --prefix drill/
+echo "-- stored encrypted: the reference age tool decrypts a file with the secret key"
+blobctl get vault "demo-server/$point/${point}_database_demo.sql.age" "$keys/demo.sql.age" >/dev/null
+head -c 21 "$keys/demo.sql.age"; echo
+age -d -i "$keys/key.txt" "$keys/demo.sql.age" | "$PG_BIN/pg_restore" -l | grep 'TABLE DATA'
+pgvault validate --vault "$AZURITE_ACCOUNT/vault" --point "demo-server/$point" --identity "$keys/key.txt"
+pgvault restore-files --vault "$AZURITE_ACCOUNT/vault" --point "demo-server/$point" --target "$AZURITE_ACCOUNT/restores" --prefix drill/ --identity "$keys/key.txt"
 blobctl list restores
-echo "-- the demo database is dropped, then restored from the point"
+echo "-- the demo database is dropped, then restored from the point, read once"
 psql -X -q -d postgres -c "DROP DATABASE demo WITH (FORCE)"
-pgvault restore --vault "$AZURITE_ACCOUNT/vault" --point "demo-server/$point" --database demo --create -j 2
+pgvault restore --vault "$AZURITE_ACCOUNT/vault" --point "demo-server/$point" --database demo --create --identity "$keys/key.txt"
+rm -rf "$keys"
 psql -X -d demo -c "SELECT count(*) AS employees_after_restore FROM employees"
 pgvault jobs --vault "$AZURITE_ACCOUNT/vault"
 echo

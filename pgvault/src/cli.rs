@@ -60,7 +60,11 @@ pub struct Cli {
 pub enum Commands {
     /// Make one restore point of the whole server.
     #[command(after_help = "The point is complete when its backupstarttimestamp marker is written, last. \
-                            A failed or interrupted backup leaves no marker and is never listed.")]
+                            A failed or interrupted backup leaves no marker and is never listed. With \
+                            --encrypt-to each file is encrypted with age as it streams (names end in .age; \
+                            `age -d -i key.txt` decrypts one); the manifest stays readable and records the \
+                            recipients and, for each file, the size and SHA-256 of its encrypted and of its \
+                            plain bytes.")]
     Backup {
         /// Vault: <account>/<container>, or a URL naming a container
         /// (abfss://<container>@<account>.dfs.core.windows.net, https://<account>.blob.core.windows.net/<container>, az://<container>, ...).
@@ -86,19 +90,37 @@ pub enum Commands {
         /// its database name does not matter.
         #[arg(long)]
         source_db: Option<String>,
+        /// Encrypt every file of the point with age to this public key (age1..., as
+        /// age-keygen prints it); repeatable, or comma-separated in PGVAULT_ENCRYPT_TO, or
+        /// `encrypt_to = [...]` in the config file. The backup host needs no secret.
+        #[arg(long, value_name = "RECIPIENT", env = "PGVAULT_ENCRYPT_TO", value_delimiter = ',')]
+        encrypt_to: Vec<String>,
+        /// A file of age public keys to encrypt to, one a line (# comments), as age -R reads
+        /// it; repeatable (or `recipients_file` in the config file).
+        #[arg(long, value_name = "FILE", env = "PGVAULT_RECIPIENTS_FILE")]
+        recipients_file: Vec<PathBuf>,
     },
     /// Restore databases (and on request roles and tablespaces) into a server.
-    #[command(after_help = "Every file needed is checked against the point's manifest (size and SHA-256) before \
-                            anything is restored. With -j 1 each dump streams into pg_restore; with more \
-                            jobs it is spooled to a temporary file first (pg_restore needs one to work in \
-                            parallel). --globals restores roles then tablespaces with psql first, leaving \
-                            out those that exist on the target. --from reads files Azure Backup restored \
-                            into a container (<name>_database_<db>.sql, _roles, _schema or _schemas, \
-                            _tablespaces, backupstarttimestamp); these carry no checksums.\n\n\
-                            What goes to psql (roles, tablespaces, dumps in plain SQL) is read first as psql \
+    #[command(after_help = "A point is read once: each dump streams into pg_restore (decrypted with --identity \
+                            when the point is encrypted) and is checked against the manifest (size and SHA-256) \
+                            on the way; the end of each file is held back until it matches, and a restore that \
+                            fails leaves the target as it was: databases it created are dropped, a restore into \
+                            an existing database runs in one transaction, roles and tablespaces it created are \
+                            dropped. A missing or wrong identity, a dump of a newer pg_dump, or a problem with \
+                            the roles, tablespaces or target is reported before anything changes. --check-first \
+                            reads every file whole first instead (two reads). With more jobs each dump is \
+                            spooled to a temporary file and checked before pg_restore starts (pg_restore needs \
+                            a file to work in parallel, and cannot then use one transaction). --globals restores \
+                            roles then tablespaces with psql first, leaving out those that exist on the target. \
+                            --from reads files Azure Backup restored into a container (<name>_database_<db>.sql, \
+                            _roles, _schema or _schemas, _tablespaces, backupstarttimestamp; .age after each when \
+                            restored with --keep-encrypted); these carry no checksums.\n\n\
+                            What goes to psql (roles, tablespaces, dumps in plain SQL) is read as psql \
                             reads it: a psql meta-command (\\! runs a shell command) other than the \\connect \
                             <database>, \\encoding, \\restrict and \\unrestrict lines pg_dump writes refuses the \
-                            whole restore, naming the file and line, before anything is created. psql runs \
+                            restore, naming the file and line, before psql sees that line (roles and tablespaces \
+                            are read whole before anything changes; a plain-SQL dump as it streams, and the \
+                            restore is then undone). psql runs \
                             with -X and ON_ERROR_STOP, and, where it has \\restrict (13.22, 14.19, 15.14, 16.10, \
                             17.6, 18), restricted to SQL but for those lines.")]
     Restore {
@@ -145,6 +167,15 @@ pub enum Commands {
         /// Where dumps are spooled with -j above 1 (default: the temporary directory).
         #[arg(long)]
         spool_dir: Option<PathBuf>,
+        /// age identity file (AGE-SECRET-KEY-1..., as age-keygen writes it; only its owner
+        /// may read it) that decrypts an encrypted point; or PGVAULT_IDENTITY, or `identity`
+        /// in the config file.
+        #[arg(long, value_name = "FILE", env = "PGVAULT_IDENTITY")]
+        identity: Option<PathBuf>,
+        /// Read every file whole and check it before restoring anything (two reads), instead
+        /// of checking each file as it streams into pg_restore.
+        #[arg(long)]
+        check_first: bool,
     },
     /// The history of backup, restore-files and restore jobs, newest first.
     Jobs {
@@ -182,7 +213,8 @@ pub enum Commands {
     },
     /// Check a restore point and a restore target; print every problem.
     #[command(after_help = "Checks that the point is complete, that every file's size and SHA-256 match \
-                            its manifest, and that the target container exists and can be written \
+                            its manifest (for an encrypted point, of the encrypted bytes; with --identity, of \
+                            the decrypted bytes too), and that the target container exists and can be written \
                             (a probe blob is written and deleted). Exits 1 when anything is wrong.")]
     Validate {
         /// Vault: <account>/<container>, or a URL naming a container
@@ -198,12 +230,19 @@ pub enum Commands {
         /// Prefix of the restored files in the target.
         #[arg(long, default_value = "")]
         prefix: String,
+        /// age identity file (AGE-SECRET-KEY-1..., as age-keygen writes it; only its owner
+        /// may read it) with which the plain bytes of an encrypted point are checked too; or PGVAULT_IDENTITY, or `identity`
+        /// in the config file.
+        #[arg(long, value_name = "FILE", env = "PGVAULT_IDENTITY")]
+        identity: Option<PathBuf>,
     },
     /// Put a restore point into a container in Azure Backup's restore-as-files layout.
     #[command(name = "restore-files", after_help = "Validates the point and the target first. Writes <prefix><point>_database_<db>.sql \
                             for each database, <prefix><point>_roles.sql, _schema.sql, _tablespaces.sql, \
                             and last <prefix>backupstarttimestamp. Each file is checked against the \
-                            manifest's SHA-256 before it becomes visible.")]
+                            manifest's SHA-256 before it becomes visible. An encrypted point is decrypted with \
+                            --identity, or copied encrypted with --keep-encrypted (each name then ends in .age; \
+                            age -d -i key.txt decrypts them).")]
     RestoreFiles {
         /// Vault: <account>/<container>, or a URL naming a container
         /// (abfss://<container>@<account>.dfs.core.windows.net, https://<account>.blob.core.windows.net/<container>, az://<container>, ...).
@@ -219,6 +258,15 @@ pub enum Commands {
         /// Prefix of the restored files in the target, e.g. "drill-2026-11/".
         #[arg(long, default_value = "")]
         prefix: String,
+        /// age identity file (AGE-SECRET-KEY-1..., as age-keygen writes it; only its owner
+        /// may read it) that decrypts an encrypted point; or PGVAULT_IDENTITY, or `identity`
+        /// in the config file.
+        #[arg(long, value_name = "FILE", env = "PGVAULT_IDENTITY")]
+        identity: Option<PathBuf>,
+        /// Copy an encrypted point's files as they are stored, encrypted, named with an
+        /// .age suffix (no identity needed).
+        #[arg(long, conflicts_with = "identity")]
+        keep_encrypted: bool,
     },
     /// List complete restore points, newest first.
     List {

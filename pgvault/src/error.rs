@@ -33,9 +33,6 @@ pub enum Error {
     /// A point without its completion marker.
     #[error("{folder} is not a complete restore point: its {MARKER} marker cannot be read ({source})")]
     Incomplete { folder: String, source: storage::Error },
-    /// A file read in full is not what its manifest says (its checksum was checked before).
-    #[error("{name} changed while it was restored ({bytes} bytes, SHA-256 {sha256}; the manifest says {expected_bytes} bytes, {expected_sha256})")]
-    Changed { name: String, bytes: u64, sha256: String, expected_bytes: u64, expected_sha256: String },
     /// Something else in a vault or a restore-as-files folder is not what it must be: a
     /// missing file, a job record that is not one, a file psql may not run.
     #[error("{0}")]
@@ -64,9 +61,23 @@ pub enum Error {
     /// Ctrl-C or SIGTERM stopped the work; the error it ended with.
     #[error("interrupted: {0}")]
     Interrupted(Box<Error>),
+    /// A restore failed; what it had done was undone, or could not be.
+    #[error("{source}{}", undo_text(.undone, .left))]
+    Undone { source: Box<Error>, undone: Vec<String>, left: Vec<String> },
     /// An error in the work on `subject` (a database, a file).
     #[error("{subject}: {source}")]
     About { subject: String, source: Box<Error> },
+}
+
+fn undo_text(undone: &[String], left: &[String]) -> String {
+    let mut text = String::new();
+    if !undone.is_empty() {
+        text.push_str(&format!("\n  undone: {}", undone.join(", ")));
+    }
+    if !left.is_empty() {
+        text.push_str(&format!("\n  not undone: {}", left.join("; ")));
+    }
+    text
 }
 
 fn about(doing: &Option<String>) -> String {
@@ -113,6 +124,8 @@ mod tests {
         assert_eq!(Error::Invalid { point: "s/p".into(), count: 2 }.to_string(), "s/p: 2 problem(s)");
         let nested = Error::Postgres("psql failed: no".into()).about("database app");
         assert_eq!(Error::Interrupted(Box::new(nested)).to_string(), "interrupted: database app: psql failed: no");
+        let undone = Error::Undone { source: Box::new(Error::Content("f: altered".into())), undone: vec!["database \"a\" dropped".into(), "role r dropped".into()], left: vec!["x".into()] };
+        assert_eq!(undone.to_string(), "f: altered\n  undone: database \"a\" dropped, role r dropped\n  not undone: x");
         let spool = Error::Spool { dir: "/tmp".into(), source: std::io::Error::other("full") };
         assert_eq!(spool.to_string(), "spooling into /tmp: full (--spool-dir names a place with room)");
     }

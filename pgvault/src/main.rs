@@ -50,19 +50,25 @@ fn main() {
         libc::signal(libc::SIGTERM, on_interrupt as extern "C" fn(libc::c_int) as libc::sighandler_t);
     }
     let outcome = match &cli.command {
-        Commands::Backup { vault, server, include, exclude, jobs, lock_wait_timeout, source_db } => {
-            let options = backup::BackupOptions {
-                server: server.clone(),
-                include: include.clone(),
-                exclude: exclude.clone(),
-                jobs: *jobs,
-                lock_wait_timeout: *lock_wait_timeout,
-            };
-            show(&cli, backup::command(&cli, vault, source_db.clone(), &options))
+        Commands::Backup { vault, server, include, exclude, jobs, lock_wait_timeout, source_db, encrypt_to, recipients_file } => {
+            let outcome = command::recipients(&cli, encrypt_to, recipients_file).and_then(|recipients| {
+                let options = backup::BackupOptions {
+                    server: server.clone(),
+                    include: include.clone(),
+                    exclude: exclude.clone(),
+                    jobs: *jobs,
+                    lock_wait_timeout: *lock_wait_timeout,
+                    recipients,
+                };
+                backup::command(&cli, vault, source_db.clone(), &options)
+            });
+            show(&cli, outcome)
         }
-        Commands::Validate { vault, point, target, prefix } => show(&cli, validate::command(&cli, vault, point, target.as_deref(), prefix)),
-        Commands::RestoreFiles { vault, point, target, prefix } => show(&cli, restore_files::command(&cli, vault, point, target, prefix)),
-        Commands::Restore { vault, point, from, target_db, database, jobs, create, clean, globals, drop_azure_roles, no_owner, no_privileges, spool_dir } => {
+        Commands::Validate { vault, point, target, prefix, identity } => show(&cli, validate::command(&cli, vault, point, target.as_deref(), prefix, identity.as_deref())),
+        Commands::RestoreFiles { vault, point, target, prefix, identity, keep_encrypted } => {
+            show(&cli, restore_files::command(&cli, vault, point, (target, prefix), identity.as_deref(), *keep_encrypted))
+        }
+        Commands::Restore { vault, point, from, target_db, database, jobs, create, clean, globals, drop_azure_roles, no_owner, no_privileges, spool_dir, identity, check_first } => {
             let options = restore::RestoreOptions {
                 databases: database.clone(),
                 jobs: (*jobs).max(1),
@@ -73,6 +79,8 @@ fn main() {
                 no_owner: *no_owner,
                 no_privileges: *no_privileges,
                 spool_dir: spool_dir.clone(),
+                identity: identity.clone(),
+                check_first: *check_first,
             };
             let pg = Postgres::new(cli.pg_bin.clone(), target_db.clone());
             show(&cli, restore::command(&cli, (vault.as_deref(), point.as_deref(), from.as_deref()), &pg, &options))

@@ -5,14 +5,14 @@
 //! manifest and then the marker are written only when every file is.
 
 use std::collections::VecDeque;
-use std::io::Read;
+use std::io::{Read, Write};
 use std::process::{Command, Stdio};
 use std::sync::Mutex;
 
 use chrono::Utc;
 use serde::Serialize;
-use sha2::{Digest, Sha256};
 use storage::rest::Properties;
+use storage::BlobWriter;
 
 use super::as_job;
 use crate::cli::Cli;
@@ -21,7 +21,8 @@ use crate::postgres::{Postgres, Running, MAINTENANCE_DB};
 use crate::progress::Progress;
 use crate::report::Report;
 use crate::vault::jobs::Job;
-use crate::vault::points::{self, FileEntry, Manifest, MARKER};
+use crate::vault::crypt::{self, Recipients};
+use crate::vault::points::{self, Digest, Encryption, FileEntry, Hashing, Manifest, MARKER};
 use crate::vault::Context;
 
 pub struct BackupOptions {
@@ -31,6 +32,8 @@ pub struct BackupOptions {
     pub jobs: usize,
     /// pg_dump --lock-wait-timeout, in milliseconds.
     pub lock_wait_timeout: Option<u64>,
+    /// Encrypt every file to these public keys.
+    pub recipients: Option<Recipients>,
 }
 
 /// The restore point made: its manifest.
@@ -55,12 +58,14 @@ pub fn run(ctx: &Context, pg: &Postgres, options: &BackupOptions, progress: &Pro
     let point = points::point_id(started_at);
     let folder = points::folder(&options.server, &point);
     job.set_point(&options.server, &point);
+    let sealed = options.recipients.as_ref();
     let dump = |name: String, kind: &str, database: Option<String>, command: Command| -> Result<FileEntry, Error> {
         let bar = progress.file(database.as_deref().unwrap_or(kind), None);
-        let (bytes, sha256) = stream_to_blob(ctx, &format!("{folder}/{name}"), command, &|n| bar.add(n))?;
-        bar.done(bytes);
-        job.add_bytes(bytes);
-        Ok(FileEntry { name, kind: kind.to_string(), database, bytes, sha256 })
+        let name = if sealed.is_some() { format!("{name}{}", crypt::SUFFIX) } else { name };
+        let (plain, stored) = stream_to_blob(ctx, &format!("{folder}/{name}"), command, sealed, &|n| bar.add(n))?;
+        bar.done(plain.bytes);
+        job.add_bytes(plain.bytes);
+        Ok(FileEntry { name, kind: kind.to_string(), database, bytes: plain.bytes, sha256: plain.sha256, stored })
     };
 
     let queue = Mutex::new(databases.into_iter().collect::<VecDeque<_>>());
@@ -115,6 +120,7 @@ pub fn run(ctx: &Context, pg: &Postgres, options: &BackupOptions, progress: &Pro
         started_at,
         finished_at: Utc::now(),
         tool: format!("pgvault {}", env!("CARGO_PKG_VERSION")),
+        encryption: sealed.map(|r| Encryption { format: "age".into(), recipients: r.keys() }),
         files,
     };
     let json = serde_json::to_vec_pretty(&manifest).expect("a manifest serializes");
@@ -166,24 +172,31 @@ fn select(all: Vec<String>, include: &[String], exclude: &[String]) -> Result<Ve
     Ok(all.into_iter().filter(|d| (include.is_empty() || include.contains(d)) && !exclude.contains(d)).collect())
 }
 
-/// Runs `command`, uploading its standard output to `blob`; returns its size and SHA-256.
-/// Nothing is committed unless the program succeeds.
-fn stream_to_blob(ctx: &Context, blob: &str, command: Command, advanced: &dyn Fn(u64)) -> Result<(u64, String), Error> {
-    let mut writer = ctx.writer(blob)?;
+/// Runs `command`, uploading its standard output to `blob`, encrypted to `sealed` when
+/// given; returns the size and SHA-256 of the output, and of the stored bytes when they
+/// differ (encrypted). Nothing is committed unless the program succeeds.
+fn stream_to_blob(ctx: &Context, blob: &str, command: Command, sealed: Option<&Recipients>, advanced: &dyn Fn(u64)) -> Result<(Digest, Option<Digest>), Error> {
+    let sink = BlobSink { writer: ctx.writer(blob)?, ctx, hashing: Hashing::default(), failure: None };
+    let unwritable = |sink_failure: Option<storage::Error>, e: std::io::Error| match sink_failure {
+        Some(failure) => Error::storage(blob, failure),
+        None => Error::io(format!("encrypting {blob}"), e),
+    };
+    let mut out = match sealed {
+        None => Out::Plain(sink),
+        Some(recipients) => Out::Sealed(recipients.encrypt(sink).map_err(|e| Error::io(format!("encrypting {blob}"), e))?),
+    };
     let mut program = Running::start(command, Stdio::null(), Stdio::piped())?;
     let mut stdout = program.child.stdout.take().expect("piped");
-    let mut hasher = Sha256::new();
-    let mut bytes = 0u64;
+    let mut plain = Hashing::default();
     let mut buf = vec![0u8; 1 << 20];
     let streamed = loop {
         match stdout.read(&mut buf) {
             Ok(0) => break Ok(()),
             Ok(n) => {
-                hasher.update(&buf[..n]);
-                bytes += n as u64;
+                plain.add(&buf[..n]);
                 advanced(n as u64);
-                if let Err(e) = writer.write(&buf[..n], ctx.cancelled()) {
-                    break Err(Error::storage(blob, e));
+                if let Err(e) = out.write_all(&buf[..n]) {
+                    break Err(unwritable(out.failure(), e));
                 }
             }
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
@@ -195,10 +208,71 @@ fn stream_to_blob(ctx: &Context, blob: &str, command: Command, advanced: &dyn Fn
         return Err(e);
     }
     program.finish()?;
+    let sink = match out {
+        Out::Plain(sink) => sink,
+        Out::Sealed(mut sealed) => match sealed.flush().and_then(|_| sealed.finish()) {
+            Ok(sink) => sink,
+            Err(e) => return Err(Error::io(format!("encrypting {blob}"), e)),
+        },
+    };
+    let encrypted = matches!(sealed, Some(_));
+    let BlobSink { writer, hashing, failure, .. } = sink;
+    if let Some(failure) = failure {
+        return Err(Error::storage(blob, failure));
+    }
     let staged = writer.finish(ctx.cancelled()).map_err(|e| Error::storage(blob, e))?;
     staged.commit(ctx.cancelled()).map_err(|e| Error::storage(blob, e))?;
-    tracing::info!(blob, bytes, "committed");
-    Ok((bytes, format!("{:x}", hasher.finalize())))
+    let (plain, stored) = (plain.digest(), hashing.digest());
+    tracing::info!(blob, bytes = plain.bytes, stored = stored.bytes, "committed");
+    Ok((plain, encrypted.then_some(stored)))
+}
+
+/// Where a program's output goes: the blob, through age when the point is encrypted.
+enum Out<'a> {
+    Plain(BlobSink<'a>),
+    Sealed(age::stream::StreamWriter<BlobSink<'a>>),
+}
+
+impl Out<'_> {
+    fn write_all(&mut self, bytes: &[u8]) -> std::io::Result<()> {
+        match self {
+            Out::Plain(sink) => sink.write_all(bytes),
+            Out::Sealed(sealed) => sealed.write_all(bytes),
+        }
+    }
+
+    /// The storage error behind a failed write, if that is what it was.
+    fn failure(&mut self) -> Option<storage::Error> {
+        match self {
+            Out::Plain(sink) => sink.failure.take(),
+            // The age stream keeps its sink to itself; its error says what the storage said.
+            Out::Sealed(_) => None,
+        }
+    }
+}
+
+/// A block upload as a `Write`, hashing what it is given (the stored bytes).
+struct BlobSink<'a> {
+    writer: BlobWriter,
+    ctx: &'a Context,
+    hashing: Hashing,
+    failure: Option<storage::Error>,
+}
+
+impl Write for BlobSink<'_> {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        if let Err(e) = self.writer.write(bytes, self.ctx.cancelled()) {
+            let said = e.to_string();
+            self.failure = Some(e);
+            return Err(std::io::Error::other(said));
+        }
+        self.hashing.add(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 #[cfg(test)]

@@ -1,4 +1,5 @@
-//! `pgvault list`: the complete restore points of a vault, newest first.
+//! `pgvault list`: the complete restore points of a vault, newest first, with whether (and
+//! to whom) each is encrypted.
 
 use serde::Serialize;
 
@@ -13,9 +14,14 @@ pub struct Points(Vec<PointSummary>);
 
 impl Report for Points {
     fn text(&self) -> String {
-        let header = format!("{:<20} {:<18} {:<21} {:>9} {:>14}", "server", "point", "started (UTC)", "databases", "bytes");
+        let header = format!("{:<20} {:<18} {:<21} {:>9} {:>14}  {}", "server", "point", "started (UTC)", "databases", "bytes", "encrypted");
         table(&self.0, "no complete restore point", &header, |p| {
-            format!("{:<20} {:<18} {:<21} {:>9} {:>14}", p.server, p.point, p.started_at.format("%Y-%m-%d %H:%M:%S"), p.databases, p.bytes)
+            let encrypted = match p.encrypted_to.len() {
+                0 => "no".to_string(),
+                1 => format!("age, to {}", p.encrypted_to[0]),
+                n => format!("age, to {} and {} more", p.encrypted_to[0], n - 1),
+            };
+            format!("{:<20} {:<18} {:<21} {:>9} {:>14}  {encrypted}", p.server, p.point, p.started_at.format("%Y-%m-%d %H:%M:%S"), p.databases, p.bytes)
         })
     }
 }

@@ -1,6 +1,7 @@
 //! One module per command, each with one entry point, `command`, called by main.rs with
 //! the parsed flags and returning a report (report.rs); and what the commands share:
-//! opening a vault as a context, recording a job, asking whether to stop.
+//! opening a vault as a context, the keys of encryption, recording a job, asking whether to
+//! stop.
 
 pub mod backup;
 pub mod jobs;
@@ -13,6 +14,7 @@ pub mod validate;
 use crate::cli::Cli;
 use crate::error::Error;
 use crate::progress::Progress;
+use crate::vault::crypt::{Identity, Recipients};
 use crate::vault::jobs::Job;
 use crate::vault::{Context, Vault};
 
@@ -31,6 +33,22 @@ pub fn open(cli: &Cli, flag: &str, location: &str) -> Result<Context, Error> {
 pub fn open_with_prefix(cli: &Cli, flag: &str, location: &str) -> Result<(Context, String), Error> {
     let (vault, prefix) = Vault::for_flag_with_prefix(flag, location, &cli.storage)?;
     Ok((context(cli, vault), prefix))
+}
+
+/// The public keys a backup encrypts to: those given (flags or environment), else the config
+/// file's; none: the point is not encrypted.
+pub fn recipients(cli: &Cli, given: &[String], files: &[std::path::PathBuf]) -> Result<Option<Recipients>, Error> {
+    if given.is_empty() && files.is_empty() {
+        Recipients::parse(&cli.storage.encrypt_to, cli.storage.recipients_file.as_slice())
+    } else {
+        Recipients::parse(given, files)
+    }
+}
+
+/// The identity that decrypts a point: the one given (flag or environment), else the config
+/// file's, if any.
+pub fn identity(cli: &Cli, given: Option<&std::path::Path>) -> Result<Option<Identity>, Error> {
+    given.or(cli.storage.identity.as_deref()).map(Identity::from_file).transpose()
 }
 
 fn context(cli: &Cli, vault: Vault) -> Context {

@@ -1,5 +1,6 @@
 //! `pgvault validate`: before a restore, every problem with a restore point and a target:
-//! the point is complete, each file's size and SHA-256 match its manifest (vault::verify),
+//! the point is complete, each file's size and SHA-256 match its manifest (vault::verify;
+//! for an encrypted point the stored bytes, and with an identity the decrypted ones too),
 //! and the target container exists and takes a write (a probe blob, written and deleted).
 
 use serde::Serialize;
@@ -16,12 +17,22 @@ pub struct Validation {
     point: String,
     valid: bool,
     problems: Vec<String>,
+    /// The recipients, when the point is encrypted.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    encrypted_to: Vec<String>,
+    /// Whether the plain bytes of encrypted files were checked (with an identity).
+    decrypted: bool,
 }
 
 impl Report for Validation {
     fn text(&self) -> String {
         if self.valid {
-            return format!("{}/{}: valid\n", self.server, self.point);
+            let how = match (self.encrypted_to.is_empty(), self.decrypted) {
+                (true, _) => "",
+                (false, true) => " (encrypted; decrypted and checked)",
+                (false, false) => " (encrypted; stored bytes checked, contents not: give --identity to check them too)",
+            };
+            return format!("{}/{}: valid{how}\n", self.server, self.point);
         }
         self.problems.iter().map(|p| format!("problem: {p}\n")).collect()
     }
@@ -35,15 +46,18 @@ impl Report for Validation {
     }
 }
 
-pub fn command(cli: &Cli, vault: &str, point: &str, target: Option<&str>, prefix: &str) -> Result<Validation, Error> {
+pub fn command(cli: &Cli, vault: &str, point: &str, target: Option<&str>, prefix: &str, identity: Option<&std::path::Path>) -> Result<Validation, Error> {
+    let key = super::identity(cli, identity)?;
     let ctx = super::open(cli, "--vault", vault)?;
     let (server, point) = verify::find_point(&ctx, point)?;
-    let (_, mut problems) = verify::check_point(&ctx, &server, &point)?;
+    let (manifest, mut problems) = verify::check_point(&ctx, &server, &point, key.as_ref())?;
     if let Some(target) = target {
         let (target, prefix) = target_location(cli, target, prefix)?;
         problems.extend(check_target(&target, &prefix));
     }
-    Ok(Validation { server, point, valid: problems.is_empty(), problems })
+    let encrypted_to = manifest.and_then(|m| m.encryption).map(|e| e.recipients).unwrap_or_default();
+    let decrypted = key.is_some() && !encrypted_to.is_empty();
+    Ok(Validation { server, point, valid: problems.is_empty(), problems, encrypted_to, decrypted })
 }
 
 /// `--target <account>/<container>[/<prefix>]` and `--prefix`: the prefix in one of them.

@@ -1,10 +1,11 @@
 //! The vault, a layer of its own under the commands: where backups go (a storage account
 //! from flags, environment, files or a connection string, and a container, given as
 //! `<account>/<container>`), what a command's storage calls need (context), its restore
-//! points and their manifests (points), verified reads of them (verify) and the job history
-//! (jobs).
+//! points and their manifests (points), verified reads of them (verify), the encryption of
+//! their files (crypt) and the job history (jobs).
 
 pub mod context;
+pub mod crypt;
 pub mod jobs;
 pub mod points;
 pub mod verify;
@@ -99,10 +100,22 @@ pub struct StorageArgs {
     /// A TOML file with any of these settings (account, key, key_file, sas_token,
     /// sas_token_file, connection_string, connection_string_file, managed_identity,
     /// identity_endpoint, client_id, tenant_id, client_secret, client_secret_file,
-    /// federated_token_file, authority_host, endpoint, timeout, retries, retry_time) [default: ~/.config/pgvault/config.toml when it exists].
+    /// federated_token_file, authority_host, endpoint, timeout, retries, retry_time), and
+    /// the keys of encryption (encrypt_to, recipients_file, identity) [default: ~/.config/pgvault/config.toml when it exists].
     #[arg(long, env = "PGVAULT_CONFIG", global = true)]
     #[serde(skip)]
     pub config: Option<PathBuf>,
+    /// The config file's age public keys, for a backup given no --encrypt-to or
+    /// --recipients-file.
+    #[arg(skip)]
+    #[serde(default)]
+    pub encrypt_to: Vec<String>,
+    /// The config file's recipients file (same use).
+    #[arg(skip)]
+    pub recipients_file: Option<PathBuf>,
+    /// The config file's age identity file, for commands given no --identity.
+    #[arg(skip)]
+    pub identity: Option<PathBuf>,
 }
 
 impl StorageArgs {
@@ -158,6 +171,9 @@ impl StorageArgs {
         self.timeout = self.timeout.or(file.timeout);
         self.retries = self.retries.or(file.retries);
         self.retry_time = self.retry_time.or(file.retry_time);
+        self.encrypt_to = file.encrypt_to;
+        self.recipients_file = file.recipients_file;
+        self.identity = file.identity;
         Ok(self)
     }
 

@@ -9,6 +9,7 @@
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use sha2::{Digest as _, Sha256};
 use storage::runtime::block_on;
 use storage::list::BlobEntry;
 use storage::{BlobStore, Listing};
@@ -21,14 +22,63 @@ pub const MARKER: &str = "backupstarttimestamp";
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct FileEntry {
-    /// Blob name within the point's folder.
+    /// Blob name within the point's folder (with `.age` when encrypted).
     pub name: String,
     /// database, roles, schema or tablespaces.
     pub kind: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub database: Option<String>,
+    /// Size and SHA-256 of the file as pg_dump or pg_dumpall wrote it (the plain bytes).
     pub bytes: u64,
     pub sha256: String,
+    /// Size and SHA-256 of the bytes in the vault, when they are not the plain bytes
+    /// (encrypted).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stored: Option<Digest>,
+}
+
+impl FileEntry {
+    pub fn plain(&self) -> Digest {
+        Digest { bytes: self.bytes, sha256: self.sha256.clone() }
+    }
+
+    /// What the blob in the vault must be.
+    pub fn stored(&self) -> Digest {
+        self.stored.clone().unwrap_or_else(|| self.plain())
+    }
+}
+
+/// Size and SHA-256 (lowercase hex) of some bytes.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Digest {
+    pub bytes: u64,
+    pub sha256: String,
+}
+
+/// A size and SHA-256 being taken, piece by piece.
+#[derive(Default)]
+pub struct Hashing {
+    hasher: Sha256,
+    bytes: u64,
+}
+
+impl Hashing {
+    pub fn add(&mut self, piece: &[u8]) {
+        self.hasher.update(piece);
+        self.bytes += piece.len() as u64;
+    }
+
+    pub fn digest(self) -> Digest {
+        Digest { bytes: self.bytes, sha256: format!("{:x}", self.hasher.finalize()) }
+    }
+}
+
+/// How a point's files are encrypted: the format and the public keys they are encrypted to.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Encryption {
+    /// "age" (age-encryption.org/v1).
+    pub format: String,
+    pub recipients: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -39,6 +89,9 @@ pub struct Manifest {
     pub started_at: DateTime<Utc>,
     pub finished_at: DateTime<Utc>,
     pub tool: String,
+    /// Present when every file of the point is encrypted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub encryption: Option<Encryption>,
     pub files: Vec<FileEntry>,
 }
 
@@ -101,6 +154,9 @@ pub struct PointSummary {
     pub finished_at: DateTime<Utc>,
     pub bytes: u64,
     pub databases: usize,
+    /// The recipients the point is encrypted to (none: not encrypted).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub encrypted_to: Vec<String>,
 }
 
 /// Complete points of `server` (or of every server), newest first, started within
@@ -121,6 +177,7 @@ pub fn list(ctx: &Context, server: Option<&str>, from: Option<DateTime<Utc>>, to
             finished_at: manifest.finished_at,
             bytes: manifest.bytes(),
             databases: manifest.databases(),
+            encrypted_to: manifest.encryption.map(|e| e.recipients).unwrap_or_default(),
         });
     }
     points.sort_by_key(|p| std::cmp::Reverse(p.started_at));

@@ -1,11 +1,17 @@
 //! `pgvault restore`: databases back into a server with pg_restore, and on request the
 //! roles and tablespaces with psql.
 //!
-//! Every file needed is checked against its manifest (size and SHA-256) before anything is
-//! restored, so an altered point is refused whole; files are checked again as they are
-//! read. With `-j 1` a dump streams from the vault into pg_restore; with more jobs it is
-//! spooled into a temporary file first, since pg_restore can only work in parallel on a
-//! file it can seek in. A database file that is not a custom-format archive (no `PGDMP`
+//! A point is read once: each dump streams from the vault (decrypted, when the point is
+//! encrypted) into pg_restore, hashed on the way, and the end of each file is held back
+//! until its size and SHA-256 match the manifest, so pg_restore cannot finish on bytes that
+//! are not the point's. What a failed restore did is undone: the databases it created are
+//! dropped, and a restore into an existing database runs in one transaction (pg_restore
+//! --single-transaction, psql -1), as do the roles and tablespaces it created. Before
+//! anything changes, the start of each dump is read (its kind, the pg_dump that wrote it,
+//! whether the identity decrypts it) and the roles, tablespaces and target are checked;
+//! `--check-first` reads every file whole first, as a second read. With more than one job a
+//! dump is spooled into a temporary file and checked before pg_restore starts, since
+//! pg_restore can only work in parallel on a file it can seek in. A database file that is not a custom-format archive (no `PGDMP`
 //! magic) is plain SQL and goes to psql, as the roles and tablespaces do: before anything is
 //! restored, each file that goes to psql is read for psql meta-commands (psql_script), and
 //! read again as it streams into psql.
@@ -49,6 +55,10 @@ pub struct RestoreOptions {
     pub no_privileges: bool,
     /// Where dumps are spooled for a parallel restore (default: the temporary directory).
     pub spool_dir: Option<PathBuf>,
+    /// The age identity file that decrypts an encrypted point.
+    pub identity: Option<PathBuf>,
+    /// Read every file whole and check it before restoring anything.
+    pub check_first: bool,
 }
 
 #[derive(Debug, serde::Serialize)]
@@ -69,12 +79,14 @@ impl Report for Restored {
 pub fn run(source: &Source, pg: &Postgres, options: &RestoreOptions, progress: &Progress, job: &Job) -> Result<Restored, Error> {
     let databases = choose(source, &options.databases)?;
     let global_files: Vec<&SourceFile> = if options.globals { ["roles", "tablespaces"].iter().filter_map(|k| source.file(k)).collect() } else { Vec::new() };
+    source.check_key(databases.iter().chain(&global_files).copied())?;
     let psql = Psql::from_version(&pg.client_version("psql")?)?;
     let pg_restore = pg.client_version("pg_restore")?;
 
-    // Everything that can be known wrong is reported before anything is restored: sizes and
-    // checksums, whatever psql would run besides SQL, the target.
-    let mut problems: Vec<String> = databases.iter().flat_map(|file| inspect(source, file, &psql, &pg_restore, progress)).collect();
+    // Everything that can be known wrong without reading the dumps whole is reported before
+    // anything is restored: whether they decrypt, which pg_dump wrote them, the roles and
+    // tablespaces (read whole), the target. --check-first reads the dumps whole too.
+    let mut problems: Vec<String> = databases.iter().flat_map(|file| inspect(source, file, &psql, &pg_restore, options.check_first, progress)).collect();
     let mut globals = Vec::new();
     for file in global_files {
         match read_globals(source, file, &psql, progress) {
@@ -82,10 +94,11 @@ pub fn run(source: &Source, pg: &Postgres, options: &RestoreOptions, progress: &
             Err(e) => problems.push(e.to_string()),
         }
     }
-    problems.extend(check_target(pg, &databases, options)?);
+    let before = Before::take(pg)?;
+    problems.extend(check_target(&before, &databases, options));
     if problems.is_empty() {
         for (file, sql, _) in &mut globals {
-            match fit_globals(pg, file, sql, options, &psql) {
+            match fit_globals(&before, file, sql, options, &psql) {
                 Ok(fitted) => *sql = fitted,
                 Err(e) => problems.push(format!("{}: {e}", file.blob)),
             }
@@ -94,31 +107,115 @@ pub fn run(source: &Source, pg: &Postgres, options: &RestoreOptions, progress: &
     if !problems.is_empty() {
         return Err(Error::Problems { what: format!("{} was not restored; found", source.label), problems });
     }
-    if databases.iter().any(|f| f.expected.is_none()) {
+    if databases.iter().any(|f| f.stored.is_none()) {
         progress.note(&format!("{} has no manifest: its files' checksums cannot be checked", source.label));
+    }
+    for name in databases.iter().filter_map(|f| f.database.as_ref()).filter(|d| before.databases.contains(*d)) {
+        if options.create && options.clean {
+            progress.note(&format!("database \"{name}\" exists and --clean replaces it: if the restore fails, it is not brought back"));
+        } else if options.jobs > 1 {
+            progress.note(&format!("database \"{name}\" exists: with -j above 1, pg_restore cannot restore into it in one transaction, and a failure leaves what it restored"));
+        }
     }
 
     let mut restored = Restored { source: source.label.clone(), databases: Vec::new(), globals: Vec::new(), bytes: 0 };
-    for (file, sql, bytes) in globals {
-        let mut sink = Sink::psql(pg, MAINTENANCE_DB, &psql, &file.blob).map_err(|e| e.about(&file.blob))?;
-        match sink.write(sql.as_bytes()) {
-            Ok(()) => sink.finish(),
-            Err(e) => Err(sink.wait().err().unwrap_or(e)),
+    let mut started = Vec::new();
+    let outcome = (|| -> Result<(), Error> {
+        for (file, sql, bytes) in globals {
+            let mut sink = Sink::psql(pg, MAINTENANCE_DB, &psql, &file.blob, false).map_err(|e| e.about(&file.blob))?;
+            match sink.write(sql.as_bytes()) {
+                Ok(()) => sink.finish(),
+                Err(e) => Err(sink.wait().err().unwrap_or(e)),
+            }
+            .map_err(|e| e.about(&file.blob))?;
+            progress.file(&file.blob, None).done(bytes);
+            job.add_bytes(bytes);
+            restored.bytes += bytes;
+            restored.globals.push(file.kind.clone());
         }
-        .map_err(|e| e.about(&file.blob))?;
-        progress.file(&file.blob, None).done(bytes);
-        job.add_bytes(bytes);
-        restored.bytes += bytes;
-        restored.globals.push(file.kind.clone());
+        for file in &databases {
+            let database = file.database.as_deref().expect("a database file names its database");
+            started.push(database.to_string());
+            let bytes = restore_database(source, file, database, pg, &psql, options, progress).map_err(|e| e.about(format!("database {database}")))?;
+            job.add_bytes(bytes);
+            restored.bytes += bytes;
+            restored.databases.push(database.to_string());
+        }
+        Ok(())
+    })();
+    match outcome {
+        Ok(()) => Ok(restored),
+        Err(e) => Err(before.undo(pg, (&started, &restored.databases), options, e)),
     }
-    for file in databases {
-        let database = file.database.as_deref().expect("a database file names its database");
-        let bytes = restore_database(source, file, database, pg, &psql, options, progress).map_err(|e| e.about(format!("database {database}")))?;
-        job.add_bytes(bytes);
-        restored.bytes += bytes;
-        restored.databases.push(database.to_string());
+}
+
+/// What exists on the target before a restore changes it, so that a failed restore can take
+/// away what it made.
+struct Before {
+    databases: HashSet<String>,
+    /// Names as quote_ident gives them, as the roles and tablespaces files name them.
+    roles: HashSet<String>,
+    tablespaces: HashSet<String>,
+    /// Whether DROP DATABASE takes WITH (FORCE) (PostgreSQL 13 and later).
+    force: bool,
+}
+
+impl Before {
+    fn take(pg: &Postgres) -> Result<Before, Error> {
+        let set = |sql: &str| -> Result<HashSet<String>, Error> { Ok(pg.column(MAINTENANCE_DB, sql).map_err(|e| e.about("the target server"))?.into_iter().collect()) };
+        let version = pg.column(MAINTENANCE_DB, "SHOW server_version_num").map_err(|e| e.about("the target server"))?;
+        Ok(Before {
+            databases: set("SELECT datname FROM pg_database")?,
+            roles: set("SELECT quote_ident(rolname) FROM pg_roles")?,
+            tablespaces: set("SELECT quote_ident(spcname) FROM pg_tablespace")?,
+            force: version.first().and_then(|v| v.parse::<u32>().ok()).is_some_and(|v| v >= 130000),
+        })
     }
-    Ok(restored)
+
+    /// After `cause` stopped a restore that had started on the databases `started` and
+    /// finished those of `finished`: drops the databases, tablespaces and roles it made, and
+    /// says what it undid and what it could not.
+    fn undo(&self, pg: &Postgres, (started, finished): (&[String], &[String]), options: &RestoreOptions, cause: Error) -> Error {
+        let mut undone = Vec::new();
+        let mut left = Vec::new();
+        // What to drop, in order: databases, then tablespaces, then roles (which may own them).
+        let mut drops: Vec<(String, String)> = Vec::new();
+        let now = match Before::take(pg) {
+            Ok(now) => now,
+            Err(e) => return Error::Undone { source: Box::new(cause), undone, left: vec![format!("the target could not be read to undo the restore: {e}")] },
+        };
+        let force = if self.force { " WITH (FORCE)" } else { "" };
+        for name in started {
+            let finished = finished.contains(name);
+            if !self.databases.contains(name) {
+                if now.databases.contains(name) {
+                    drops.push((format!("database \"{name}\" dropped"), format!("DROP DATABASE {}{force}", quote_ident(name))));
+                }
+            } else if finished {
+                left.push(format!("database \"{name}\" was restored into before the failure and stays so"));
+            } else if options.create && options.clean {
+                left.push(format!("database \"{name}\" was replaced (--clean) and is incomplete"));
+            } else if options.jobs > 1 {
+                left.push(format!("database \"{name}\" keeps what pg_restore restored before it stopped (-j above 1 cannot use one transaction)"));
+            }
+        }
+        for name in now.tablespaces.difference(&self.tablespaces) {
+            drops.push((format!("tablespace {name} dropped"), format!("DROP TABLESPACE {name}")));
+        }
+        for name in now.roles.difference(&self.roles) {
+            drops.push((format!("role {name} dropped"), format!("DROP ROLE {name}")));
+        }
+        for (what, sql) in drops {
+            match pg.query(MAINTENANCE_DB, &sql) {
+                Ok(_) => undone.push(what),
+                Err(e) => left.push(format!("{what}: {e}")),
+            }
+        }
+        if undone.is_empty() && left.is_empty() {
+            return cause;
+        }
+        Error::Undone { source: Box::new(cause), undone, left }
+    }
 }
 
 /// The database files to restore: all, or those named (each must be in the source).
@@ -139,30 +236,33 @@ fn choose<'a>(source: &'a Source, names: &[String]) -> Result<Vec<&'a SourceFile
         .collect()
 }
 
-/// Problems with a database file: its size and checksum where a manifest gives them, and
-/// when it is plain SQL, what psql would run of it besides SQL. A custom-format archive
-/// without a manifest is read no further than its first bytes.
-fn inspect(source: &Source, file: &SourceFile, psql: &Psql, pg_restore: &str, progress: &Progress) -> Vec<String> {
+/// Problems with a database file found from its start: whether it decrypts, and for an
+/// archive, whether this pg_restore can read it. With `whole`, the whole file is read: its
+/// size and checksum where a manifest gives them, and when it is plain SQL, what psql would
+/// run of it besides SQL (without `whole`, checked as it streams into psql).
+fn inspect(source: &Source, file: &SourceFile, psql: &Psql, pg_restore: &str, whole: bool, progress: &Progress) -> Vec<String> {
     // Stops the read once what is to be known is known.
     const ENOUGH: &str = "(read enough)";
-    let bar = progress.file(&format!("checking {}", file.blob), file.expected.as_ref().map(|e| e.0));
+    let bar = progress.file(&format!("checking {}", file.blob), file.plain.as_ref().filter(|_| whole).map(|e| e.bytes));
     let mut kind = Kind::default();
     let mut script = Script::new(psql);
     let mut out = Vec::new();
     let mut refusal: Option<Refusal> = None;
     let mut head = Vec::new();
-    let read = verify::read_hashed(&source.store, &file.blob, source.ctx.cancelled(), &mut |piece| {
+    let read = verify::read(&source.store, file, source.key.as_ref(), source.ctx.cancelled(), &mut |piece| {
         bar.add(piece.len() as u64);
         let Some(bytes) = kind.take(piece) else { return Ok(()) };
         match kind {
             Kind::Archive => {
                 let wanted = archive::HEADER_BYTES.saturating_sub(head.len()).min(bytes.len());
                 head.extend_from_slice(&bytes[..wanted]);
-                if file.expected.is_none() && head.len() == archive::HEADER_BYTES {
+                // Without a manifest there is nothing to check past the header.
+                if !(whole && file.stored.is_some()) && head.len() == archive::HEADER_BYTES {
                     return Err(Error::Content(ENOUGH.into()));
                 }
                 Ok(())
             }
+            _ if !whole => Err(Error::Content(ENOUGH.into())),
             _ => {
                 out.clear();
                 script.feed(&bytes, &mut out).map_err(|r| {
@@ -182,9 +282,7 @@ fn inspect(source: &Source, file: &SourceFile, psql: &Psql, pg_restore: &str, pr
             if refusal.is_none() && matches!(kind, Kind::Sql) {
                 refusal = script.finish(&mut out).err();
             }
-            if let Some((bytes, sha256)) = &file.expected {
-                problems.extend(verify::mismatch(&file.blob, read, (*bytes, sha256)));
-            }
+            problems.extend(read.problems(file));
         }
         Err(Error::Content(e)) if e == ENOUGH => {}
         Err(e) => problems.push(e.to_string()),
@@ -265,52 +363,42 @@ impl Kind {
 /// Roles or tablespaces: read whole (checked against the manifest, if any) and checked for
 /// psql meta-commands.
 fn read_globals(source: &Source, file: &SourceFile, psql: &Psql, progress: &Progress) -> Result<(String, u64), Error> {
-    let bar = progress.file(&format!("checking {}", file.blob), file.expected.as_ref().map(|e| e.0));
+    let bar = progress.file(&format!("checking {}", file.blob), file.plain.as_ref().map(|e| e.bytes));
     let mut sql = Vec::new();
-    let read = verify::read_hashed(&source.store, &file.blob, source.ctx.cancelled(), &mut |piece| {
+    let bytes = read_checked(source, file, &mut |piece| {
         bar.add(piece.len() as u64);
         sql.extend_from_slice(piece);
         Ok(())
     })?;
-    let bytes = read.0;
-    if let Some(problem) = file.expected.as_ref().and_then(|(b, s)| verify::mismatch(&file.blob, read, (*b, s))) {
-        return Err(Error::Content(problem));
-    }
     let sql = String::from_utf8(sql).map_err(|_| Error::Content(format!("{}: is not UTF-8 text; restore it with psql by hand", file.blob)))?;
     Script::check(psql, sql.as_bytes()).map_err(|r| Error::Content(format!("{}: {r}", file.blob)))?;
     Ok((sql, bytes))
 }
 
-/// Problems with the target: it must be reachable, and each database must be absent when
-/// it is to be created (unless --clean) and present when it is not.
-fn check_target(pg: &Postgres, databases: &[&SourceFile], options: &RestoreOptions) -> Result<Vec<String>, Error> {
-    let existing: HashSet<String> = pg.column(MAINTENANCE_DB, "SELECT datname FROM pg_database").map_err(|e| e.about("the target server"))?.into_iter().collect();
+/// Problems with the target: each database must be absent when it is to be created (unless
+/// --clean) and present when it is not.
+fn check_target(before: &Before, databases: &[&SourceFile], options: &RestoreOptions) -> Vec<String> {
     let mut problems = Vec::new();
     for name in databases.iter().filter_map(|f| f.database.as_ref()) {
-        match (options.create, existing.contains(name)) {
+        match (options.create, before.databases.contains(name)) {
             (true, true) if !options.clean => problems.push(format!("database \"{name}\" exists on the target; drop it, add --clean to replace it, or restore into it without --create")),
             (false, false) => problems.push(format!("database \"{name}\" does not exist on the target; add --create to create it")),
             _ => {}
         }
     }
-    Ok(problems)
+    problems
 }
 
-/// Streams a file through `each`; an error if it is not what its manifest says.
+/// Streams a file's plain bytes through `each`; an error if it is not what its manifest
+/// says, once `each` has seen them all.
 fn read_checked(source: &Source, file: &SourceFile, each: &mut dyn FnMut(&[u8]) -> Result<(), Error>) -> Result<u64, Error> {
-    verify::read_verified(&source.store, &file.blob, file.expected.as_ref().map(|(b, s)| (*b, s.as_str())), source.ctx.cancelled(), each)
+    verify::read_verified(&source.store, file, source.key.as_ref(), source.ctx.cancelled(), each)
 }
 
 /// Roles or tablespaces as they are to run: what exists on the target (and on request what
 /// only Azure has) left out, which comments out lines, so the result is checked again.
-fn fit_globals(pg: &Postgres, file: &SourceFile, sql: &str, options: &RestoreOptions, psql: &Psql) -> Result<String, Error> {
-    let sql = if file.kind == "roles" {
-        let existing = pg.column(MAINTENANCE_DB, "SELECT quote_ident(rolname) FROM pg_roles")?.into_iter().collect();
-        globals::roles(sql, &existing, options.drop_azure_roles)
-    } else {
-        let existing = pg.column(MAINTENANCE_DB, "SELECT quote_ident(spcname) FROM pg_tablespace")?.into_iter().collect();
-        globals::tablespaces(sql, &existing)
-    };
+fn fit_globals(before: &Before, file: &SourceFile, sql: &str, options: &RestoreOptions, psql: &Psql) -> Result<String, Error> {
+    let sql = if file.kind == "roles" { globals::roles(sql, &before.roles, options.drop_azure_roles) } else { globals::tablespaces(sql, &before.tablespaces) };
     Script::check(psql, sql.as_bytes()).map_err(|r| Error::Content(format!("with what exists on the target left out, {r}")))?;
     Ok(sql)
 }
@@ -326,10 +414,14 @@ struct Sink {
 
 impl Sink {
     /// psql in `database`: no psqlrc, stopping at the first error, starting as UTF-8 (the
-    /// files say their encoding; pg_dump's do), restricted first where it has `\restrict`.
-    fn psql(pg: &Postgres, database: &str, psql: &Psql, name: &str) -> Result<Sink, Error> {
+    /// files say their encoding; pg_dump's do), restricted first where it has `\restrict`;
+    /// with `single`, in one transaction.
+    fn psql(pg: &Postgres, database: &str, psql: &Psql, name: &str, single: bool) -> Result<Sink, Error> {
         let mut command = pg.command_on("psql", database)?;
         command.args(["-X", "-q", "-v", "ON_ERROR_STOP=1"]).env("PGCLIENTENCODING", "UTF8");
+        if single {
+            command.arg("--single-transaction");
+        }
         let prologue = match psql.prologue() {
             Some(text) => {
                 let unwritten = |e| Error::io("cannot write psql's first line", e);
@@ -394,7 +486,9 @@ fn changed(name: &str, refusal: Refusal) -> Error {
 
 /// One database: streamed into pg_restore (or psql), or spooled first for a parallel restore.
 fn restore_database(source: &Source, file: &SourceFile, database: &str, pg: &Postgres, psql: &Psql, options: &RestoreOptions, progress: &Progress) -> Result<u64, Error> {
-    let bar = progress.file(&format!("{database} <- {}", file.blob), file.expected.as_ref().map(|e| e.0));
+    let bar = progress.file(&format!("{database} <- {}", file.blob), file.plain.as_ref().map(|e| e.bytes));
+    // Into an existing database, in one transaction, so that a failure leaves it as it was.
+    let single = !options.create;
     let bytes = if options.jobs > 1 {
         let dir = options.spool_dir.clone().unwrap_or_else(std::env::temp_dir);
         let spool = tempfile::Builder::new().prefix("pgvault-restore-").tempfile_in(&dir).map_err(|e| Error::io(format!("cannot spool into {}", dir.display()), e))?;
@@ -410,7 +504,7 @@ fn restore_database(source: &Source, file: &SourceFile, database: &str, pg: &Pos
         if custom {
             Sink::archive(pg, database, options, Some(spool.path()))?.program.finish()?;
         } else {
-            let mut sink = Sink::psql(pg, database, psql, &file.blob)?;
+            let mut sink = Sink::psql(pg, database, psql, &file.blob, single)?;
             let unread = |e| Error::io(spool.path().display().to_string(), e);
             let mut spooled = std::fs::File::open(spool.path()).map_err(unread)?;
             let mut buf = vec![0u8; 1 << 20];
@@ -432,31 +526,49 @@ fn restore_database(source: &Source, file: &SourceFile, database: &str, pg: &Pos
     } else {
         let mut kind = Kind::default();
         let mut sink: Option<Sink> = None;
+        // The last piece read, held back until the next one comes or the whole file is
+        // known to be what the manifest says: pg_restore (or psql) cannot finish, or
+        // commit, on a file that is not the point's.
+        let mut held: Vec<u8> = Vec::with_capacity(1 << 20);
         let start = |custom: bool| -> Result<Sink, Error> {
             prepare_target(pg, database, custom, options)?;
             if custom {
                 Sink::archive(pg, database, options, None)
             } else {
-                Sink::psql(pg, database, psql, &file.blob)
+                Sink::psql(pg, database, psql, &file.blob, single)
             }
+        };
+        let pass = |sink: &mut Option<Sink>, kind: &Kind, bytes: &[u8], held: &mut Vec<u8>| -> Result<(), Error> {
+            if sink.is_none() {
+                *sink = Some(start(matches!(kind, Kind::Archive))?);
+            }
+            let sink = sink.as_mut().expect("started");
+            if !held.is_empty() {
+                sink.write(held)?;
+                held.clear();
+            }
+            held.extend_from_slice(bytes);
+            Ok(())
         };
         let streamed = read_checked(source, file, &mut |piece| {
             bar.add(piece.len() as u64);
-            let Some(bytes) = kind.take(piece) else { return Ok(()) };
-            if sink.is_none() {
-                sink = Some(start(matches!(kind, Kind::Archive))?);
+            match kind.take(piece) {
+                Some(bytes) => pass(&mut sink, &kind, &bytes, &mut held),
+                None => Ok(()),
             }
-            sink.as_mut().expect("started").write(&bytes)
         });
-        // A file of under 5 bytes is held back to its end.
-        let streamed = match (streamed, kind.end()) {
-            (Ok(bytes), Some(rest)) if !rest.is_empty() => start(false).and_then(|mut s| {
-                let written = s.write(&rest);
-                sink = Some(s);
-                written.map(|_| bytes)
-            }),
-            (streamed, _) => streamed,
-        };
+        let streamed = streamed.and_then(|bytes| {
+            // A file of under 5 bytes is held back by Kind to its end: plain SQL.
+            match kind.end() {
+                Some(rest) if !rest.is_empty() => pass(&mut sink, &kind, &rest, &mut held).map(|_| bytes),
+                _ => Ok(bytes),
+            }
+        });
+        // The file is what the manifest says: the end goes too.
+        let streamed = streamed.and_then(|bytes| match sink.as_mut() {
+            Some(s) => s.write(&held).map(|_| bytes),
+            None => Ok(bytes),
+        });
         match (streamed, sink) {
             (Ok(bytes), Some(sink)) => sink.finish().map(|_| bytes)?,
             (Ok(_), None) => return Err(Error::Content(format!("{} is empty", file.blob))),
@@ -505,6 +617,10 @@ fn restore_command(pg: &Postgres, database: &str, options: &RestoreOptions, file
     command.arg("--exit-on-error");
     if options.create {
         command.arg("--create");
+    } else if file.is_none() {
+        // Streamed into an existing database: one transaction, so that a failure (or a file
+        // found altered at its end) leaves it as it was.
+        command.arg("--single-transaction");
     }
     if options.clean {
         command.args(["--clean", "--if-exists"]);
@@ -538,7 +654,8 @@ pub fn command(cli: &Cli, (vault, point, from): (Option<&str>, Option<&str>, Opt
 fn from_point(cli: &Cli, vault: &str, point: &str, pg: &Postgres, options: &RestoreOptions) -> Result<Restored, Error> {
     let ctx = super::open(cli, "--vault", vault)?;
     let (server, point) = verify::find_point(&ctx, point)?;
-    let source = source::from_point(ctx, &server, &point)?;
+    let key = super::identity(cli, options.identity.as_deref())?;
+    let source = source::from_point(ctx, &server, &point, key)?;
     let progress = Progress::new(cli.json);
     as_job(&source.ctx, "restore", None, &progress, |job| {
         job.set_point(&server, &point);
@@ -548,7 +665,8 @@ fn from_point(cli: &Cli, vault: &str, point: &str, pg: &Postgres, options: &Rest
 
 fn from_files(cli: &Cli, from: &str, pg: &Postgres, options: &RestoreOptions) -> Result<Restored, Error> {
     let (ctx, prefix) = super::open_with_prefix(cli, "--from", from)?;
-    let source = source::from_files(ctx, &prefix)?;
+    let key = super::identity(cli, options.identity.as_deref())?;
+    let source = source::from_files(ctx, &prefix, key)?;
     let progress = Progress::new(cli.json);
     // Files restored as files are not a vault: the job is not recorded there.
     run(&source, pg, options, &progress, &Job::unrecorded("restore"))

@@ -1,12 +1,15 @@
 //! What `pgvault restore` reads: a restore point of a vault (whose manifest gives every
 //! file's size and SHA-256), or files in Azure Backup's restore-as-files layout in any
 //! container and prefix (`backupstarttimestamp`, `<name>_database_<db>.sql`, `<name>_roles.sql`,
-//! `<name>_schema.sql` or `_schemas.sql`, `<name>_tablespaces.sql`), which carry no checksums.
+//! `<name>_schema.sql` or `_schemas.sql`, `<name>_tablespaces.sql`, each with `.age` after
+//! it when kept encrypted), which carry no checksums.
 
 use storage::BlobStore;
 
 use crate::error::Error;
+use crate::vault::crypt::{self, Identity};
 use crate::vault::points::{self, MARKER};
+use crate::vault::verify::FileRef;
 use crate::vault::Context;
 
 pub struct Source {
@@ -16,17 +19,25 @@ pub struct Source {
     /// How the source is named in messages: `server/point` or `account/container/prefix`.
     pub label: String,
     pub files: Vec<SourceFile>,
+    /// The identity that decrypts encrypted files.
+    pub key: Option<Identity>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct SourceFile {
-    /// Full blob name in the container.
-    pub blob: String,
+    /// Where the file is, whether it is encrypted, what it must be.
+    pub file: FileRef,
     /// database, roles, schema or tablespaces.
     pub kind: String,
     pub database: Option<String>,
-    /// Size and SHA-256 the file must have, where a manifest says.
-    pub expected: Option<(u64, String)>,
+}
+
+impl std::ops::Deref for SourceFile {
+    type Target = FileRef;
+
+    fn deref(&self) -> &FileRef {
+        &self.file
+    }
 }
 
 impl Source {
@@ -37,32 +48,43 @@ impl Source {
     pub fn databases(&self) -> impl Iterator<Item = &SourceFile> {
         self.files.iter().filter(|f| f.kind == "database")
     }
+
+    /// Refuses encrypted `files` when there is no identity to decrypt them.
+    pub fn check_key<'a>(&self, mut files: impl Iterator<Item = &'a SourceFile>) -> Result<(), Error> {
+        match files.find(|f| f.sealed.is_some()) {
+            Some(file) if self.key.is_none() => {
+                let to = file.sealed.as_deref().filter(|r| !r.is_empty()).map(|r| format!(" (to {})", r.join(", "))).unwrap_or_default();
+                Err(Error::Usage(format!("{} is encrypted{to}: give the identity that decrypts it with --identity (or PGVAULT_IDENTITY)", self.label)))
+            }
+            _ => Ok(()),
+        }
+    }
 }
 
 /// A complete point of the vault, from its manifest.
-pub fn from_point(ctx: Context, server: &str, point: &str) -> Result<Source, Error> {
+pub fn from_point(ctx: Context, server: &str, point: &str, key: Option<Identity>) -> Result<Source, Error> {
     let folder = points::folder(server, point);
     let store = ctx.store()?;
     ctx.run(store.get(&format!("{folder}/{MARKER}"))).map_err(|source| Error::Incomplete { folder: folder.clone(), source })?;
     let manifest = points::read_manifest(&store, server, point, ctx.cancelled())?;
     let files = manifest
         .files
-        .into_iter()
-        .map(|f| SourceFile { blob: format!("{folder}/{}", f.name), kind: f.kind, database: f.database, expected: Some((f.bytes, f.sha256)) })
+        .iter()
+        .map(|f| SourceFile { file: FileRef::of(&folder, f, manifest.encryption.as_ref()), kind: f.kind.clone(), database: f.database.clone() })
         .collect();
-    Ok(Source { ctx, store, label: folder, files })
+    Ok(Source { ctx, store, label: folder, files, key })
 }
 
 /// Files in Azure Backup's restore-as-files layout directly under `prefix` (a folder, or
 /// the container's root when empty).
-pub fn from_files(ctx: Context, prefix: &str) -> Result<Source, Error> {
+pub fn from_files(ctx: Context, prefix: &str, key: Option<Identity>) -> Result<Source, Error> {
     let folder = if prefix.is_empty() || prefix.ends_with('/') { prefix.to_string() } else { format!("{prefix}/") };
     let label = format!("{}/{folder}", ctx.name());
     let names: Vec<String> = points::blobs(&ctx, &folder)?.into_iter().map(|b| b.path[folder.len()..].to_string()).filter(|n| !n.contains('/')).collect();
     let files = parse_layout(&names, &label)?;
     let store = ctx.store()?;
-    let files = files.into_iter().map(|f| SourceFile { blob: format!("{folder}{}", f.blob), ..f }).collect();
-    Ok(Source { ctx, store, label, files })
+    let files = files.into_iter().map(|f| SourceFile { file: FileRef { blob: format!("{folder}{}", f.blob), ..f.file }, ..f }).collect();
+    Ok(Source { ctx, store, label, files, key })
 }
 
 /// The restore files among `names` (blob names within one folder), named relative to it.
@@ -73,7 +95,12 @@ fn parse_layout(names: &[String], label: &str) -> Result<Vec<SourceFile>, Error>
     let mut files = Vec::new();
     let mut backups = std::collections::BTreeSet::new();
     for name in names {
-        let Some(stem) = name.strip_suffix(".sql") else { continue };
+        // Files restored with --keep-encrypted end in .age.
+        let (sealed, name_sql) = match name.strip_suffix(crypt::SUFFIX) {
+            Some(plain) => (Some(Vec::new()), plain),
+            None => (None, name.as_str()),
+        };
+        let Some(stem) = name_sql.strip_suffix(".sql") else { continue };
         let (backup, kind, database) = if let Some((backup, db)) = stem.split_once("_database_") {
             (backup, "database", Some(db.replace("%2F", "/").replace("%25", "%")))
         } else if let Some((backup, kind)) = stem.rsplit_once('_').filter(|(_, k)| ["roles", "schema", "schemas", "tablespaces"].contains(k)) {
@@ -82,7 +109,7 @@ fn parse_layout(names: &[String], label: &str) -> Result<Vec<SourceFile>, Error>
             continue;
         };
         backups.insert(backup.to_string());
-        files.push(SourceFile { blob: name.clone(), kind: kind.to_string(), database, expected: None });
+        files.push(SourceFile { file: FileRef { blob: name.clone(), sealed, stored: None, plain: None }, kind: kind.to_string(), database });
     }
     if backups.len() > 1 {
         return Err(Error::Content(format!("{label} holds the files of several backups ({}); give the prefix of one", backups.into_iter().collect::<Vec<_>>().join(", "))));
