@@ -22,6 +22,9 @@ command -v age >/dev/null && command -v age-keygen >/dev/null || { fail "the age
 "$BIN/blobctl" rmcontainer cryptvault >/dev/null; "$BIN/blobctl" mkcontainer cryptvault >/dev/null || exit 1
 "$BIN/blobctl" rmcontainer cryptfiles >/dev/null; "$BIN/blobctl" mkcontainer cryptfiles >/dev/null || exit 1
 make_server || exit 1
+# Data that compresses poorly, so that vr_one's dump spans several of the pieces a restore
+# reads (1 MiB): pg_restore has created the database well before the end is checked.
+q -d vr_one -c "CREATE TABLE sales.noise AS SELECT md5(i::text) || md5((i * 7)::text) AS h FROM generate_series(1, 100000) i" >/dev/null || exit 1
 snapshot >"$work/before"
 
 umask 077
@@ -48,14 +51,14 @@ assert len(m["files"]) == 6, m["files"]
 for f in m["files"]:
     assert f["name"].endswith(".sql.age"), f["name"]
     assert f["stored"]["bytes"] > f["bytes"] and f["stored"]["sha256"] != f["sha256"], f
-    print(f["name"], f["sha256"], f["stored"]["sha256"])
+    print(f["name"], f["sha256"], f["stored"]["sha256"], sep="\t")
 PY
 grep -q encryption "$work/plain.json" && fail "the point in the clear records encryption"
 
 # Every stored file: not an archive, its SHA-256 the manifest's; decrypted by the reference age
 # with either key: the plain SHA-256; the database dumps read by pg_restore as the point in
 # the clear's are.
-while read -r name sha stored_sha; do
+while IFS=$'\t' read -r name sha stored_sha; do
   "$BIN/blobctl" get cryptvault "sealed/$sealed/$name" "$work/f.age" >/dev/null || { fail "cannot read $name"; continue; }
   head -c 22 "$work/f.age" | grep -q '^age-encryption.org/v1' || fail "$name is not an age file"
   head -c 5 "$work/f.age" | grep -q PGDMP && fail "$name is stored as a plain archive"
@@ -130,13 +133,13 @@ grep -q "give --identity to restore its files decrypted, or --keep-encrypted" "$
 "$BIN/blobctl" list cryptfiles --prefix none/ | grep -q . && fail "a refused restore-files wrote files"
 "$BIN/pgvault" restore-files --vault "$vault" --point "sealed/$sealed" --target "$AZURITE_ACCOUNT/cryptfiles/clear/" --identity "$work/key1.txt" "${storage[@]}" >"$work/out" 2>&1 \
   || { fail "restore-files with the identity failed:"; cat "$work/out"; }
-while read -r name sha stored_sha; do
+while IFS=$'\t' read -r name sha stored_sha; do
   "$BIN/blobctl" get cryptfiles "clear/${name%.age}" "$work/f" >/dev/null || { fail "restore-files did not write ${name%.age}"; continue; }
   [ "$(sha256sum <"$work/f" | cut -d' ' -f1)" = "$sha" ] || fail "restored file ${name%.age} is not the plain file"
 done <"$work/files"
 "$BIN/pgvault" restore-files --vault "$vault" --point "sealed/$sealed" --target "$AZURITE_ACCOUNT/cryptfiles/kept/" --keep-encrypted "${storage[@]}" >"$work/out" 2>&1 \
   || { fail "restore-files --keep-encrypted failed:"; cat "$work/out"; }
-while read -r name sha stored_sha; do
+while IFS=$'\t' read -r name sha stored_sha; do
   "$BIN/blobctl" get cryptfiles "kept/$name" "$work/f.age" >/dev/null || { fail "restore-files --keep-encrypted did not write $name"; continue; }
   [ "$(age -d -i "$work/key2.txt" "$work/f.age" | sha256sum | cut -d' ' -f1)" = "$sha" ] || fail "kept file $name does not decrypt to the plain file"
 done <"$work/files"
