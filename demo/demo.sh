@@ -78,7 +78,7 @@ COPY employees_from_blob FROM 'abfss://demo@$AZURITE_ACCOUNT.dfs.core.windows.ne
 SELECT * FROM employees_from_blob ORDER BY id;
 SQL
 echo
-echo "== pgvault: back up the whole server into a vault (encrypted with age), list, restore as files, restore into the server"
+echo "== pgvault: back up the whole server into a vault (encrypted with age), list, restore as files, restore into the server, drill"
 blobctl mkcontainer vault
 blobctl mkcontainer restores
 pgvault() { AZURE_STORAGE_KEY="$AZURITE_KEY" "$ROOT/target/release/pgvault" "$@" --endpoint "http://127.0.0.1:$AZURITE_PORT/{account}" --pg-bin "$PG_BIN"; }
@@ -98,8 +98,10 @@ blobctl list restores
 echo "-- the demo database is dropped, then restored from the point, read once"
 psql -X -q -d postgres -c "DROP DATABASE demo WITH (FORCE)"
 pgvault restore --vault "$AZURITE_ACCOUNT/vault" --point "demo-server/$point" --database demo --create --identity "$keys/key.txt"
-rm -rf "$keys"
 psql -X -d demo -c "SELECT count(*) AS employees_after_restore FROM employees"
+echo "-- a drill: the newest point restored into a scratch server pgvault starts and removes, each table and its rows checked"
+pgvault drill --vault "$AZURITE_ACCOUNT/vault" --server demo-server --identity "$keys/key.txt"
+rm -rf "$keys"
 pgvault jobs --vault "$AZURITE_ACCOUNT/vault"
 echo
 echo "demo: done. The servers keep running: psql -h 127.0.0.1 -p $PGPORT -U postgres -d demo; stop them with make down."

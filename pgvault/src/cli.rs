@@ -28,7 +28,9 @@ use crate::vault::StorageArgs;
                   --client-id, --federated-token-file, or Kubernetes' AZURE_* variables) or, with \
                   --managed-identity, the host's managed identity; or comes from a config file \
                   (--config, default ~/.config/pgvault/config.toml; mode 600 when it holds a \
-                  credential). With none, requests are anonymous (public containers).",
+                  credential). With none, requests are anonymous (public containers).\n\n\
+                  Exit status: 0 done, 1 failed (or found a problem), 2 bad usage (a flag or value \
+                  that cannot be used), 3 interrupted (SIGINT or SIGTERM).",
     after_help = "Examples:\n  \
                   PGHOST=db1 pgvault backup --vault myaccount/backups --server db1\n  \
                   pgvault list --vault myaccount/backups --server db1 --from 2026-11-01\n  \
@@ -37,6 +39,7 @@ use crate::vault::StorageArgs;
                   pgvault restore --vault myaccount/backups --point db1/20261123T223000Z --target-db postgresql://admin@db2/postgres --create --globals -j 4\n  \
                   pgvault restore --from myaccount/restores/drill --target-db 'host=db2 user=admin' --database app --create\n  \
                   pgvault jobs --vault myaccount/backups\n  \
+                  pgvault drill --vault myaccount/backups --server db1 --identity /etc/pgvault/drill-key.txt\n  \
                   pgvault prune --vault myaccount/backups --keep-last 4 --keep-monthly 12 --yes\n  \
                   pgvault list --vault devstoreaccount1/backups --endpoint http://127.0.0.1:10000/{account} --json"
 )]
@@ -99,6 +102,45 @@ pub enum Commands {
         /// it; repeatable (or `recipients_file` in the config file).
         #[arg(long, value_name = "FILE", env = "PGVAULT_RECIPIENTS_FILE")]
         recipients_file: Vec<PathBuf>,
+        /// Leave out the tables' row counts (taken in the dump's own snapshot while pg_dump
+        /// reads; `pgvault drill` checks a restore against them).
+        #[arg(long)]
+        no_row_counts: bool,
+    },
+    /// Prove that a restore point restores: into a scratch PostgreSQL, then check it.
+    #[command(after_help = "pgvault starts a scratch PostgreSQL with the server programs of this host (initdb \
+                            into a temporary directory, a free port on 127.0.0.1, removed afterwards; as root, \
+                            it runs as the postgres user): --pg-bin names their directory, else the newest of \
+                            PATH, pg_config --bindir and /usr/lib/postgresql/*/bin that is at least the point's \
+                            major is used. The roles and tablespaces are restored first (tablespaces in the \
+                            scratch directory), then each database with pg_restore --create. Each database \
+                            passes when pg_restore exits 0, every table of its dump's table of contents exists, \
+                            and every table's rows equal the count recorded at backup time. Prints a verdict per \
+                            database, records a drill job, and exits 1 when any database fails.\n\n\
+                            --target-db restores into a server you give instead: each database D as \
+                            pgvault_drill_D (which must not exist), without owners, privileges or tablespaces, \
+                            dropped afterwards.")]
+    Drill {
+        /// Vault: <account>/<container>, or a URL naming a container
+        /// (abfss://<container>@<account>.dfs.core.windows.net, https://<account>.blob.core.windows.net/<container>, az://<container>, ...).
+        #[arg(long)]
+        vault: String,
+        /// Restore point: <server>/<point>, or <point> when one server has it.
+        #[arg(long, required_unless_present = "server", conflicts_with = "server")]
+        point: Option<String>,
+        /// The newest complete point of this server.
+        #[arg(long)]
+        server: Option<String>,
+        /// Drill only these databases (repeatable).
+        #[arg(long)]
+        database: Vec<String>,
+        /// A server to restore into instead of a scratch one, as a connection string or URI.
+        #[arg(long)]
+        target_db: Option<String>,
+        /// age identity file that decrypts an encrypted point; or PGVAULT_IDENTITY, or
+        /// `identity` in the config file.
+        #[arg(long, value_name = "FILE", env = "PGVAULT_IDENTITY")]
+        identity: Option<PathBuf>,
     },
     /// Restore databases (and on request roles and tablespaces) into a server.
     #[command(after_help = "A point is read once: each dump streams into pg_restore (decrypted with --identity \

@@ -1,7 +1,8 @@
 //! What can go wrong in pgvault, by kind: a flag's value, the storage settings, a storage
 //! request, a vault's content, a PostgreSQL client program, a local file, problems found by
 //! a check, an interruption. Each prints as the one line (or list) pgvault shows after
-//! `pgvault: `; every failure exits with status 1.
+//! `pgvault: `. A failure exits with status 1, bad usage with 2 (as clap does for a flag it
+//! refuses), an interruption with 3.
 
 use std::path::PathBuf;
 use std::process::ExitStatus;
@@ -94,6 +95,16 @@ impl Error {
         Error::Io { what: what.into(), source }
     }
 
+    /// The exit status this error ends pgvault with.
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            Error::Flag { .. } | Error::Usage(_) | Error::Settings(_) => 2,
+            Error::Interrupted(_) => 3,
+            Error::About { source, .. } => source.exit_code(),
+            _ => 1,
+        }
+    }
+
     /// This error, as one in the work on `subject`.
     pub fn about(self, subject: impl Into<String>) -> Error {
         Error::About { subject: subject.into(), source: Box::new(self) }
@@ -128,5 +139,8 @@ mod tests {
         assert_eq!(undone.to_string(), "f: altered\n  undone: database \"a\" dropped, role r dropped\n  not undone: x");
         let spool = Error::Spool { dir: "/tmp".into(), source: std::io::Error::other("full") };
         assert_eq!(spool.to_string(), "spooling into /tmp: full (--spool-dir names a place with room)");
+        assert_eq!(Error::Usage("no".into()).about("x").exit_code(), 2);
+        assert_eq!(Error::Interrupted(Box::new(Error::Usage("no".into()))).exit_code(), 3);
+        assert_eq!(Error::Content("altered".into()).exit_code(), 1);
     }
 }

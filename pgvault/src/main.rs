@@ -15,7 +15,7 @@ use clap::parser::ValueSource;
 use clap::{CommandFactory, FromArgMatches};
 
 use crate::cli::{Cli, Commands};
-use crate::command::{backup, interrupted, jobs, list, prune, restore, restore_files, validate};
+use crate::command::{backup, drill, interrupted, jobs, list, prune, restore, restore_files, validate};
 use crate::error::Error;
 use crate::postgres::Postgres;
 use crate::report::Report;
@@ -50,7 +50,7 @@ fn main() {
         libc::signal(libc::SIGTERM, on_interrupt as extern "C" fn(libc::c_int) as libc::sighandler_t);
     }
     let outcome = match &cli.command {
-        Commands::Backup { vault, server, include, exclude, jobs, lock_wait_timeout, source_db, encrypt_to, recipients_file } => {
+        Commands::Backup { vault, server, include, exclude, jobs, lock_wait_timeout, source_db, encrypt_to, recipients_file, no_row_counts } => {
             let outcome = command::recipients(&cli, encrypt_to, recipients_file).and_then(|recipients| {
                 let options = backup::BackupOptions {
                     server: server.clone(),
@@ -59,6 +59,7 @@ fn main() {
                     jobs: *jobs,
                     lock_wait_timeout: *lock_wait_timeout,
                     recipients,
+                    row_counts: !*no_row_counts,
                 };
                 backup::command(&cli, vault, source_db.clone(), &options)
             });
@@ -81,9 +82,17 @@ fn main() {
                 spool_dir: spool_dir.clone(),
                 identity: identity.clone(),
                 check_first: *check_first,
+                ..Default::default()
             };
             let pg = Postgres::new(cli.pg_bin.clone(), target_db.clone());
             show(&cli, restore::command(&cli, (vault.as_deref(), point.as_deref(), from.as_deref()), &pg, &options))
+        }
+        Commands::Drill { vault, point, server, database, target_db, identity } => {
+            let which = match (point, server) {
+                (Some(point), _) => drill::Which::Point(point.clone()),
+                (None, server) => drill::Which::Newest(server.clone().unwrap_or_default()),
+            };
+            show(&cli, drill::command(&cli, vault, &which, database, target_db.as_deref(), identity.as_deref()))
         }
         Commands::List { vault, server, from, to } => show(&cli, list::command(&cli, vault, server.as_deref(), from.as_deref(), to.as_deref())),
         Commands::Jobs { vault, last } => show(&cli, jobs::command(&cli, vault, *last)),
@@ -105,9 +114,10 @@ fn show(cli: &Cli, outcome: Result<impl Report, Error>) -> Result<(), Error> {
     report.outcome()
 }
 
-/// Says what went wrong and exits with status 1, whatever it was.
+/// Says what went wrong and exits: 2 for bad usage (as for a flag clap refuses), 3 when
+/// interrupted, else 1.
 fn fail(e: Error) -> ! {
     eprintln!("pgvault: {e}");
-    std::process::exit(1)
+    std::process::exit(e.exit_code())
 }
 

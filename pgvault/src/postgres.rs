@@ -3,9 +3,9 @@
 //! key=value) says, or as libpq's environment says (PGHOST, PGPORT, PGUSER, PGPASSWORD, ...),
 //! which they inherit.
 
-use std::io::{Read, Write};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, ChildStdout, Command, Stdio};
 use std::sync::atomic::{AtomicI32, Ordering};
 use std::thread::JoinHandle;
 
@@ -58,6 +58,19 @@ impl Postgres {
         Ok(String::from_utf8_lossy(&out.stdout).lines().map(|l| l.split('\t').map(str::to_string).collect()).collect())
     }
 
+    /// A psql session in `database`, kept open for statements sent one after another (a
+    /// transaction that holds a snapshot while pg_dump uses it, say). Its search_path is
+    /// pg_catalog alone, so that no object a role made can stand in for a built-in one.
+    pub fn session(&self, database: &str) -> Result<Session, Error> {
+        let mut command = self.command_on("psql", database)?;
+        command.args(["-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1"]);
+        let mut program = Running::start(command, Stdio::piped(), Stdio::piped())?;
+        let out = BufReader::new(program.child.stdout.take().expect("piped"));
+        let mut session = Session { program: Some(program), out };
+        session.lines("SET search_path = pg_catalog;")?;
+        Ok(session)
+    }
+
     /// The first column of a query's rows.
     pub fn column(&self, database: &str, sql: &str) -> Result<Vec<String>, Error> {
         Ok(self.query(database, sql)?.into_iter().filter_map(|r| r.into_iter().next()).collect())
@@ -80,6 +93,49 @@ impl Postgres {
 
     pub fn server_version(&self) -> Result<String, Error> {
         self.column(MAINTENANCE_DB, "SHOW server_version")?.into_iter().next().ok_or_else(|| Error::Postgres("the server did not say its version".into()))
+    }
+}
+
+/// One psql connection to which pgvault sends statements one after another; each answer is
+/// read up to a line pgvault asks psql to echo after it. psql stops at the first error,
+/// which the next call returns with what psql said.
+pub struct Session {
+    program: Option<Running>,
+    out: BufReader<ChildStdout>,
+}
+
+impl Session {
+    /// Runs `sql` (statements with their terminators: `;`, or `\gexec`); the lines of its
+    /// output, unaligned, without headers.
+    pub fn lines(&mut self, sql: &str) -> Result<Vec<String>, Error> {
+        const END: &str = "--pgvault-end-of-answer--";
+        let Some(program) = self.program.as_mut() else { return Err(Error::Postgres("psql ended earlier".into())) };
+        if let Err(e) = program.write(format!("{sql}\n\\echo {END}\n").as_bytes()) {
+            return Err(self.failure().unwrap_or(e));
+        }
+        let mut lines = Vec::new();
+        loop {
+            let mut line = String::new();
+            match self.out.read_line(&mut line) {
+                Ok(0) | Err(_) => return Err(self.failure().unwrap_or_else(|| Error::Postgres("psql ended without an answer".into()))),
+                Ok(_) => {}
+            }
+            let line = line.strip_suffix('\n').unwrap_or(&line);
+            if line == END {
+                return Ok(lines);
+            }
+            lines.push(line.to_string());
+        }
+    }
+
+    /// Ends the session (what it began and did not commit is rolled back).
+    pub fn close(mut self) -> Result<(), Error> {
+        self.program.take().map_or(Ok(()), Running::finish)
+    }
+
+    /// psql's own error, once it has ended.
+    fn failure(&mut self) -> Option<Error> {
+        self.program.take().and_then(|p| p.finish().err())
     }
 }
 

@@ -37,6 +37,8 @@
 #     without INSERT privilege, long names and repeated keys refused; escapes load exactly.
 # 12. Datasets (COPY TO with partition_by): hostile partition values and column names, a
 #     name over 1,024 characters, a table without SELECT, 2,000 partitions through one file.
+# 13. pgvault encryption and drills: a hostile vault writer who knows the recipients' public
+#     keys; hostile table names in a manifest's row counts.
 set -uo pipefail
 source "$(dirname "$0")/../lib/pgvault.sh"
 name=$(basename "$0" .sh)
@@ -1331,6 +1333,106 @@ grep -q 'file_size_bytes "99999999999999999999GB" is not a size' "$work/ds.out" 
 passed "datasets: partition values with /, .., =, %, tabs and a column named \"k=v/x\" became exactly their escaped names under the folder; a name over 1,024 characters refused (42602), a table without SELECT refused (42501), 2,000 partitions through max_open_files 1; the server did not restart"
 q -c "DROP TABLE sec_ds_secret" >/dev/null; "$BIN/blobctl" rmcontainer sec-ds >/dev/null 2>&1
 status=$((before | status))
+
+# --- 13. pgvault: encrypted points and drills. Whoever can write a vault can read its
+# manifests, so knows the recipients' public keys, and can rewrite any file and manifest.
+#  a. A manifest that makes a file in the clear look encrypted, a file re-encrypted to another
+#     key, and a manifest naming an encryption format pgvault does not read: each restore is
+#     refused before anything changes on the target.
+#  b. A database file swapped for a valid age file to the point's own recipient holding
+#     another server's dump (over 1 MiB, so pg_restore has begun when the end is checked),
+#     whose archive creates a database of another name: the held-back end does not match the
+#     manifest's plain SHA-256, the restore fails and drops that database too.
+#  c. Row counts in a manifest are data: table names with quotes, semicolons and SQL, and a
+#     newline, in a drill into the test server (--target-db) are quoted, reported as missing
+#     tables and run nothing; a negative count makes the manifest unreadable.
+part
+enc_vault=sec-enc
+enc_cleanup() {
+  "$BIN/blobctl" rmcontainer $enc_vault >/dev/null 2>&1
+  for d in secenc secevil pgvault_drill_secenc; do psql -X -q -c "DROP DATABASE IF EXISTS $d WITH (FORCE)" >/dev/null 2>&1; done
+  psql -X -q -c "DROP ROLE IF EXISTS sec_drill_pwned" >/dev/null 2>&1
+}
+enc_cleanup
+"$BIN/blobctl" mkcontainer $enc_vault >/dev/null || fail "pgvault: cannot make container $enc_vault"
+(umask 077; age-keygen -o "$work/enc_key.txt" 2>/dev/null; age-keygen -o "$work/enc_other.txt" 2>/dev/null)
+enc_pub=$(age-keygen -y "$work/enc_key.txt"); enc_other=$(age-keygen -y "$work/enc_other.txt")
+psql -X -q -v ON_ERROR_STOP=1 -c "CREATE DATABASE secenc" -c "CREATE DATABASE secevil" >/dev/null || fail "pgvault: cannot make databases secenc, secevil"
+psql -X -q -d secenc -c "CREATE TABLE kept AS SELECT i FROM generate_series(1, 1000) i" >/dev/null
+psql -X -q -d secevil -c "CREATE TABLE evil AS SELECT md5(i::text) || md5((-i)::text) AS h FROM generate_series(1, 100000) i" >/dev/null
+"$PG_BIN/pg_dump" -Fc -d secevil -f "$work/evil.dump" && psql -X -q -c "DROP DATABASE secevil" >/dev/null
+enc_backup() { # server, backup flags...
+  local server=$1; shift
+  "$BIN/pgvault" backup --vault "$AZURITE_ACCOUNT/$enc_vault" --server "$server" --include secenc --source-db "$pgv_target" "$@" "${storage[@]}" --json 2>"$work/enc_err" \
+    | python3 -c 'import json,sys; print(json.load(sys.stdin)["point"])' || { fail "pgvault backup of secenc ($server) failed: $(cat "$work/enc_err")"; }
+}
+# enc_edit <server> <point> <python statements on m, the manifest, and f, the database's entry>
+enc_edit() {
+  "$BIN/blobctl" get $enc_vault "$1/$2/$2_manifest.json" "$work/enc_manifest.json" >/dev/null
+  python3 - "$work/enc_manifest.json" "$3" <<'PY2'
+import hashlib, json, sys
+m = json.load(open(sys.argv[1])); f = [e for e in m["files"] if e.get("database") == "secenc"][0]
+def digest(path):
+    data = open(path, "rb").read(); return {"bytes": len(data), "sha256": hashlib.sha256(data).hexdigest()}
+exec(sys.argv[2])
+json.dump(m, open(sys.argv[1], "w"))
+PY2
+  "$BIN/blobctl" put $enc_vault "$1/$2/$2_manifest.json" "$work/enc_manifest.json" >/dev/null
+}
+enc_restore() { # output, server/point, more flags
+  local out=$1 point=$2; shift 2
+  "$BIN/pgvault" restore --vault "$AZURITE_ACCOUNT/$enc_vault" --point "$point" --target-db "$pgv_target" --create --identity "$work/enc_key.txt" "$@" "${storage[@]}" >"$out" 2>&1
+}
+p_claimed=$(enc_backup claimed); p_other=$(enc_backup otherkey --encrypt-to "$enc_pub"); p_format=$(enc_backup format --encrypt-to "$enc_pub")
+p_swapped=$(enc_backup swapped --encrypt-to "$enc_pub"); p_tables=$(enc_backup tables)
+psql -X -q -c "DROP DATABASE secenc WITH (FORCE)" >/dev/null
+
+# 13a. In the clear, made to look encrypted (stored digest = the file's own).
+"$BIN/blobctl" get $enc_vault "claimed/$p_claimed/${p_claimed}_database_secenc.sql" "$work/enc_f" >/dev/null
+enc_edit claimed "$p_claimed" "m['encryption'] = {'format': 'age', 'recipients': ['$enc_pub']}; f['stored'] = digest('$work/enc_f')"
+enc_restore "$work/enc_out" "claimed/$p_claimed" && fail "pgvault restored a file in the clear that its manifest calls encrypted"
+grep -q "was not restored; found" "$work/enc_out" || { fail "a file in the clear called encrypted was not refused before the restore:"; sed 's/^/    /' "$work/enc_out"; }
+# Re-encrypted to another key, its stored digest made to match.
+name="${p_other}_database_secenc.sql.age"
+"$BIN/blobctl" get $enc_vault "otherkey/$p_other/$name" "$work/enc_f.age" >/dev/null
+age -d -i "$work/enc_key.txt" "$work/enc_f.age" | age -r "$enc_other" -o "$work/enc_g.age"
+"$BIN/blobctl" put $enc_vault "otherkey/$p_other/$name" "$work/enc_g.age" >/dev/null
+enc_edit otherkey "$p_other" "f['stored'] = digest('$work/enc_g.age')"
+enc_restore "$work/enc_out" "otherkey/$p_other" && fail "pgvault restored a file re-encrypted to another key"
+grep -q "holds no key of the recipients" "$work/enc_out" && grep -q "was not restored; found" "$work/enc_out" \
+  || { fail "a file re-encrypted to another key was not refused before the restore:"; sed 's/^/    /' "$work/enc_out"; }
+enc_edit format "$p_format" "m['encryption']['format'] = 'rot13'"
+enc_restore "$work/enc_out" "format/$p_format" && fail "pgvault restored a point encrypted as rot13"
+grep -q 'encrypted as "rot13", which this pgvault cannot decrypt' "$work/enc_out" || { fail "an unknown encryption format:"; sed 's/^/    /' "$work/enc_out"; }
+pgv_db_exists secenc && fail "a refused restore of an altered encrypted point created database secenc"
+
+# 13b. Another server's dump, encrypted to the point's own recipient, stored digest updated.
+name="${p_swapped}_database_secenc.sql.age"
+age -r "$enc_pub" -o "$work/enc_evil.age" "$work/evil.dump"
+"$BIN/blobctl" put $enc_vault "swapped/$p_swapped/$name" "$work/enc_evil.age" >/dev/null
+enc_edit swapped "$p_swapped" "f['stored'] = digest('$work/enc_evil.age')"
+[ "$(stat -c %s "$work/evil.dump")" -gt 1100000 ] || fail "the swapped dump is under 1 MiB: the test does not reach pg_restore"
+enc_restore "$work/enc_out" "swapped/$p_swapped" && fail "pgvault restored another server's dump swapped into an encrypted point"
+grep -q "SHA-256 .* does not match the manifest's" "$work/enc_out" || { fail "the swapped dump was not found different:"; sed 's/^/    /' "$work/enc_out"; }
+grep -q 'undone: .*database "secevil" dropped' "$work/enc_out" || { fail "the database the swapped dump created is not said dropped:"; sed 's/^/    /' "$work/enc_out"; }
+pgv_db_exists secevil && fail "the swapped dump's database secevil was left on the target"
+pgv_db_exists secenc && fail "database secenc was left on the target"
+
+# 13c. Hostile table names in the manifest's row counts, drilled into the test server.
+enc_edit tables "$p_tables" "f['tables'] += [{'schema': 'public', 'table': 'x\"; CREATE ROLE sec_drill_pwned; --', 'rows': 1}, {'schema': \"p'; CREATE ROLE sec_drill_pwned; --\", 'table': 'kept', 'rows': 1}, {'schema': 'public', 'table': 'new\nline', 'rows': 2}]"
+"$BIN/pgvault" drill --vault "$AZURITE_ACCOUNT/$enc_vault" --point "tables/$p_tables" --target-db "$pgv_target" "${storage[@]}" >"$work/enc_out" 2>&1; code=$?
+[ $code = 1 ] || fail "a drill with hostile table names exited $code, not 1"
+grep -qF 'table "public"."x""; CREATE ROLE sec_drill_pwned; --" does not exist (1 rows at backup)' "$work/enc_out" \
+  && grep -qF "table \"p'; CREATE ROLE sec_drill_pwned; --\".\"kept\" does not exist" "$work/enc_out" \
+  || { fail "hostile table names are not reported as missing tables:"; sed 's/^/    /' "$work/enc_out"; }
+[ "$(psql -X -At -c "SELECT count(*) FROM pg_roles WHERE rolname = 'sec_drill_pwned'")" = 0 ] || fail "a table name in a manifest ran SQL: role sec_drill_pwned exists"
+pgv_db_exists pgvault_drill_secenc && fail "the drill left database pgvault_drill_secenc"
+enc_edit tables "$p_tables" "f['tables'][0]['rows'] = -1"
+"$BIN/pgvault" drill --vault "$AZURITE_ACCOUNT/$enc_vault" --point "tables/$p_tables" --target-db "$pgv_target" "${storage[@]}" >"$work/enc_out" 2>&1 && fail "a drill took a negative row count"
+grep -q "the manifest is not readable" "$work/enc_out" || { fail "a negative row count:"; sed 's/^/    /' "$work/enc_out"; }
+server_survived "pgvault restores and drills of hostile encrypted points" || true
+enc_cleanup
+passed "pgvault encryption and drills: a file in the clear called encrypted, one re-encrypted to another key and an unknown format refused before anything changed; another server's dump encrypted to the point's recipient found different at its end and the database its archive created dropped; hostile table names in row counts quoted and reported missing, running nothing; a negative count refused; the server did not restart"
 
 echo "$name: done in $((SECONDS - start)) s"
 exit $status

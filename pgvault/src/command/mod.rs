@@ -4,6 +4,7 @@
 //! stop.
 
 pub mod backup;
+pub mod drill;
 pub mod jobs;
 pub mod list;
 pub mod prune;
@@ -14,6 +15,7 @@ pub mod validate;
 use crate::cli::Cli;
 use crate::error::Error;
 use crate::progress::Progress;
+use crate::report::Report;
 use crate::vault::crypt::{Identity, Recipients};
 use crate::vault::jobs::Job;
 use crate::vault::{Context, Vault};
@@ -58,12 +60,23 @@ fn context(cli: &Cli, vault: Vault) -> Context {
 /// Runs `work` as a job recorded in the context's vault; a job that cannot be recorded is
 /// mentioned, and does not stop the work.
 pub fn as_job<T>(ctx: &Context, kind: &str, detail: Option<String>, progress: &Progress, work: impl FnOnce(&Job) -> Result<T, Error>) -> Result<T, Error> {
+    recorded(ctx, (kind, detail), progress, work, |_| None)
+}
+
+/// `as_job` for work whose report can itself mean failure (a drill that found a
+/// difference): the job is recorded as failed with the report's error.
+pub fn as_judged_job<T: Report>(ctx: &Context, kind: &str, detail: Option<String>, progress: &Progress, work: impl FnOnce(&Job) -> Result<T, Error>) -> Result<T, Error> {
+    recorded(ctx, (kind, detail), progress, work, |report| report.outcome().err())
+}
+
+fn recorded<T>(ctx: &Context, (kind, detail): (&str, Option<String>), progress: &Progress, work: impl FnOnce(&Job) -> Result<T, Error>, judged: impl Fn(&T) -> Option<Error>) -> Result<T, Error> {
     let (job, problem) = Job::start(ctx, kind, detail);
     if let Some(problem) = problem {
         progress.note(&problem.to_string());
     }
     let outcome = work(&job);
-    if let Err(problem) = job.finish(outcome.as_ref().err(), interrupted()) {
+    let failure = outcome.as_ref().ok().and_then(&judged);
+    if let Err(problem) = job.finish(outcome.as_ref().err().or(failure.as_ref()), interrupted()) {
         progress.note(&problem.to_string());
     }
     outcome

@@ -35,6 +35,18 @@ pub struct FileEntry {
     /// (encrypted).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stored: Option<Digest>,
+    /// For a database: each table whose rows the dump holds, with its exact row count in
+    /// the dump's own snapshot (absent when the backup was made with --no-row-counts).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tables: Option<Vec<TableRows>>,
+}
+
+/// A table of a database dump and the rows it had when the dump was taken.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct TableRows {
+    pub schema: String,
+    pub table: String,
+    pub rows: u64,
 }
 
 impl FileEntry {
@@ -187,10 +199,14 @@ pub fn list(ctx: &Context, server: Option<&str>, from: Option<DateTime<Utc>>, to
 /// The manifest of `server/point`.
 pub fn read_manifest(store: &BlobStore, server: &str, point: &str, cancelled: &dyn Fn() -> bool) -> Result<Manifest, Error> {
     let folder = folder(server, point);
-    match block_on(store.get(&format!("{folder}/{}", manifest_file(point))), cancelled) {
-        Ok(text) => serde_json::from_slice(&text).map_err(|source| Error::BadManifest { folder, source }),
-        Err(source) => Err(Error::NoManifest { folder, source }),
+    let manifest: Manifest = match block_on(store.get(&format!("{folder}/{}", manifest_file(point))), cancelled) {
+        Ok(text) => serde_json::from_slice(&text).map_err(|source| Error::BadManifest { folder: folder.clone(), source })?,
+        Err(source) => return Err(Error::NoManifest { folder, source }),
+    };
+    if let Some(format) = manifest.encryption.as_ref().map(|e| &e.format).filter(|f| *f != "age") {
+        return Err(Error::Content(format!("{folder}: encrypted as {format:?}, which this pgvault cannot decrypt (it reads \"age\")")));
     }
+    Ok(manifest)
 }
 
 /// (server, point) of every complete point whose folder starts with `prefix`.

@@ -29,17 +29,43 @@ pub fn roles(sql: &str, existing: &HashSet<String>, drop_azure: bool) -> String 
     out
 }
 
-/// pg_dumpall --tablespaces-only output without the tablespaces in `existing`.
-pub fn tablespaces(sql: &str, existing: &HashSet<String>) -> String {
+/// pg_dumpall --tablespaces-only output without the tablespaces in `existing`; with
+/// `in_place`, each created in the server's own directory (LOCATION '', which a server with
+/// allow_in_place_tablespaces takes) instead of where it was.
+pub fn tablespaces(sql: &str, existing: &HashSet<String>, in_place: bool) -> String {
     let mut out = String::with_capacity(sql.len());
     for line in sql.lines() {
-        if created(line, "CREATE TABLESPACE ").is_some_and(|name| existing.contains(name)) {
-            out.push_str("-- exists on the target: ");
+        match created(line, "CREATE TABLESPACE ") {
+            Some(name) if existing.contains(name) => {
+                out.push_str("-- exists on the target: ");
+                out.push_str(line);
+            }
+            Some(name) if in_place => out.push_str(&without_location(line, "CREATE TABLESPACE ".len() + name.len())),
+            _ => out.push_str(line),
         }
-        out.push_str(line);
         out.push('\n');
     }
     out
+}
+
+/// `line` (a CREATE TABLESPACE) with its LOCATION, found after byte `from` (past the
+/// name), made '' (a location's quotes inside are doubled).
+fn without_location(line: &str, from: usize) -> String {
+    const LOCATION: &str = " LOCATION '";
+    let Some(at) = line[from..].find(LOCATION).map(|i| from + i + LOCATION.len()) else { return line.to_string() };
+    let bytes = line.as_bytes();
+    let mut end = at;
+    while end < bytes.len() {
+        if bytes[end] == b'\'' {
+            if bytes.get(end + 1) == Some(&b'\'') {
+                end += 2;
+                continue;
+            }
+            return format!("{}{}", &line[..at], &line[end..]);
+        }
+        end += 1;
+    }
+    line.to_string()
 }
 
 /// The name `line` creates with `statement` (`CREATE ROLE name;`, `CREATE TABLESPACE name OWNER ...`).
@@ -97,6 +123,10 @@ mod tests {
     fn existing_tablespaces_are_not_created_again() {
         let sql = "CREATE TABLESPACE fast OWNER postgres LOCATION '/srv/fast';\nCREATE TABLESPACE cold OWNER postgres LOCATION '/srv/cold';\n";
         let existing: HashSet<String> = ["fast".to_string()].into();
-        assert_eq!(tablespaces(sql, &existing), format!("-- exists on the target: {sql}"));
+        assert_eq!(tablespaces(sql, &existing, false), format!("-- exists on the target: {sql}"));
+        assert_eq!(
+            tablespaces("CREATE TABLESPACE \"a LOCATION 'x'\" OWNER o LOCATION '/srv/it''s';\nALTER TABLESPACE fast SET (seq_page_cost=1);\n", &existing, true),
+            "CREATE TABLESPACE \"a LOCATION 'x'\" OWNER o LOCATION '';\nALTER TABLESPACE fast SET (seq_page_cost=1);\n"
+        );
     }
 }

@@ -22,7 +22,7 @@ use std::io::{BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-mod archive;
+pub mod archive;
 mod globals;
 mod psql_script;
 pub mod source;
@@ -38,6 +38,7 @@ use crate::vault::verify;
 use psql_script::{Psql, Refusal, Script};
 use source::{Source, SourceFile};
 
+#[derive(Default)]
 pub struct RestoreOptions {
     /// Only these databases (all when empty).
     pub databases: Vec<String>,
@@ -59,6 +60,21 @@ pub struct RestoreOptions {
     pub identity: Option<PathBuf>,
     /// Read every file whole and check it before restoring anything.
     pub check_first: bool,
+    /// Restore each database D into the database named this prefix and D (a drill into a
+    /// server of the user's).
+    pub prefix: String,
+    /// pg_restore --no-tablespaces: every object in the target database's default.
+    pub no_tablespaces: bool,
+    /// Create the tablespaces in the server's own directory (LOCATION '', which a scratch
+    /// server allows) instead of where they were.
+    pub in_place_tablespaces: bool,
+}
+
+impl RestoreOptions {
+    /// The database on the target that the point's database `name` is restored into.
+    pub fn target(&self, name: &str) -> String {
+        format!("{}{name}", self.prefix)
+    }
 }
 
 #[derive(Debug, serde::Serialize)]
@@ -110,7 +126,7 @@ pub fn run(source: &Source, pg: &Postgres, options: &RestoreOptions, progress: &
     if databases.iter().any(|f| f.stored.is_none()) {
         progress.note(&format!("{} has no manifest: its files' checksums cannot be checked", source.label));
     }
-    for name in databases.iter().filter_map(|f| f.database.as_ref()).filter(|d| before.databases.contains(*d)) {
+    for name in databases.iter().filter_map(|f| f.database.as_deref()).map(|d| options.target(d)).filter(|d| before.databases.contains(d)) {
         if options.create && options.clean {
             progress.note(&format!("database \"{name}\" exists and --clean replaces it: if the restore fails, it is not brought back"));
         } else if options.jobs > 1 {
@@ -134,7 +150,7 @@ pub fn run(source: &Source, pg: &Postgres, options: &RestoreOptions, progress: &
             restored.globals.push(file.kind.clone());
         }
         for file in &databases {
-            let database = file.database.as_deref().expect("a database file names its database");
+            let database = &options.target(file.database.as_deref().expect("a database file names its database"));
             started.push(database.to_string());
             let bytes = restore_database(source, file, database, pg, &psql, options, progress).map_err(|e| e.about(format!("database {database}")))?;
             job.add_bytes(bytes);
@@ -185,13 +201,17 @@ impl Before {
             Err(e) => return Error::Undone { source: Box::new(cause), undone, left: vec![format!("the target could not be read to undo the restore: {e}")] },
         };
         let force = if self.force { " WITH (FORCE)" } else { "" };
-        for name in started {
+        // Every database that is new: those the restore started, and any other a dump
+        // created (an archive's CREATE DATABASE names its own database, which a vault
+        // writer chooses).
+        let mut new: Vec<&String> = now.databases.difference(&self.databases).collect();
+        new.sort();
+        for name in new {
+            drops.push((format!("database \"{name}\" dropped"), format!("DROP DATABASE {}{force}", quote_ident(name))));
+        }
+        for name in started.iter().filter(|name| self.databases.contains(*name)) {
             let finished = finished.contains(name);
-            if !self.databases.contains(name) {
-                if now.databases.contains(name) {
-                    drops.push((format!("database \"{name}\" dropped"), format!("DROP DATABASE {}{force}", quote_ident(name))));
-                }
-            } else if finished {
+            if finished {
                 left.push(format!("database \"{name}\" was restored into before the failure and stays so"));
             } else if options.create && options.clean {
                 left.push(format!("database \"{name}\" was replaced (--clean) and is incomplete"));
@@ -219,7 +239,7 @@ impl Before {
 }
 
 /// The database files to restore: all, or those named (each must be in the source).
-fn choose<'a>(source: &'a Source, names: &[String]) -> Result<Vec<&'a SourceFile>, Error> {
+pub fn choose<'a>(source: &'a Source, names: &[String]) -> Result<Vec<&'a SourceFile>, Error> {
     let all: Vec<&SourceFile> = source.databases().collect();
     if names.is_empty() {
         return Ok(all);
@@ -379,8 +399,8 @@ fn read_globals(source: &Source, file: &SourceFile, psql: &Psql, progress: &Prog
 /// --clean) and present when it is not.
 fn check_target(before: &Before, databases: &[&SourceFile], options: &RestoreOptions) -> Vec<String> {
     let mut problems = Vec::new();
-    for name in databases.iter().filter_map(|f| f.database.as_ref()) {
-        match (options.create, before.databases.contains(name)) {
+    for name in databases.iter().filter_map(|f| f.database.as_deref()).map(|d| options.target(d)) {
+        match (options.create, before.databases.contains(&name)) {
             (true, true) if !options.clean => problems.push(format!("database \"{name}\" exists on the target; drop it, add --clean to replace it, or restore into it without --create")),
             (false, false) => problems.push(format!("database \"{name}\" does not exist on the target; add --create to create it")),
             _ => {}
@@ -398,7 +418,7 @@ fn read_checked(source: &Source, file: &SourceFile, each: &mut dyn FnMut(&[u8]) 
 /// Roles or tablespaces as they are to run: what exists on the target (and on request what
 /// only Azure has) left out, which comments out lines, so the result is checked again.
 fn fit_globals(before: &Before, file: &SourceFile, sql: &str, options: &RestoreOptions, psql: &Psql) -> Result<String, Error> {
-    let sql = if file.kind == "roles" { globals::roles(sql, &before.roles, options.drop_azure_roles) } else { globals::tablespaces(sql, &before.tablespaces) };
+    let sql = if file.kind == "roles" { globals::roles(sql, &before.roles, options.drop_azure_roles) } else { globals::tablespaces(sql, &before.tablespaces, options.in_place_tablespaces) };
     Script::check(psql, sql.as_bytes()).map_err(|r| Error::Content(format!("with what exists on the target left out, {r}")))?;
     Ok(sql)
 }
@@ -631,13 +651,17 @@ fn restore_command(pg: &Postgres, database: &str, options: &RestoreOptions, file
     if options.no_privileges {
         command.arg("--no-privileges");
     }
+    if options.no_tablespaces {
+        command.arg("--no-tablespaces");
+    }
     if let Some(path) = file {
         command.arg(format!("--jobs={}", options.jobs)).arg(path);
     }
     Ok(command)
 }
 
-fn quote_ident(name: &str) -> String {
+/// `name` as an SQL identifier, always quoted.
+pub fn quote_ident(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))
 }
 

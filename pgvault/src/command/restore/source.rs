@@ -8,7 +8,7 @@ use storage::BlobStore;
 
 use crate::error::Error;
 use crate::vault::crypt::{self, Identity};
-use crate::vault::points::{self, MARKER};
+use crate::vault::points::{self, Manifest, MARKER};
 use crate::vault::verify::FileRef;
 use crate::vault::Context;
 
@@ -21,6 +21,8 @@ pub struct Source {
     pub files: Vec<SourceFile>,
     /// The identity that decrypts encrypted files.
     pub key: Option<Identity>,
+    /// The point's manifest (none for files restored as files).
+    pub manifest: Option<Manifest>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -72,7 +74,7 @@ pub fn from_point(ctx: Context, server: &str, point: &str, key: Option<Identity>
         .iter()
         .map(|f| SourceFile { file: FileRef::of(&folder, f, manifest.encryption.as_ref()), kind: f.kind.clone(), database: f.database.clone() })
         .collect();
-    Ok(Source { ctx, store, label: folder, files, key })
+    Ok(Source { ctx, store, label: folder, files, key, manifest: Some(manifest) })
 }
 
 /// Files in Azure Backup's restore-as-files layout directly under `prefix` (a folder, or
@@ -84,7 +86,7 @@ pub fn from_files(ctx: Context, prefix: &str, key: Option<Identity>) -> Result<S
     let files = parse_layout(&names, &label)?;
     let store = ctx.store()?;
     let files = files.into_iter().map(|f| SourceFile { file: FileRef { blob: format!("{folder}{}", f.blob), ..f.file }, ..f }).collect();
-    Ok(Source { ctx, store, label, files, key })
+    Ok(Source { ctx, store, label, files, key, manifest: None })
 }
 
 /// The restore files among `names` (blob names within one folder), named relative to it.

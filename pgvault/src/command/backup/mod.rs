@@ -2,7 +2,8 @@
 //! several at once, then the globals with pg_dumpall (roles, schema, tablespaces); every dump
 //! streams from the program's output into a block upload, hashed on the way, with no
 //! temporary file. A file is committed only when its program exited successfully; the
-//! manifest and then the marker are written only when every file is.
+//! manifest and then the marker are written only when every file is. Each database's
+//! manifest entry holds its tables' exact row counts in the dump's own snapshot (rows.rs).
 
 use std::collections::VecDeque;
 use std::io::{Read, Write};
@@ -13,6 +14,8 @@ use chrono::Utc;
 use serde::Serialize;
 use storage::rest::Properties;
 use storage::BlobWriter;
+
+mod rows;
 
 use super::as_job;
 use crate::cli::Cli;
@@ -34,6 +37,8 @@ pub struct BackupOptions {
     pub lock_wait_timeout: Option<u64>,
     /// Encrypt every file to these public keys.
     pub recipients: Option<Recipients>,
+    /// Record each table's rows in the manifest, counted in the dump's snapshot.
+    pub row_counts: bool,
 }
 
 /// The restore point made: its manifest.
@@ -65,7 +70,7 @@ pub fn run(ctx: &Context, pg: &Postgres, options: &BackupOptions, progress: &Pro
         let (plain, stored) = stream_to_blob(ctx, &format!("{folder}/{name}"), command, sealed, &|n| bar.add(n))?;
         bar.done(plain.bytes);
         job.add_bytes(plain.bytes);
-        Ok(FileEntry { name, kind: kind.to_string(), database, bytes: plain.bytes, sha256: plain.sha256, stored })
+        Ok(FileEntry { name, kind: kind.to_string(), database, bytes: plain.bytes, sha256: plain.sha256, stored, tables: None })
     };
 
     let queue = Mutex::new(databases.into_iter().collect::<VecDeque<_>>());
@@ -80,7 +85,11 @@ pub fn run(ctx: &Context, pg: &Postgres, options: &BackupOptions, progress: &Pro
                     if let Some(ms) = options.lock_wait_timeout {
                         command.arg(format!("--lock-wait-timeout={ms}"));
                     }
-                    dump(points::database_file(&point, &database), "database", Some(database.clone()), command)
+                    let name = points::database_file(&point, &database);
+                    if !options.row_counts {
+                        return dump(name, "database", Some(database.clone()), command);
+                    }
+                    counted(pg, &database, options, command, |command| dump(name, "database", Some(database.clone()), command))
                 });
                 match outcome {
                     Ok(entry) => done.lock().expect("never poisoned").push(entry),
@@ -133,6 +142,23 @@ pub fn run(ctx: &Context, pg: &Postgres, options: &BackupOptions, progress: &Pro
     // Last: the marker that makes the point complete.
     put(MARKER, started_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true).into_bytes(), "text/plain")?;
     Ok(manifest)
+}
+
+/// A database's dump (`dump` given the pg_dump `command`) with its tables' rows counted in
+/// the same snapshot, while pg_dump reads.
+fn counted(pg: &Postgres, database: &str, options: &BackupOptions, mut command: Command, dump: impl FnOnce(Command) -> Result<FileEntry, Error>) -> Result<FileEntry, Error> {
+    let counting = |e: Error| e.about("counting its rows (--no-row-counts backs up without them)");
+    let mut snapshot = rows::Snapshot::take(pg, database, options.lock_wait_timeout).map_err(counting)?;
+    command.arg(format!("--snapshot={}", snapshot.name));
+    let (entry, tables) = std::thread::scope(|scope| {
+        let tables = scope.spawn(|| snapshot.count());
+        let entry = dump(command);
+        (entry, tables.join().expect("counting does not panic"))
+    });
+    let mut entry = entry?;
+    entry.tables = Some(tables.map_err(counting)?);
+    snapshot.close().map_err(counting)?;
+    Ok(entry)
 }
 
 /// Fails when the vault cannot be listed (credentials, container), before any dump starts.
