@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # pgvault benchmark, in one run on the same database: a backup into the vault against
 # pg_dump -Fc to a local file (the same pg_dump, so the ratio is the cost of streaming into
-# blob storage), the same encrypted with age, and restores with -j 1 (read once, streamed;
+# blob storage; the backup counts every table's rows in the dump's snapshot, and once without
+# that, --no-row-counts), the same encrypted with age, a drill (a scratch server started,
+# the point restored into it and every table counted), and restores with -j 1 (read once, streamed;
 # encrypted; --check-first, read twice) and -j 2 (spooled) against pg_restore from a local
 # file. Prints times (median of BENCH_REPEAT, default 3), ratios, pgvault's CPU seconds and
 # peak memory (maximum resident set, from /usr/bin/time).
@@ -50,6 +52,7 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2fx", a / b }'; }
 measure "rm -f $dir/local.dump" "$PG_BIN/pg_dump" -Fc -d bench_vault -f "$dir/local.dump"; dump_t=$T
 dump_mb=$(( $(stat -c %s "$dir/local.dump") / 1000000 ))
 measure ":" "${pgvault[@]}" backup --vault "$AZURITE_ACCOUNT/benchvault" --server bench --include bench_vault; backup_t=$T; backup_m=$M; backup_c=$C
+measure ":" "${pgvault[@]}" backup --vault "$AZURITE_ACCOUNT/benchvault" --server uncounted --include bench_vault --no-row-counts; uncounted_t=$T; uncounted_c=$C
 point=$("${pgvault[@]}" list --vault "$AZURITE_ACCOUNT/benchvault" --server bench --json | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["point"])')
 # The same, encrypted with age (a key made for the run).
 (umask 077; age-keygen -o "$dir/key.txt" 2>/dev/null)
@@ -63,6 +66,7 @@ measure "$drop" "${pgvault[@]}" restore --vault "$AZURITE_ACCOUNT/benchvault" --
 measure "$drop" "${pgvault[@]}" restore --vault "$AZURITE_ACCOUNT/benchvault" --point "sealed/$sealed" --database bench_vault --create -j 1 --identity "$dir/key.txt"; restore_sealed_t=$T; restore_sealed_m=$M; restore_sealed_c=$C
 measure "$drop" "${pgvault[@]}" restore --vault "$AZURITE_ACCOUNT/benchvault" --point "bench/$point" --database bench_vault --create -j 1 --check-first; restore_checked_t=$T; restore_checked_m=$M
 measure "$drop" "${pgvault[@]}" restore --vault "$AZURITE_ACCOUNT/benchvault" --point "bench/$point" --database bench_vault --create -j 2 --spool-dir "$dir"; restore2_t=$T; restore2_m=$M
+measure ":" "${pgvault[@]}" drill --vault "$AZURITE_ACCOUNT/benchvault" --point "bench/$point" --database bench_vault; drill_t=$T; drill_m=$M
 
 echo
 echo "pgvault bench: database $db_mb MB ($ROWS rows), custom-format dump $dump_mb MB, median of $REPEAT"
@@ -71,6 +75,7 @@ echo "| job | time | vs the local-file baseline | goal | pgvault peak memory |"
 echo "|---|---|---|---|---|"
 echo "| pg_dump -Fc -f local file | $dump_t s | 1.00x | | - |"
 echo "| pgvault backup into the vault | $backup_t s | $(ratio "$backup_t" "$dump_t") of pg_dump | | $backup_m MB |"
+echo "| pgvault backup --no-row-counts | $uncounted_t s | $(ratio "$uncounted_t" "$dump_t") of pg_dump; row counts cost $(ratio "$backup_t" "$uncounted_t"), CPU $backup_c s against $uncounted_c s | | - |"
 echo "| pgvault backup, encrypted (age) | $sealed_t s | $(ratio "$sealed_t" "$dump_t") of pg_dump; $(ratio "$sealed_t" "$backup_t") of unencrypted; CPU $sealed_c s against $backup_c s | | $sealed_m MB |"
 echo "| pg_restore --create from a local file, -j 1 | $native1_t s | 1.00x | | - |"
 echo "| pg_restore --create from a local file, -j 2 | $native2_t s | $(ratio "$native2_t" "$native1_t") of -j 1 | | - |"
@@ -78,5 +83,6 @@ echo "| pgvault restore -j 1 (read once, checked as it streams) | $restore1_t s 
 echo "| pgvault restore -j 1, encrypted (age) | $restore_sealed_t s | $(ratio "$restore_sealed_t" "$native1_t") of pg_restore -j 1; $(ratio "$restore_sealed_t" "$restore1_t") of unencrypted; CPU $restore_sealed_c s against $restore1_c s | | $restore_sealed_m MB |"
 echo "| pgvault restore -j 1 --check-first (read twice) | $restore_checked_t s | $(ratio "$restore_checked_t" "$native1_t") of pg_restore -j 1 | | $restore_checked_m MB |"
 echo "| pgvault restore -j 2 (spooled, checked) | $restore2_t s | $(ratio "$restore2_t" "$native2_t") of pg_restore -j 2; $(ratio "$restore2_t" "$restore1_t") of pgvault -j 1 | | $restore2_m MB |"
+echo "| pgvault drill (scratch server, restore -j 1, every table counted) | $drill_t s | $(ratio "$drill_t" "$native1_t") of pg_restore -j 1 | | $drill_m MB |"
 psql -X -q -d postgres -c "DROP DATABASE IF EXISTS bench_vault WITH (FORCE)"
 "$ROOT/target/release/blobctl" rmcontainer benchvault >/dev/null

@@ -1361,10 +1361,11 @@ psql -X -q -v ON_ERROR_STOP=1 -c "CREATE DATABASE secenc" -c "CREATE DATABASE se
 psql -X -q -d secenc -c "CREATE TABLE kept AS SELECT i FROM generate_series(1, 1000) i" >/dev/null
 psql -X -q -d secevil -c "CREATE TABLE evil AS SELECT md5(i::text) || md5((-i)::text) AS h FROM generate_series(1, 100000) i" >/dev/null
 "$PG_BIN/pg_dump" -Fc -d secevil -f "$work/evil.dump" && psql -X -q -c "DROP DATABASE secevil" >/dev/null
-enc_backup() { # server, backup flags...
+enc_backup() { # server, backup flags...; sets point
   local server=$1; shift
-  "$BIN/pgvault" backup --vault "$AZURITE_ACCOUNT/$enc_vault" --server "$server" --include secenc --source-db "$pgv_target" "$@" "${storage[@]}" --json 2>"$work/enc_err" \
-    | python3 -c 'import json,sys; print(json.load(sys.stdin)["point"])' || { fail "pgvault backup of secenc ($server) failed: $(cat "$work/enc_err")"; }
+  point=none
+  "$BIN/pgvault" backup --vault "$AZURITE_ACCOUNT/$enc_vault" --server "$server" --include secenc --source-db "$pgv_target" "$@" "${storage[@]}" --json >"$work/enc_point" 2>"$work/enc_err" \
+    && point=$(python3 -c 'import json,sys; print(json.load(sys.stdin)["point"])' <"$work/enc_point") || fail "pgvault backup of secenc ($server) failed: $(cat "$work/enc_err")"
 }
 # enc_edit <server> <point> <python statements on m, the manifest, and f, the database's entry>
 enc_edit() {
@@ -1383,8 +1384,8 @@ enc_restore() { # output, server/point, more flags
   local out=$1 point=$2; shift 2
   "$BIN/pgvault" restore --vault "$AZURITE_ACCOUNT/$enc_vault" --point "$point" --target-db "$pgv_target" --create --identity "$work/enc_key.txt" "$@" "${storage[@]}" >"$out" 2>&1
 }
-p_claimed=$(enc_backup claimed); p_other=$(enc_backup otherkey --encrypt-to "$enc_pub"); p_format=$(enc_backup format --encrypt-to "$enc_pub")
-p_swapped=$(enc_backup swapped --encrypt-to "$enc_pub"); p_tables=$(enc_backup tables)
+enc_backup claimed; p_claimed=$point; enc_backup otherkey --encrypt-to "$enc_pub"; p_other=$point; enc_backup format --encrypt-to "$enc_pub"; p_format=$point
+enc_backup swapped --encrypt-to "$enc_pub"; p_swapped=$point; enc_backup tables; p_tables=$point
 psql -X -q -c "DROP DATABASE secenc WITH (FORCE)" >/dev/null
 
 # 13a. In the clear, made to look encrypted (stored digest = the file's own).

@@ -129,6 +129,9 @@ fn into_scratch(source: &Source, files: &[&SourceFile], pg: &Postgres, progress:
         let options = RestoreOptions { databases: vec![database.clone()], jobs: 1, create: true, clean: true, globals: i == 0, in_place_tablespaces: true, ..Default::default() };
         let restored = restore::run(source, pg, &options, progress, job);
         verdicts.push(judge(source, file, pg, &database, restored.map(|_| ())));
+        if super::interrupted() {
+            break;
+        }
     }
     verdicts
 }
@@ -154,6 +157,9 @@ fn into_target(source: &Source, files: &[&SourceFile], pg: &Postgres, progress: 
             verdict.notes.push(format!("database \"{target}\" could not be dropped: {e}"));
         }
         verdicts.push(verdict);
+        if super::interrupted() {
+            break;
+        }
     }
     Ok(verdicts)
 }
