@@ -113,7 +113,8 @@ pub enum Commands {
                             it runs as the postgres user): --pg-bin names their directory, else the newest of \
                             PATH, pg_config --bindir and /usr/lib/postgresql/*/bin that is at least the point's \
                             major is used. The roles and tablespaces are restored first (tablespaces in the \
-                            scratch directory), then each database with pg_restore --create. Each database \
+                            scratch directory), then each database with pg_restore --create (postgres into the \
+                            one initdb made). Each database \
                             passes when pg_restore exits 0, every table of its dump's table of contents exists, \
                             and every table's rows equal the count recorded at backup time. Prints a verdict per \
                             database, records a drill job, and exits 1 when any database fails.\n\n\

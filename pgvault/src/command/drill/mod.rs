@@ -121,12 +121,15 @@ pub fn command(cli: &Cli, vault: &str, which: &Which, databases: &[String], targ
 }
 
 /// Into the scratch server: roles and tablespaces with the first database, then each
-/// database with --create (--clean for those initdb made, postgres among them).
+/// database with --create, but for those initdb made (postgres): into them, in one
+/// transaction.
 fn into_scratch(source: &Source, files: &[&SourceFile], pg: &Postgres, progress: &Progress, job: &Job) -> Vec<Verdict> {
+    let made: HashSet<String> = pg.column(MAINTENANCE_DB, "SELECT datname FROM pg_database").unwrap_or_default().into_iter().collect();
     let mut verdicts = Vec::new();
     for (i, file) in files.iter().enumerate() {
         let database = file.database.clone().unwrap_or_default();
-        let options = RestoreOptions { databases: vec![database.clone()], jobs: 1, create: true, clean: true, globals: i == 0, in_place_tablespaces: true, ..Default::default() };
+        let create = !made.contains(&database);
+        let options = RestoreOptions { databases: vec![database.clone()], jobs: 1, create, globals: i == 0, in_place_tablespaces: true, ..Default::default() };
         let restored = restore::run(source, pg, &options, progress, job);
         verdicts.push(judge(source, file, pg, &database, restored.map(|_| ())));
         if super::interrupted() {
