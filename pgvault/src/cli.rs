@@ -220,7 +220,7 @@ pub enum Commands {
         #[arg(long)]
         check_first: bool,
     },
-    /// The history of backup, restore-files and restore jobs, newest first.
+    /// The history of backup, restore-files, restore and drill jobs, newest first.
     Jobs {
         /// Vault: <account>/<container>, or a URL naming a container
         /// (abfss://<container>@<account>.dfs.core.windows.net, https://<account>.blob.core.windows.net/<container>, az://<container>, ...).

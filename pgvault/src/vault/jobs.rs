@@ -1,4 +1,4 @@
-//! The history of backup, restore-files and restore jobs, kept in the vault (like the
+//! The history of backup, restore-files, restore and drill jobs, kept in the vault (like the
 //! portal's Backup jobs): one small JSON blob per job under `_pgvault/jobs/`, written when
 //! the job starts (status `running`) and again when it ends (`succeeded`, `failed` or
 //! `interrupted`, with the error). A job whose process was killed stays `running`.
@@ -21,7 +21,7 @@ pub const JOBS_FOLDER: &str = "_pgvault/jobs";
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct JobRecord {
     pub id: String,
-    /// backup, restore-files or restore.
+    /// backup, restore-files, restore or drill.
     pub kind: String,
     /// running, succeeded, failed or interrupted.
     pub status: String,
