@@ -68,6 +68,10 @@ as_root mkdir -p "$cache"
 as_root rm -rf "$prefix"
 (
   cd "$work/src"
+  # Started from `make test PG=18`, this script inherits the outer make's MAKELEVEL and
+  # flags; PostgreSQL's build makes its generated headers (utils/errcodes.h, ...) only when
+  # it is the top-level make, so it must not see them.
+  unset MAKELEVEL MAKEFLAGS MFLAGS
   ./configure --prefix="$prefix" "${configure_flags[@]}" >"$work/configure.log" 2>&1 \
     || { tail -30 "$work/configure.log" >&2; exit 1; }
   make -j"$(nproc)" -s >"$work/make.log" 2>&1 || { tail -40 "$work/make.log" >&2; exit 1; }
