@@ -248,7 +248,7 @@ fn query_or_fragment(url: &str, query: bool, fragment: bool) -> Option<String> {
 /// In `abfss://` and `wasbs://` URLs the user name is the container, and stays.
 pub fn redact_url(url: &str) -> String {
     if matches!(scheme(url), Some("abfss" | "abfs" | "wasbs" | "wasb" | "az" | "azure")) {
-        return redact_container_at_host(url);
+        return redact_by_hand(url, true);
     }
     match ::url::Url::parse(url) {
         Ok(mut u) => {
@@ -258,13 +258,16 @@ pub fn redact_url(url: &str) -> String {
             let _ = u.set_password(None);
             u.to_string()
         }
-        Err(_) => url.split(['?', '#']).next().unwrap_or_default().to_string(),
+        // Not a URL the parser takes (an empty host after the last @, a control character):
+        // cut by hand, user info and all.
+        Err(_) => redact_by_hand(url, false),
     }
 }
 
-/// `redact_url` of our own schemes, by hand (a URL parser would re-encode what it shows):
-/// the query and fragment cut, and the password (`:...` before the last `@`) left out.
-fn redact_container_at_host(url: &str) -> String {
+/// `redact_url` by hand, for our own schemes (a URL parser would re-encode what it shows)
+/// and for what no parser takes: the query and fragment cut, and the password (`:...` before
+/// the last `@`) left out; with `keep_user` false the user name too.
+fn redact_by_hand(url: &str, keep_user: bool) -> String {
     let url = url.split(['?', '#']).next().unwrap_or_default();
     let start = url.find("://").map_or(0, |i| i + 3);
     let (head, rest) = url.split_at(start);
@@ -273,7 +276,8 @@ fn redact_container_at_host(url: &str) -> String {
     let Some(at) = authority.rfind('@') else { return url.to_string() };
     // The user info is what comes before the last @, its password what follows its first colon.
     let (user, host) = authority.split_at(at);
-    let user = user.split(':').next().unwrap_or_default();
+    let user = if keep_user { user.split(':').next().unwrap_or_default() } else { "" };
+    let host = if keep_user { host } else { &host[1..] };
     format!("{head}{user}{host}{path}")
 }
 
@@ -302,6 +306,9 @@ mod tests {
         assert!(parse_azure_host("https://myacct.blob.core.windows.net/Bad_Container/x").unwrap().unwrap_err().contains("container"));
         assert!(!parse_azure_host("https://a.blob.core.windows.net/cont/x?sig=s").unwrap().unwrap_err().contains("sig"));
         assert_eq!(redact_url("https://u:p@h/c/b?sig=s"), "https://h/c/b");
+        // No parser takes these (an empty host; a carriage return): the password goes all the same.
+        assert_eq!(redact_url("https://a\rt@e.core.wi6886:secret@"), "https://");
+        assert_eq!(redact_url("https://u:secret@/c/b?sig=s"), "https:///c/b");
         assert!(is_url("HTTPS://x") && is_url("http://x") && !is_url("/tmp/file.csv") && !is_url("h"));
     }
 
