@@ -16,7 +16,7 @@ use serde::Serialize;
 
 use super::as_judged_job;
 use super::restore::source::{self, Source, SourceFile};
-use super::restore::{self, quote_ident, RestoreOptions};
+use super::restore::{self, quote_ident, Kind, RestoreOptions, ENOUGH};
 use crate::cli::Cli;
 use crate::error::Error;
 use crate::postgres::{Postgres, Running, MAINTENANCE_DB};
@@ -233,53 +233,37 @@ fn check(source: &Source, file: &SourceFile, pg: &Postgres, restored_as: &str, r
 /// The TABLE entries of a custom-format dump's table of contents, as pg_restore -l lists
 /// them ("schema name owner"); none for a plain SQL dump. Only the start of the file is read.
 fn table_of_contents(source: &Source, file: &SourceFile, pg: &Postgres) -> Result<Option<Vec<String>>, Error> {
-    const ENOUGH: &str = "(read enough)";
+    let mut kind = Kind::default();
     let mut lister: Option<Running> = None;
-    let mut head = Vec::new();
-    let mut plain = false;
     let read = verify::read(&source.store, file, source.key.as_ref(), source.ctx.cancelled(), &mut |piece| {
+        let Some(bytes) = kind.take(piece) else { return Ok(()) };
+        if !matches!(kind, Kind::Archive) {
+            return Err(Error::Content(ENOUGH.into()));
+        }
         if lister.is_none() {
-            head.extend_from_slice(piece);
-            if head.len() < 5 {
-                return Ok(());
-            }
-            if !head.starts_with(b"PGDMP") {
-                plain = true;
-                return Err(Error::Content(ENOUGH.into()));
-            }
             let mut command = pg.command("pg_restore")?;
             command.arg("-l");
             lister = Some(Running::start(command, Stdio::piped(), Stdio::piped())?);
-            let bytes = std::mem::take(&mut head);
-            return write_or_enough(lister.as_mut().expect("started"), &bytes);
         }
-        write_or_enough(lister.as_mut().expect("started"), piece)
+        // Once pg_restore has read the table of contents it stops reading: that is enough.
+        match lister.as_mut().expect("started").write(&bytes) {
+            Err(Error::StoppedReading { .. }) => Err(Error::Content(ENOUGH.into())),
+            other => other,
+        }
     });
     match read {
         Ok(_) => {}
         Err(Error::Content(e)) if e == ENOUGH => {}
         Err(e) => return Err(e),
     }
-    if plain {
-        return Ok(None);
-    }
-    let Some(mut lister) = lister else { return Err(Error::Content(format!("{} is empty", file.blob))) };
+    kind.end();
+    let Some(mut lister) = lister.filter(|_| matches!(kind, Kind::Archive)) else { return Ok(None) };
     let mut listing = String::new();
     let mut stdout = lister.child.stdout.take().expect("piped");
     drop(lister.child.stdin.take());
     stdout.read_to_string(&mut listing).map_err(|e| Error::io("reading pg_restore -l", e))?;
     lister.finish()?;
     Ok(Some(tables_listed(&listing)))
-}
-
-/// Feeds pg_restore -l; once it has read the table of contents it stops reading, and that
-/// is enough.
-fn write_or_enough(lister: &mut Running, bytes: &[u8]) -> Result<(), Error> {
-    match lister.write(bytes) {
-        Ok(()) => Ok(()),
-        Err(Error::StoppedReading { .. }) => Err(Error::Content("(read enough)".into())),
-        Err(e) => Err(e),
-    }
 }
 
 /// "schema name owner" of each TABLE line of pg_restore -l's listing

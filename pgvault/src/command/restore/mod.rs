@@ -256,13 +256,14 @@ pub fn choose<'a>(source: &'a Source, names: &[String]) -> Result<Vec<&'a Source
         .collect()
 }
 
+/// What a reader returns to stop a read once what is to be known is known.
+pub const ENOUGH: &str = "(read enough)";
+
 /// Problems with a database file found from its start: whether it decrypts, and for an
 /// archive, whether this pg_restore can read it. With `whole`, the whole file is read: its
 /// size and checksum where a manifest gives them, and when it is plain SQL, what psql would
 /// run of it besides SQL (without `whole`, checked as it streams into psql).
 fn inspect(source: &Source, file: &SourceFile, psql: &Psql, pg_restore: &str, whole: bool, progress: &Progress) -> Vec<String> {
-    // Stops the read once what is to be known is known.
-    const ENOUGH: &str = "(read enough)";
     let bar = progress.file(&format!("checking {}", file.blob), file.plain.as_ref().filter(|_| whole).map(|e| e.bytes));
     let mut kind = Kind::default();
     let mut script = Script::new(psql);
@@ -331,7 +332,7 @@ fn too_new(blob: &str, head: &[u8], pg_restore: &str) -> Option<String> {
 /// A database file's first bytes, until they tell a custom-format archive (pg_dump -Fc
 /// starts with "PGDMP") from plain SQL.
 #[derive(Default)]
-enum Kind {
+pub enum Kind {
     #[default]
     Unknown,
     Head(Vec<u8>),
@@ -342,7 +343,7 @@ enum Kind {
 impl Kind {
     /// Takes the next piece of the file; once the kind is known, the bytes to pass on (those
     /// held back first).
-    fn take<'a>(&mut self, piece: &'a [u8]) -> Option<Cow<'a, [u8]>> {
+    pub fn take<'a>(&mut self, piece: &'a [u8]) -> Option<Cow<'a, [u8]>> {
         let decide = |head: &[u8]| if head.starts_with(b"PGDMP") { Kind::Archive } else { Kind::Sql };
         match self {
             Kind::Unknown if piece.len() >= 5 => {
@@ -368,7 +369,7 @@ impl Kind {
 
     /// At the end of the file: what was held back, if it never was passed on (a file of
     /// under 5 bytes, which is plain SQL).
-    fn end(&mut self) -> Option<Vec<u8>> {
+    pub fn end(&mut self) -> Option<Vec<u8>> {
         match std::mem::replace(self, Kind::Sql) {
             Kind::Head(head) => Some(head),
             Kind::Unknown => None,
