@@ -7,7 +7,7 @@ use std::collections::VecDeque;
 
 use pgrx::PgSqlErrorCode;
 use input::pattern;
-use storage::{BlobStream, BlobVersion, Compression};
+use storage::{BlobStream, BlobVersion, Compression, Downloads};
 
 use crate::access::Access;
 use crate::blob_list::Pages;
@@ -27,11 +27,12 @@ pub enum ReadPlan {
 }
 
 impl ReadPlan {
-    /// The stream the plan reads `blob` through; parquet reads its ranges its own way.
-    pub fn open(&self, access: &Access, container: &str, blob: &BlobVersion) -> Option<BlobStream> {
+    /// The stream the plan reads `blob` through, on the statement's `downloads`; parquet
+    /// reads its ranges its own way.
+    pub fn open(&self, access: &Access, downloads: &Downloads, blob: &BlobVersion) -> Option<BlobStream> {
         match self {
             ReadPlan::Copy { compression, .. } | ReadPlan::Whole { compression } | ReadPlan::JsonLines { compression, .. } => {
-                Some(access.stream(container, blob, *compression))
+                Some(access.stream_on(downloads, blob, *compression))
             }
             ReadPlan::Parquet(_) => None,
         }
@@ -40,21 +41,31 @@ impl ReadPlan {
 
 /// The blobs `path` names; an error when there is none.
 pub fn expand(access: &Access, container: &str, path: &str) -> Vec<BlobVersion> {
-    // A blob whose name has a wildcard in it is still read by its name.
-    match storage::runtime::block_on(access.store(container).open(path), &crate::errors::interrupt_pending) {
-        Ok(blob) => return vec![blob],
-        Err(storage::Error::BlobNotFound { .. }) if pattern::is_pattern(path) => {}
-        Err(e) => access.fail(e),
+    if !pattern::is_pattern(path) {
+        return vec![access.run(access.store(container).open(path))];
     }
+    // A blob whose name has a wildcard in it is still read by its name. The listing under
+    // the pattern's literal prefix holds it when there is one, so no request of its own.
     let matcher = pattern::Pattern::new(path).unwrap_or_else(|e| crate::errors::invalid_parameter(e.to_string()));
-    let names: Vec<BlobVersion> = Pages::new(access, container, pattern::literal_prefix(path))
+    let mut exact = None;
+    let entries: Vec<storage::BlobEntry> = Pages::new(access, container, pattern::literal_prefix(path))
         .filter(|entry| {
             // A listing of millions of names stops at a cancel or statement_timeout.
             pgrx::check_for_interrupts!();
+            if entry.path == path {
+                exact = Some(entry.clone());
+            }
             matcher.matches(&entry.path)
         })
-        // A listing that did not give the ETag: the blob's own properties give it.
-        .map(|entry| BlobVersion::from_entry(&entry).unwrap_or_else(|| access.run(access.store(container).open(&entry.path))))
+        .collect();
+    let entries = match exact {
+        Some(entry) => vec![entry],
+        None => entries,
+    };
+    // A listing that did not give the ETag: the blob's own properties give it.
+    let names: Vec<BlobVersion> = entries
+        .iter()
+        .map(|entry| BlobVersion::from_entry(entry).unwrap_or_else(|| access.run(access.store(container).open(&entry.path))))
         .collect();
     if names.is_empty() {
         raise(

@@ -141,7 +141,7 @@ pub fn register() {
     GucRegistry::define_int_guc(
         c"azure_storage.upload_concurrency",
         c"How many blocks of one export are uploaded at once.",
-        c"Each block in flight is held in memory: 8 MiB for the first 500 blocks of a blob, doubling every 500 blocks.",
+        c"Each block in flight is held in memory: 4.5 MiB for the first 500 blocks of a blob, doubling every 500 blocks.",
         &UPLOAD_CONCURRENCY,
         1,
         64,

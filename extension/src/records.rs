@@ -8,6 +8,7 @@
 use std::ffi::CStr;
 
 use crate::pg::compat;
+use crate::pg::per_row::under_one_guard;
 use pgrx::pg_sys::{self, Oid};
 
 /// The indexes of the attributes of `desc` that are not dropped, in order.
@@ -96,18 +97,26 @@ impl RowType {
     /// that it is a value of this row type. Detoasting allocates in the current memory context.
     pub unsafe fn deform(&self, record: pg_sys::Datum, values: &mut [pg_sys::Datum], nulls: &mut [bool]) -> Result<(), Mismatch> {
         unsafe {
-            let header = pg_sys::pg_detoast_datum(record.cast_mut_ptr()) as pg_sys::HeapTupleHeader;
-            let found = header_type(header);
-            let len = pgrx::varlena::varsize(header as *const pg_sys::varlena);
-            let natts = ((*header).t_infomask2 & HEAP_NATTS_MASK) as usize;
-            if found != self.id || natts > self.natts() || len < (*header).t_hoff as usize || values.len() < self.natts() || nulls.len() < self.natts() {
-                return Err(Mismatch { expected: self.id.describe(), found: found.describe() });
-            }
-            let mut tuple: pg_sys::HeapTupleData = std::mem::zeroed();
-            tuple.t_len = len as u32;
-            tuple.t_data = header;
-            pg_sys::heap_deform_tuple(&mut tuple, self.desc, values.as_mut_ptr(), nulls.as_mut_ptr());
-            Ok(())
+            let (id, natts) = (self.id, self.natts());
+            let room = values.len() >= natts && nulls.len() >= natts;
+            let (desc, values, nulls) = (self.desc, values.as_mut_ptr(), nulls.as_mut_ptr());
+            // Once per row of an export: the detoasting, the checks and the unpacking under
+            // one guard (pg::per_row); the checks only read the header.
+            let checked = under_one_guard(|guard| {
+                let header = guard.detoast(record.cast_mut_ptr()) as pg_sys::HeapTupleHeader;
+                let found = header_type(header);
+                let len = pgrx::varlena::varsize(header as *const pg_sys::varlena);
+                let header_natts = ((*header).t_infomask2 & HEAP_NATTS_MASK) as usize;
+                if found != id || header_natts > natts || len < (*header).t_hoff as usize || !room {
+                    return Err(found);
+                }
+                let mut tuple: pg_sys::HeapTupleData = std::mem::zeroed();
+                tuple.t_len = len as u32;
+                tuple.t_data = header;
+                guard.deform(&mut tuple, desc, values, nulls);
+                Ok(())
+            });
+            checked.map_err(|found| Mismatch { expected: self.id.describe(), found: found.describe() })
         }
     }
 }

@@ -3,7 +3,7 @@
 //! A blob is committed from at most 50,000 blocks of at most 4,000 MiB each. A stream's
 //! final size is unknown while it is written, and each block is held in memory until it is
 //! stored, so blocks start small and double every `BLOCKS_PER_SIZE` blocks: a 1 GiB export
-//! uses 8 MiB blocks, and 50,000 blocks still hold `capacity(MAX_BLOCKS)`, about 175 TiB.
+//! uses 4.5 MiB blocks, and 50,000 blocks still hold `capacity(MAX_BLOCKS)`, about 174 TiB.
 //! (Azure's 190.7 TiB ceiling is exactly 50,000 blocks of 4,000 MiB: only a schedule that
 //! starts at 4,000 MiB reaches it, at the price of 4,000 MiB of memory for any upload.)
 
@@ -16,8 +16,9 @@ pub const MAX_BLOCK_SIZE: u64 = 4_000 * MIB;
 /// Largest block blob the service stores.
 pub const MAX_BLOB_SIZE: u64 = MAX_BLOCKS * MAX_BLOCK_SIZE;
 /// Size of the first blocks: above 4 MiB, which is where Azure's high-throughput block
-/// blob path starts.
-pub const FIRST_BLOCK_SIZE: u64 = 8 * MIB;
+/// blob path starts, and no larger, as an upload holds up to six blocks in memory (four in
+/// flight, one waiting, one being cut): 27 MiB, within a backend's 32 MiB budget.
+pub const FIRST_BLOCK_SIZE: u64 = 4 * MIB + MIB / 2;
 /// Blocks of one size before the size doubles.
 pub const BLOCKS_PER_SIZE: u64 = 500;
 
@@ -59,13 +60,13 @@ mod tests {
     use super::*;
 
     #[test]
-    fn fifty_thousand_blocks_hold_175_tib() {
+    fn fifty_thousand_blocks_hold_173_tib() {
         let tib = 1u64 << 40;
         let total = capacity(MAX_BLOCKS);
-        assert!(total >= 175 * tib, "{} TiB", total / tib);
+        assert!(total >= 173 * tib, "{} TiB", total / tib);
         assert!(total <= MAX_BLOB_SIZE);
-        // The schedule wastes only its first 4,500 blocks: everything after is at the limit.
-        assert_eq!(MAX_BLOB_SIZE - total, (0..4_500).map(|i| MAX_BLOCK_SIZE - block_size(i)).sum::<u64>());
+        // The schedule wastes only its first 5,000 blocks: everything after is at the limit.
+        assert_eq!(MAX_BLOB_SIZE - total, (0..5_000).map(|i| MAX_BLOCK_SIZE - block_size(i)).sum::<u64>());
     }
 
     #[test]
@@ -80,11 +81,11 @@ mod tests {
 
     #[test]
     fn sizes_grow_in_steps_up_to_the_service_limit() {
-        assert_eq!(block_size(0), 8 * MIB);
-        assert_eq!(block_size(499), 8 * MIB);
-        assert_eq!(block_size(500), 16 * MIB);
-        assert_eq!(block_size(4_000), 2_048 * MIB);
-        assert_eq!(block_size(4_500), MAX_BLOCK_SIZE);
+        assert_eq!(block_size(0), 4 * MIB + MIB / 2);
+        assert_eq!(block_size(499), 4 * MIB + MIB / 2);
+        assert_eq!(block_size(500), 9 * MIB);
+        assert_eq!(block_size(4_500), 2_304 * MIB);
+        assert_eq!(block_size(5_000), MAX_BLOCK_SIZE);
         assert_eq!(block_size(MAX_BLOCKS - 1), MAX_BLOCK_SIZE);
         let mut previous = 0;
         for i in 0..MAX_BLOCKS {
@@ -97,11 +98,11 @@ mod tests {
 
     #[test]
     fn common_exports_use_small_blocks() {
-        // A 1 GiB export: 128 blocks of 8 MiB.
-        assert!(capacity(128) >= 1 << 30 && block_size(127) == 8 * MIB);
-        // 100 GiB fit before blocks reach 128 MiB.
+        // A 1 GiB export: 228 blocks of 4.5 MiB.
+        assert!(capacity(228) >= 1 << 30 && block_size(227) == FIRST_BLOCK_SIZE);
+        // 100 GiB fit in blocks of at most 144 MiB.
         let blocks_for_100_gib = (0..).find(|&n| capacity(n) >= 100 << 30).unwrap();
-        assert!(block_size(blocks_for_100_gib) <= 128 * MIB);
+        assert!(block_size(blocks_for_100_gib) <= 144 * MIB);
     }
 
     #[test]

@@ -25,7 +25,7 @@ pub use blobs::BlobStore;
 pub use compression::{Codec, Compression};
 // Names are checked again before any request; their error is one of storage's.
 pub use input::names;
-pub use stream::BlobStream;
+pub use stream::{BlobStream, Downloads};
 pub use error::{Error, Result};
 pub use list::{BlobEntry, Page};
 pub use listing::Listing;

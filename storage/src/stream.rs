@@ -1,20 +1,24 @@
 //! Streaming a blob's decompressed bytes to a synchronous consumer with bounded memory.
 //!
-//! A download thread fetches the blob in ranged chunks (several in flight, all of the version
-//! seen when the stream opened, each resumed where a broken answer stopped), a second thread
-//! decompresses them and hands pieces over a bounded channel; the consumer (a PostgreSQL
-//! backend's COPY parser) reads them as they come. Download, decompression and parsing thus
-//! overlap, and what is held at any time is bounded: CHUNK * (CONCURRENT + RAW_QUEUE)
-//! downloaded bytes at most, plus QUEUE pieces.
+//! Streams are served by `Downloads`: one thread with its own runtime and HTTP client, for
+//! every stream a statement opens in one container, so that many small blobs share
+//! connections and a thread instead of each setting up its own. For each stream a task
+//! fetches the blob in ranged chunks (several in flight, all of the version seen when the
+//! stream opened, each resumed where a broken answer stopped); a compressed blob is
+//! decompressed on a blocking thread of that runtime. Pieces go to the consumer (a PostgreSQL
+//! backend's COPY parser) over a channel bounded by permits, so download, decompression and
+//! parsing overlap, and what is held at any time is bounded: CHUNK * (CONCURRENT + RAW_QUEUE)
+//! downloaded bytes at most, plus QUEUE pieces, per stream.
 
 use std::io::Read;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::{sync_channel, Receiver, RecvTimeoutError, SyncSender};
+use std::sync::mpsc::{channel, Receiver, RecvTimeoutError, Sender};
 use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
 use futures::StreamExt;
+use tokio::sync::Semaphore;
 
 use crate::blobs::BlobStore;
 use crate::compression::{Codec, Compression};
@@ -24,7 +28,7 @@ use crate::version::BlobVersion;
 
 /// Size of one ranged download.
 const CHUNK: usize = 2 << 20;
-/// Downloads in flight at once.
+/// Downloads in flight at once, per stream.
 const CONCURRENT: usize = 4;
 /// Pieces waiting for the consumer (whole chunks when there is nothing to decompress).
 const QUEUE: usize = 4;
@@ -37,9 +41,12 @@ const POLL: Duration = Duration::from_millis(50);
 
 pub struct BlobStream {
     pieces: Receiver<Bytes>,
+    /// Room in the queue of pieces: the producer takes a permit for each piece it sends,
+    /// the consumer gives it back when it takes the piece. Closed when the consumer goes.
+    room: Arc<Semaphore>,
     current: Bytes,
     stop: Arc<AtomicBool>,
-    /// Set by the download and decompression threads when they fail, so that the consumer
+    /// Set by the download and decompression tasks when they fail, so that the consumer
     /// stops at once instead of first working through what was read ahead.
     failed: Failed,
     finished: bool,
@@ -55,20 +62,72 @@ impl BlobStore {
         self.stream(&blob, compression)
     }
 
-    /// Streams `blob`, every byte from that version.
+    /// Streams `blob`, every byte from that version, on a download thread of its own.
     pub fn stream(&self, blob: &BlobVersion, compression: Compression) -> Result<BlobStream> {
-        let size = blob.size();
-        let (tx, rx) = sync_channel(QUEUE);
-        let stop = Arc::new(AtomicBool::new(false));
-        let failed = Failed::default();
-        let tx = Reporter { tx, failed: failed.clone() };
-        let producer = Producer { store: self.reopen()?, blob: blob.clone(), compression, tx, stop: stop.clone() };
+        self.downloads()?.stream(blob, compression)
+    }
+
+    /// A download thread for streams of this container's blobs, which share its HTTP
+    /// connections. The thread ends when the `Downloads` and every stream it opened are gone.
+    pub fn downloads(&self) -> Result<Downloads> {
+        let store = self.reopen()?;
+        let (jobs, queued) = tokio::sync::mpsc::unbounded_channel::<Job>();
         std::thread::Builder::new()
             .name("blob-download".into())
-            .spawn(move || producer.run())
+            .spawn(move || serve(store, queued))
             .map_err(|e| Error::Internal(format!("could not start the download thread: {e}")))?;
-        Ok(BlobStream { pieces: rx, current: Bytes::new(), stop, failed, finished: false, size })
+        Ok(Downloads { jobs })
     }
+}
+
+/// One download thread, runtime and HTTP client, for the streams of one container.
+pub struct Downloads {
+    jobs: tokio::sync::mpsc::UnboundedSender<Job>,
+}
+
+impl Downloads {
+    /// Starts streaming `blob`, every byte from that version.
+    pub fn stream(&self, blob: &BlobVersion, compression: Compression) -> Result<BlobStream> {
+        let (tx, rx) = channel();
+        let room = Arc::new(Semaphore::new(QUEUE));
+        let stop = Arc::new(AtomicBool::new(false));
+        let failed = Failed::default();
+        let tx = Reporter { tx, room: room.clone(), failed: failed.clone() };
+        let job = Job { blob: blob.clone(), compression, tx, stop: stop.clone() };
+        self.jobs.send(job).map_err(|_| Error::Internal("the download thread has stopped".into()))?;
+        Ok(BlobStream { pieces: rx, room, current: Bytes::new(), stop, failed, finished: false, size: blob.size() })
+    }
+}
+
+/// The download thread: runs each stream's job as a task until no job can come and every
+/// task has ended.
+fn serve(store: BlobStore, mut queued: tokio::sync::mpsc::UnboundedReceiver<Job>) {
+    runtime::block_signals();
+    let rt = match tokio::runtime::Builder::new_current_thread().enable_all().on_thread_start(runtime::block_signals).build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            while let Ok(job) = queued.try_recv() {
+                job.tx.fail(Error::Internal(format!("could not start the download runtime: {e}")));
+            }
+            return;
+        }
+    };
+    let store = Arc::new(store);
+    // Tasks stay on this thread (a LocalSet), so their futures need not be Send.
+    let local = tokio::task::LocalSet::new();
+    local.block_on(&rt, async {
+        let mut running = tokio::task::JoinSet::new();
+        loop {
+            tokio::select! {
+                job = queued.recv() => match job {
+                    Some(job) => { running.spawn_local(job.run(store.clone())); }
+                    None => break,
+                },
+                Some(_) = running.join_next(), if !running.is_empty() => {}
+            }
+        }
+        while running.join_next().await.is_some() {}
+    });
 }
 
 impl BlobStream {
@@ -89,7 +148,10 @@ impl BlobStream {
                 return Ok(0);
             }
             match self.pieces.recv_timeout(POLL) {
-                Ok(piece) => self.current = piece,
+                Ok(piece) => {
+                    self.room.add_permits(1);
+                    self.current = piece;
+                }
                 Err(RecvTimeoutError::Timeout) => {
                     if cancelled() {
                         return Err(Error::Cancelled);
@@ -124,6 +186,7 @@ impl Drop for BlobStream {
     fn drop(&mut self) {
         // The producer stops at its next chunk, or at once when it waits to hand one over.
         self.stop.store(true, Ordering::Relaxed);
+        self.room.close();
     }
 }
 
@@ -145,18 +208,25 @@ impl Failed {
     }
 }
 
-/// The threads' end of the channel to the consumer: pieces go in order, a failure goes
-/// ahead of them (`Failed`).
+/// The producer's end of the channel to the consumer: pieces go in order, each once there is
+/// room for it; a failure goes ahead of them (`Failed`).
 #[derive(Clone)]
 struct Reporter {
-    tx: SyncSender<Bytes>,
+    tx: Sender<Bytes>,
+    room: Arc<Semaphore>,
     failed: Failed,
 }
 
 impl Reporter {
-    /// Hands a piece over; `Err` when the consumer is gone.
-    fn send(&self, piece: Bytes) -> std::result::Result<(), ()> {
+    /// Hands a piece over once the queue has room; `Err` when the consumer is gone.
+    async fn send(&self, piece: Bytes) -> std::result::Result<(), ()> {
+        self.room.acquire().await.map_err(|_| ())?.forget();
         self.tx.send(piece).map_err(|_| ())
+    }
+
+    /// `send`, from a blocking thread.
+    fn send_blocking(&self, piece: Bytes) -> std::result::Result<(), ()> {
+        futures::executor::block_on(self.send(piece))
     }
 
     fn fail(&self, e: Error) {
@@ -164,36 +234,33 @@ impl Reporter {
     }
 }
 
-struct Producer {
-    store: BlobStore,
+/// One stream's download.
+struct Job {
     blob: BlobVersion,
     compression: Compression,
     tx: Reporter,
     stop: Arc<AtomicBool>,
 }
 
-impl Producer {
-    /// Downloads on this thread's runtime and decompresses on a second thread, so that the
-    /// two overlap with each other and with the consumer.
-    fn run(self) {
-        runtime::block_signals();
-        let (raw_tx, raw_rx) = tokio::sync::mpsc::channel::<Bytes>(RAW_QUEUE);
-        let decompressor = {
+impl Job {
+    /// Downloads the chunks in order, several at once; a compressed blob's go through a
+    /// decompressor on a blocking thread, so that the two overlap with each other and with
+    /// the consumer.
+    async fn run(self, store: Arc<BlobStore>) {
+        let mut raw = None;
+        let mut decompressor = None;
+        if self.compression != Compression::None {
+            let (raw_tx, raw_rx) = tokio::sync::mpsc::channel::<Bytes>(RAW_QUEUE);
             let (tx, stop, compression) = (self.tx.clone(), self.stop.clone(), self.compression);
-            std::thread::Builder::new().name("blob-decompress".into()).spawn(move || {
-                runtime::block_signals();
+            decompressor = Some(tokio::task::spawn_blocking(move || {
                 let source = ChunkReader { chunks: raw_rx, current: Bytes::new() };
                 if let Err(e) = decompress(compression, source, &tx, &stop) {
                     tx.fail(e);
                 }
-            })
-        };
-        if let Err(e) = decompressor {
-            self.tx.fail(Error::Internal(format!("could not start the decompression thread: {e}")));
-            return;
+            }));
+            raw = Some(raw_tx);
         }
-        let stopped = || self.stop.load(Ordering::Relaxed);
-        let store = &self.store;
+        {
         let download = async {
             let mut chunks = futures::stream::iter(crate::blobs::split(0..self.blob.size(), CHUNK as u64))
                 .map(|range| store.read(&self.blob, range))
@@ -204,33 +271,38 @@ impl Producer {
                 // truncated).
                 let chunk = match chunk {
                     Ok(chunk) => chunk,
-                    Err(e) => {
-                        self.tx.fail(e);
-                        break;
-                    }
+                    Err(e) => return self.tx.fail(e),
                 };
-                if raw_tx.send(chunk).await.is_err() {
-                    break; // the decompressor is gone, and says why if it failed
+                let gone = match &raw {
+                    // The decompressor is gone, and says why if it failed.
+                    Some(raw) => raw.send(chunk).await.is_err(),
+                    None => self.tx.send(chunk).await.is_err(),
+                };
+                if gone {
+                    return;
                 }
             }
-            Ok(())
         };
-        if let Err(e) = runtime::block_on(download, &stopped) {
-            self.tx.fail(e);
+        // A consumer that goes away stops the downloads in flight too, within POLL.
+        tokio::pin!(download);
+        let mut tick = tokio::time::interval(POLL);
+        loop {
+            tokio::select! {
+                _ = &mut download => break,
+                _ = tick.tick() => if self.stop.load(Ordering::Relaxed) { break },
+            }
+        }
+        }
+        // The decompressor sees its input end and finishes what it holds.
+        drop(raw);
+        if let Some(decompressor) = decompressor {
+            let _ = decompressor.await;
         }
     }
 }
 
 /// Turns downloaded chunks into decompressed pieces for the consumer.
-fn decompress(compression: Compression, mut source: ChunkReader, tx: &Reporter, stop: &AtomicBool) -> Result<()> {
-    if compression == Compression::None {
-        while let Some(chunk) = source.next_chunk() {
-            if tx.send(chunk).is_err() || stop.load(Ordering::Relaxed) {
-                return Ok(());
-            }
-        }
-        return Ok(());
-    }
+fn decompress(compression: Compression, source: ChunkReader, tx: &Reporter, stop: &AtomicBool) -> Result<()> {
     let name = compression.name();
     let mut decoder = compression.decoder(source).map_err(|e| Error::Decompress { compression: name, cause: e.to_string() })?;
     loop {
@@ -248,7 +320,7 @@ fn decompress(compression: Compression, mut source: ChunkReader, tx: &Reporter, 
             return Ok(());
         }
         piece.truncate(filled);
-        if tx.send(Bytes::from(piece)).is_err() || stop.load(Ordering::Relaxed) {
+        if tx.send_blocking(Bytes::from(piece)).is_err() || stop.load(Ordering::Relaxed) {
             return Ok(());
         }
     }

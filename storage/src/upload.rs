@@ -39,7 +39,7 @@ const CHUNK: usize = 1 << 20;
 /// Blobs committed at once by `commit_all`.
 const COMMIT_CONCURRENCY: usize = 16;
 /// Chunks waiting for the compression thread.
-const FEED_QUEUE: usize = 4;
+const FEED_QUEUE: usize = 2;
 /// How often a waiting producer asks whether to stop.
 const POLL: Duration = Duration::from_millis(50);
 

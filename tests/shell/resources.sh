@@ -27,7 +27,7 @@
 #   freed in it for the next thread. Measured on 2 cores: 11 to 18 MB of growth, almost all of it within
 #   the first 300 to 500 statements, then flat (0.4 kB per statement). A leak proportional to
 #   the statements passes 32 MB at 32 kB per statement; keeping one download range (2 MiB),
-#   upload block (8 MiB) or encoder chunk (1 MiB) per cancelled or failed statement passes
+#   upload block (4.5 MiB) or encoder chunk (1 MiB) per cancelled or failed statement passes
 #   it within the first 16 of the 303 such statements. The figure after 510 statements is
 #   printed too, to tell a step from a slope.
 # When a bound is passed, the backend is measured again after azure_storage.request_timeout

@@ -147,7 +147,7 @@ SELECT azure_storage.blob_put('devstoreaccount1', 'export', 'bad/window.csv', t)
 SELECT count(*) AS nothing_written FROM azure_storage.blob_list('devstoreaccount1', 'export', 'bad/');
 
 -- Nothing partial: a failing statement commits nothing, and an existing blob keeps its content.
--- (Rows of about 40 bytes: the failures come after several 8 MiB blocks were staged.)
+-- (Rows of about 40 bytes: the failures come after several blocks of 4.5 MiB were staged.)
 SELECT azure_storage.blob_put('devstoreaccount1', 'export', 'keep.csv', t) FROM (SELECT 'old content' AS v) t;
 SELECT azure_storage.blob_put('devstoreaccount1', 'export', 'keep.csv', t)
 FROM (SELECT i, repeat('x', 30) AS pad, 1 / (i - 600000) AS boom FROM generate_series(1, 700000) i) t;

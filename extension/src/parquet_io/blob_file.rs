@@ -43,9 +43,11 @@ impl BlobFile {
         self.inner.blob.size()
     }
 
-    /// Reads `range` into memory, in place of what was loaded before.
+    /// Reads `range` into memory, in place of what was loaded before (let go first, so that
+    /// two row groups are never held at once).
     pub fn load(&self, range: Range<u64>) -> storage::Result<()> {
         let start = range.start;
+        *self.inner.loaded.lock().unwrap() = (0, Bytes::new());
         let bytes = self.fetch(range)?;
         *self.inner.loaded.lock().unwrap() = (start, bytes);
         Ok(())

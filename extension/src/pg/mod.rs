@@ -10,3 +10,4 @@ pub mod list;
 pub mod memory;
 pub mod native_errors;
 pub mod nodes;
+pub mod per_row;

@@ -15,6 +15,7 @@ use serde_json::Value;
 use crate::copy_source::{content_encoding, copy_options};
 use crate::pg::list::copy_columns;
 use crate::pg::memory::scratch_context;
+use crate::pg::per_row::under_one_guard;
 use crate::errors::invalid_parameter;
 use input::format::Format;
 
@@ -55,6 +56,9 @@ pub struct RowEncoder {
     need_transcoding: bool,
     /// Output functions allocate; their memory is released after each row.
     row_context: pg_sys::MemoryContext,
+    /// The current row's values as their output (or send) functions gave them, by column;
+    /// null for NULL. Valid until the next row resets `row_context`.
+    outputs: Vec<*mut std::ffi::c_char>,
 }
 
 impl RowEncoder {
@@ -123,6 +127,7 @@ impl RowEncoder {
                 server_encoding: pg_sys::GetDatabaseEncoding(),
                 need_transcoding: false,
                 row_context: scratch_context(c"row encoder row"),
+                outputs: Vec::new(),
             }
         }
     }
@@ -168,30 +173,64 @@ impl RowEncoder {
     /// Appends one row, given as the values of every attribute of the encoder's row type.
     pub unsafe fn row(&mut self, values: &[pg_sys::Datum], nulls: &[bool], out: &mut Vec<u8>) {
         unsafe {
-            pg_sys::MemoryContextReset(self.row_context);
-            let old = pg_sys::MemoryContextSwitchTo(self.row_context);
             match self.layout {
-                Layout::Binary => self.binary_row(values, nulls, out),
-                Layout::Whole => self.whole_value(values, nulls, out),
-                Layout::Text | Layout::Csv => self.text_row(values, nulls, out),
+                Layout::Binary => {
+                    self.call_outputs(values, nulls, true);
+                    self.binary_row(out);
+                }
+                Layout::Text | Layout::Csv => {
+                    self.call_outputs(values, nulls, false);
+                    self.text_row(out);
+                }
+                Layout::Whole => {
+                    pg_sys::MemoryContextReset(self.row_context);
+                    let old = pg_sys::MemoryContextSwitchTo(self.row_context);
+                    self.whole_value(values, nulls, out);
+                    pg_sys::MemoryContextSwitchTo(old);
+                }
             }
-            pg_sys::MemoryContextSwitchTo(old);
         }
     }
 
-    unsafe fn text_row(&mut self, values: &[pg_sys::Datum], nulls: &[bool], out: &mut Vec<u8>) {
+    /// Fills `outputs` with every column's output (or, `send`, binary send) function applied
+    /// to its value, in a fresh `row_context`: all of one row's calls into PostgreSQL under
+    /// one guard (pg::per_row), which is most of the cost of a row otherwise.
+    unsafe fn call_outputs(&mut self, values: &[pg_sys::Datum], nulls: &[bool], send: bool) {
+        unsafe {
+            let n = self.columns.len();
+            self.outputs.resize(n, std::ptr::null_mut());
+            // Checked here, so that nothing under the guard can panic.
+            assert!(self.columns.iter().all(|c| c.index < values.len() && c.index < nulls.len()), "a row has a value and a null flag for every column");
+            let (columns, outputs, context) = (self.columns.as_mut_ptr(), self.outputs.as_mut_ptr(), self.row_context);
+            let (values, nulls) = (values.as_ptr(), nulls.as_ptr());
+            under_one_guard(|guard| {
+                guard.reset(context);
+                let old = pg_sys::MemoryContextSwitchTo(context);
+                for i in 0..n {
+                    let column = &mut *columns.add(i);
+                    *outputs.add(i) = match (*nulls.add(column.index), send) {
+                        (true, _) => std::ptr::null_mut(),
+                        (false, false) => guard.output(&mut column.output, *values.add(column.index)),
+                        (false, true) => guard.send(&mut column.output, *values.add(column.index)) as *mut std::ffi::c_char,
+                    };
+                }
+                pg_sys::MemoryContextSwitchTo(old);
+            });
+        }
+    }
+
+    unsafe fn text_row(&mut self, out: &mut Vec<u8>) {
         unsafe {
             let single = self.columns.len() == 1;
             for i in 0..self.columns.len() {
                 if i > 0 {
                     out.push(self.escaping.delim);
                 }
-                let index = self.columns[i].index;
-                if nulls[index] {
+                let text = self.outputs[i];
+                if text.is_null() {
                     out.extend_from_slice(&self.null_print_client);
                     continue;
                 }
-                let text = pg_sys::OutputFunctionCall(&mut self.columns[i].output, values[index]);
                 let force = self.columns[i].force_quote;
                 self.attribute(CStr::from_ptr(text).to_bytes(), force, single, out);
             }
@@ -199,15 +238,14 @@ impl RowEncoder {
         }
     }
 
-    unsafe fn binary_row(&mut self, values: &[pg_sys::Datum], nulls: &[bool], out: &mut Vec<u8>) {
+    unsafe fn binary_row(&mut self, out: &mut Vec<u8>) {
         unsafe {
             out.extend_from_slice(&(self.columns.len() as i16).to_be_bytes());
-            for column in &mut self.columns {
-                if nulls[column.index] {
+            for &bytes in &self.outputs {
+                if bytes.is_null() {
                     out.extend_from_slice(&(-1i32).to_be_bytes());
                     continue;
                 }
-                let bytes = pg_sys::SendFunctionCall(&mut column.output, values[column.index]);
                 let data = pgrx::varlena::varlena_to_byte_slice(bytes as *const pg_sys::varlena);
                 out.extend_from_slice(&(data.len() as i32).to_be_bytes());
                 out.extend_from_slice(data);
