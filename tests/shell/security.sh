@@ -39,6 +39,9 @@
 #     name over 1,024 characters, a table without SELECT, 2,000 partitions through one file.
 # 13. pgvault encryption and drills: a hostile vault writer who knows the recipients' public
 #     keys; hostile table names in a manifest's row counts.
+# 14. blob_put's calls into PostgreSQL run under one guard per row (extension/src/pg/per_row.rs):
+#     an ERROR raised inside that guard, by an output or send function in the middle of an
+#     export, is the statement's error; the backend goes on and no blob is written.
 set -uo pipefail
 source "$(dirname "$0")/../lib/pgvault.sh"
 name=$(basename "$0" .sh)
@@ -1434,6 +1437,27 @@ grep -q "the manifest is not readable" "$work/enc_out" || { fail "a negative row
 server_survived "pgvault restores and drills of hostile encrypted points" || true
 enc_cleanup
 passed "pgvault encryption and drills: a file in the clear called encrypted, one re-encrypted to another key and an unknown format refused before anything changed; another server's dump encrypted to the point's recipient found different at its end and the database its archive created dropped; hostile table names in row counts quoted and reported missing, running nothing; a negative count refused; the server did not restart"
+
+part
+# 14. An ERROR inside the per-row guard: an enum value whose label was deleted from pg_enum
+# makes enum_out and enum_send fail, at row 150,000 of 200,000, after blocks were staged.
+q -c "CREATE TYPE sec_mood AS ENUM ('calm', 'gone')" \
+  -c "CREATE TABLE sec_moods AS SELECT i, CASE WHEN i = 150000 THEN 'gone' ELSE 'calm' END::sec_mood AS m, repeat('x', 40) AS pad FROM generate_series(1, 200000) i" \
+  -c "DELETE FROM pg_enum WHERE enumtypid = 'sec_mood'::regtype AND enumlabel = 'gone'" >/dev/null
+for encoder in csv binary; do
+  psql -X -q -At -d "$db" -v VERBOSITY=verbose -c "SELECT pg_backend_pid()" \
+    -c "SELECT azure_storage.blob_put('$AZURITE_ACCOUNT', '$data', 'guard.$encoder', t, '$encoder') FROM sec_moods t" \
+    -c "SELECT pg_backend_pid() || ' ' || count(*) FROM sec_moods" > "$work/guard_$encoder" 2>&1
+  grep -q "^ERROR:  22P03: invalid internal value for enum: [0-9]*$" "$work/guard_$encoder" \
+    || { fail "blob_put ($encoder) of a row whose output function fails did not raise that error:"; sed 's/^/    /' "$work/guard_$encoder"; }
+  pid=$(head -1 "$work/guard_$encoder")
+  grep -qx "$pid 200000" "$work/guard_$encoder" \
+    || { fail "after an ERROR inside the per-row guard ($encoder), the same session did not go on:"; sed 's/^/    /' "$work/guard_$encoder"; }
+done
+"$BIN/blobctl" list $data | grep -q '^guard\.' && fail "a blob_put that failed inside the per-row guard left a blob: $("$BIN/blobctl" list $data | grep '^guard')"
+q -c "DROP TABLE sec_moods" -c "DROP TYPE sec_mood" >/dev/null
+server_survived "an ERROR inside blob_put's per-row guard"
+passed "blob_put: an output and a send function failing at row 150,000 under the per-row guard raise their own error (22P03), the session goes on, no blob is written; the server did not restart"
 
 echo "$name: done in $((SECONDS - start)) s"
 exit $status
