@@ -29,13 +29,17 @@ $blob put bench ev.csv.gz "$dir/ev.csv.gz"
 echo "bench: $ROWS rows, ev.csv $csv_mb MB, ev.csv.gz $gz_mb MB (gzip -1)"
 
 # Runs one statement in a fresh backend after a preparing one (default: TRUNCATE ev);
-# prints "seconds peak_growth_MB cpu_seconds".
+# prints "seconds peak_growth_MB cpu_seconds emulator_cpu_seconds".
 # Memory is the backend's private memory (RssAnon), sampled every 20 ms: VmHWM would also
 # count the shared buffers a load touches, which are not the backend's own. CPU is the
 # backend's user and system time over the statement, every thread of it (the extension's
-# download, decompression and upload threads) and the programs COPY ... PROGRAM waited for.
+# download, decompression and upload threads) and the programs COPY ... PROGRAM waited for;
+# the emulator's CPU over the same time is measured too, as it shares the machine's cores.
+az_pid=$(cat "$RUN_DIR/azurite.pid")
+cpu_of() { awk '{print $14 + $15 + $16 + $17}' "/proc/$1/stat"; }
 measure() {
   rm -f "$dir/peak" "$dir/base" "$dir/cpu0" "$dir/cpu1"
+  local az0 az1; az0=$(cpu_of "$az_pid")
   psql -X -q -At -v ON_ERROR_STOP=1 <<SQL | awk '/^Time:/ {printf "%.2f\n", $2 / 1000}' > "$dir/time"
 ${2:-TRUNCATE ev};
 SELECT pg_backend_pid() AS pid \gset
@@ -49,26 +53,30 @@ $1;
 \timing off
 \! awk '{print \$14 + \$15 + \$16 + \$17}' /proc/\$BENCH_PID/stat > \$BENCH_DIR/cpu1
 SQL
+  az1=$(cpu_of "$az_pid")
   for _ in $(seq 1 100); do [ -s "$dir/peak" ] && break; sleep 0.05; done
-  local cpu; cpu=$(awk -v a="$(cat "$dir/cpu0")" -v b="$(cat "$dir/cpu1")" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.2f", (b - a) / hz }')
-  echo "$(cat "$dir/time") $(( ($(cat "$dir/peak") - $(cat "$dir/base")) / 1024 )) $cpu"
+  local hz cpu az; hz=$(getconf CLK_TCK)
+  cpu=$(awk -v a="$(cat "$dir/cpu0")" -v b="$(cat "$dir/cpu1")" -v hz="$hz" 'BEGIN { printf "%.2f", (b - a) / hz }')
+  az=$(awk -v a="$az0" -v b="$az1" -v hz="$hz" 'BEGIN { printf "%.2f", (b - a) / hz }')
+  echo "$(cat "$dir/time") $(( ($(cat "$dir/peak") - $(cat "$dir/base")) / 1024 )) $cpu $az"
 }
 
 url="https://$AZURITE_ACCOUNT.blob.core.windows.net/bench"
-declare -A t m c
+declare -A t m c e
 median() { printf '%s\n' "$@" | sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 # Each statement runs BENCH_REPEAT times (default 3): the median time, the largest memory.
 REPEAT="${BENCH_REPEAT:-3}"
 run() {
-  local times=() cpus=() peak=0 time mem cpu
+  local times=() cpus=() azs=() peak=0 time mem cpu az
   for _ in $(seq 1 "$REPEAT"); do
-    read -r time mem cpu < <(measure "$2" "${3:-}")
-    times+=("$time"); cpus+=("$cpu"); [ "$mem" -gt "$peak" ] && peak=$mem
+    read -r time mem cpu az < <(measure "$2" "${3:-}")
+    times+=("$time"); cpus+=("$cpu"); azs+=("$az"); [ "$mem" -gt "$peak" ] && peak=$mem
   done
   t[$1]=$(median "${times[@]}")
   c[$1]=$(median "${cpus[@]}")
+  e[$1]=$(median "${azs[@]}")
   m[$1]=$peak
-  printf '  %-22s %6.2f s  (%s)  CPU %s s\n' "$1" "${t[$1]}" "${times[*]}" "${c[$1]}"
+  printf '  %-22s %6.2f s  (%s)  CPU %s s, emulator %s s\n' "$1" "${t[$1]}" "${times[*]}" "${c[$1]}" "${e[$1]}"
 }
 run native_csv "COPY ev FROM '$dir/ev.csv' WITH (FORMAT csv)"
 run native_gzip "COPY ev FROM PROGRAM 'gzip -dc $dir/ev.csv.gz' WITH (FORMAT csv)"
@@ -79,7 +87,7 @@ run blob_get_gzip "INSERT INTO ev SELECT * FROM azure_storage.blob_get('$AZURITE
 # What users do today: download the blob to a file, then COPY it.
 start=$(date +%s.%N)
 curl -sf -o "$dir/download.csv" "$AZURITE_ENDPOINT/bench/ev.csv"; chmod 644 "$dir/download.csv"
-read -r copy_t copy_m copy_c < <(measure "COPY ev FROM '$dir/download.csv' WITH (FORMAT csv)")
+read -r copy_t copy_m copy_c copy_e < <(measure "COPY ev FROM '$dir/download.csv' WITH (FORMAT csv)")
 t[curl_then_copy]=$(awk -v s="$start" -v e="$(date +%s.%N)" 'BEGIN { printf "%.2f", e - s }'); m[curl_then_copy]=$copy_m
 rows=$(psql -X -At -c "SELECT count(*) FROM ev")
 [ "$rows" = "$ROWS" ] || { echo "bench: expected $ROWS rows after the last load, found $rows"; exit 1; }

@@ -1,6 +1,6 @@
 # The performance goals, each beside what this run measured (sourced by bench/bench.sh at
-# its end, with its arrays t (median seconds), m (peak backend memory growth, MiB) and c
-# (median backend CPU seconds), and the sizes it computed). pgvault's goal is printed by
+# its end, with its arrays t (median seconds), m (peak backend memory growth, MiB), c
+# (median backend CPU seconds) and e (median emulator CPU seconds), and the sizes it computed). pgvault's goal is printed by
 # bench/pgvault_bench.sh, which runs next.
 [ -n "${BASH_VERSION:-}" ] && declare -p t c >/dev/null 2>&1 \
   || { echo "goals.sh: run bench/bench.sh, which sources this file" >&2; exit 1; }
@@ -32,12 +32,12 @@ goal "parquet import (\`COPY FROM\`, snappy), backend memory growth, MiB" "${m[c
 goal "backend memory growth moving $csv_mb MB, MiB (most: $most_name)" "$most" le 32
 
 echo
-echo "CPU seconds per GB of CSV moved ($csv_mb MB), the backend and its threads (and COPY ... PROGRAM's program)"
+echo "CPU seconds per GB of CSV moved ($csv_mb MB): the backend and its threads (and COPY ... PROGRAM's program), and the emulator's on the same $(nproc) cores"
 echo
-echo "| path | CPU | CPU s/GB | time | native's CPU s/GB |"
-echo "|---|---|---|---|---|"
+echo "| path | CPU | CPU s/GB | native's CPU s/GB | time | emulator CPU |"
+echo "|---|---|---|---|---|---|"
 per_gb() { awk -v c="${c[$1]}" -v mb="$csv_mb" 'BEGIN { printf "%.2f", c / (mb / 1000) }'; }
-cpu_row() { printf '| %s | %s s | %s | %s s | %s |\n' "$1" "${c[$2]}" "$(per_gb "$2")" "${t[$2]}" "$(per_gb "$3")"; }
+cpu_row() { printf '| %s | %s s | %s | %s | %s s | %s s |\n' "$1" "${c[$2]}" "$(per_gb "$2")" "$(per_gb "$3")" "${t[$2]}" "${e[$2]}"; }
 cpu_row "native \`COPY FROM\` local file" native_csv native_csv
 cpu_row "native \`COPY FROM PROGRAM 'gzip -dc'\`" native_gzip native_gzip
 cpu_row "\`COPY FROM\` csv blob" copy_blob_csv native_csv

@@ -130,10 +130,10 @@ unsafe fn blob_get(fcinfo: pg_sys::FunctionCallInfo, first_option: usize) -> pg_
             Some(p) => p.source(source, path, binary),
             None => source,
         };
-        let downloads = access.downloads(&container);
+        let downloads = blob_set::StatementDownloads::new(&access, &container);
         let open = |b: &BlobVersion| {
             let plan = plan(&decoder, &compression, b.path(), Some(b), options.as_ref(), ncolumns);
-            let stream = plan.open(&access, &downloads, b);
+            let stream = plan.open(&downloads, b);
             (plan, stream)
         };
         blob_set::for_each_prefetched(blobs, open, |blob, (plan, stream)| {

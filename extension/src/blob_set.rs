@@ -29,13 +29,32 @@ pub enum ReadPlan {
 impl ReadPlan {
     /// The stream the plan reads `blob` through, on the statement's `downloads`; parquet
     /// reads its ranges its own way.
-    pub fn open(&self, access: &Access, downloads: &Downloads, blob: &BlobVersion) -> Option<BlobStream> {
+    pub fn open(&self, downloads: &StatementDownloads, blob: &BlobVersion) -> Option<BlobStream> {
         match self {
             ReadPlan::Copy { compression, .. } | ReadPlan::Whole { compression } | ReadPlan::JsonLines { compression, .. } => {
-                Some(access.stream_on(downloads, blob, *compression))
+                Some(downloads.stream(blob, *compression))
             }
             ReadPlan::Parquet(_) => None,
         }
+    }
+}
+
+/// The download thread of a statement's streams in one container, started with the first
+/// stream (a statement that reads only parquet never starts it).
+pub struct StatementDownloads<'a> {
+    access: &'a Access,
+    container: &'a str,
+    started: std::cell::OnceCell<Downloads>,
+}
+
+impl<'a> StatementDownloads<'a> {
+    pub fn new(access: &'a Access, container: &'a str) -> Self {
+        StatementDownloads { access, container, started: std::cell::OnceCell::new() }
+    }
+
+    fn stream(&self, blob: &BlobVersion, compression: Compression) -> BlobStream {
+        let downloads = self.started.get_or_init(|| self.access.downloads(self.container));
+        self.access.stream_on(downloads, blob, compression)
     }
 }
 

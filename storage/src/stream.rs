@@ -120,7 +120,17 @@ fn serve(store: BlobStore, mut queued: tokio::sync::mpsc::UnboundedReceiver<Job>
         loop {
             tokio::select! {
                 job = queued.recv() => match job {
-                    Some(job) => { running.spawn_local(job.run(store.clone())); }
+                    Some(job) => {
+                        // A task that panics reports it: its consumer must not take the end
+                        // of the pieces for the end of the blob.
+                        let reporter = job.tx.clone();
+                        let run = std::panic::AssertUnwindSafe(job.run(store.clone()));
+                        running.spawn_local(async move {
+                            if futures::FutureExt::catch_unwind(run).await.is_err() {
+                                reporter.fail(Error::Internal("the download task failed".into()));
+                            }
+                        });
+                    }
                     None => break,
                 },
                 Some(_) = running.join_next(), if !running.is_empty() => {}
@@ -296,7 +306,9 @@ impl Job {
         // The decompressor sees its input end and finishes what it holds.
         drop(raw);
         if let Some(decompressor) = decompressor {
-            let _ = decompressor.await;
+            if decompressor.await.is_err() {
+                self.tx.fail(Error::Internal("the decompression task failed".into()));
+            }
         }
     }
 }

@@ -60,10 +60,10 @@ pub unsafe fn copy_from_blob(stmt: *mut pg_sys::CopyStmt, query_string: *const c
         let mut processed = 0;
         let blobs = listed.unwrap_or_else(|| blob_set::expand(&access, &blob.container, &blob.path));
         let several = blobs.len() > 1;
-        let downloads = access.downloads(&blob.container);
+        let downloads = blob_set::StatementDownloads::new(&access, &blob.container);
         let open = |b: &BlobVersion| {
             let plan = read_plan(&options, b.path(), Some(b));
-            let stream = plan.open(&access, &downloads, b);
+            let stream = plan.open(&downloads, b);
             (plan, stream)
         };
         blob_set::for_each_prefetched(blobs, open, |version, (plan, stream)| {

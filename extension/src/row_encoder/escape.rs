@@ -96,19 +96,13 @@ impl Escaping {
     /// string), when it holds the delimiter, quote, CR or LF, or when it is `\.` alone on its
     /// line (`single`: the row has one column).
     pub fn csv(&self, s: &[u8], quote: bool, single: bool, out: &mut Vec<u8>) {
-        let words = self.char_len.is_none();
+        if self.char_len.is_none() {
+            return self.csv_bytes(s, quote, single, out);
+        }
         let quote = quote || (single && s == b"\\.") || {
             let mut i = 0;
             let mut special = false;
             while i < s.len() && !special {
-                if words {
-                    if let Some(w) = word(s, i) {
-                        if !has(w, self.delim) && !has(w, self.quote) && !has(w, b'\n') && !has(w, b'\r') {
-                            i += 8;
-                            continue;
-                        }
-                    }
-                }
                 let c = s[i];
                 special = c == self.delim || c == self.quote || c == b'\n' || c == b'\r';
                 i += self.step(s, i);
@@ -122,14 +116,6 @@ impl Escaping {
         out.push(self.quote);
         let (mut start, mut i) = (0, 0);
         while i < s.len() {
-            if words {
-                if let Some(w) = word(s, i) {
-                    if !has(w, self.quote) && !has(w, self.escape) {
-                        i += 8;
-                        continue;
-                    }
-                }
-            }
             let c = s[i];
             if c == self.quote || c == self.escape {
                 out.extend_from_slice(&s[start..i]);
@@ -137,6 +123,37 @@ impl Escaping {
                 start = i;
             }
             i += self.step(s, i);
+        }
+        out.extend_from_slice(&s[start..]);
+        out.push(self.quote);
+    }
+
+    /// `csv` where every byte is a character of its own (or ASCII bytes never occur inside
+    /// one): the special bytes are searched for with memchr, many bytes at a time, and what
+    /// lies between them is copied whole.
+    fn csv_bytes(&self, s: &[u8], quote: bool, single: bool, out: &mut Vec<u8>) {
+        let quote = quote
+            || (single && s == b"\\.")
+            || memchr::memchr3(self.delim, self.quote, b'\n', s).is_some()
+            || memchr::memchr(b'\r', s).is_some();
+        if !quote {
+            out.extend_from_slice(s);
+            return;
+        }
+        out.reserve(s.len() + 2);
+        out.push(self.quote);
+        let mut start = 0;
+        loop {
+            let next = match self.quote == self.escape {
+                true => memchr::memchr(self.quote, &s[start..]),
+                false => memchr::memchr2(self.quote, self.escape, &s[start..]),
+            };
+            let Some(offset) = next else { break };
+            let i = start + offset;
+            out.extend_from_slice(&s[start..i]);
+            out.push(self.escape);
+            out.push(s[i]);
+            start = i + 1;
         }
         out.extend_from_slice(&s[start..]);
         out.push(self.quote);
