@@ -129,13 +129,17 @@ impl Escaping {
     }
 
     /// `csv` where every byte is a character of its own (or ASCII bytes never occur inside
-    /// one): the special bytes are searched for with memchr, many bytes at a time, and what
-    /// lies between them is copied whole.
+    /// one). Whether to quote is found with memchr in values long enough for it to pay (a
+    /// short value is compared byte by byte faster than memchr is set up); quoted values,
+    /// which are usually full of what is escaped (JSON is), are escaped byte by byte.
     fn csv_bytes(&self, s: &[u8], quote: bool, single: bool, out: &mut Vec<u8>) {
+        let special = |c: &u8| *c == self.delim || *c == self.quote || *c == b'\n' || *c == b'\r';
         let quote = quote
             || (single && s == b"\\.")
-            || memchr::memchr3(self.delim, self.quote, b'\n', s).is_some()
-            || memchr::memchr(b'\r', s).is_some();
+            || match s.len() < MEMCHR_FROM {
+                true => s.iter().any(special),
+                false => memchr::memchr3(self.delim, self.quote, b'\n', s).is_some() || memchr::memchr(b'\r', s).is_some(),
+            };
         if !quote {
             out.extend_from_slice(s);
             return;
@@ -143,22 +147,20 @@ impl Escaping {
         out.reserve(s.len() + 2);
         out.push(self.quote);
         let mut start = 0;
-        loop {
-            let next = match self.quote == self.escape {
-                true => memchr::memchr(self.quote, &s[start..]),
-                false => memchr::memchr2(self.quote, self.escape, &s[start..]),
-            };
-            let Some(offset) = next else { break };
-            let i = start + offset;
-            out.extend_from_slice(&s[start..i]);
-            out.push(self.escape);
-            out.push(s[i]);
-            start = i + 1;
+        for (i, &c) in s.iter().enumerate() {
+            if c == self.quote || c == self.escape {
+                out.extend_from_slice(&s[start..i]);
+                out.push(self.escape);
+                start = i;
+            }
         }
         out.extend_from_slice(&s[start..]);
         out.push(self.quote);
     }
 }
+
+/// Values at least this long are searched with memchr.
+const MEMCHR_FROM: usize = 32;
 
 #[cfg(test)]
 mod tests {
