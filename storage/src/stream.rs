@@ -270,31 +270,8 @@ impl Job {
             }));
             raw = Some(raw_tx);
         }
-        {
-        let download = async {
-            let mut chunks = futures::stream::iter(crate::blobs::split(0..self.blob.size(), CHUNK as u64))
-                .map(|range| store.read(&self.blob, range))
-                .buffered(CONCURRENT);
-            while let Some(chunk) = chunks.next().await {
-                // A failed download goes to the consumer at once, ahead of what was read
-                // ahead, and before the decompressor sees its input end (and calls it
-                // truncated).
-                let chunk = match chunk {
-                    Ok(chunk) => chunk,
-                    Err(e) => return self.tx.fail(e),
-                };
-                let gone = match &raw {
-                    // The decompressor is gone, and says why if it failed.
-                    Some(raw) => raw.send(chunk).await.is_err(),
-                    None => self.tx.send(chunk).await.is_err(),
-                };
-                if gone {
-                    return;
-                }
-            }
-        };
         // A consumer that goes away stops the downloads in flight too, within POLL.
-        tokio::pin!(download);
+        let mut download = Box::pin(self.download(&store, raw.as_ref()));
         let mut tick = tokio::time::interval(POLL);
         loop {
             tokio::select! {
@@ -302,12 +279,36 @@ impl Job {
                 _ = tick.tick() => if self.stop.load(Ordering::Relaxed) { break },
             }
         }
-        }
+        drop(download);
         // The decompressor sees its input end and finishes what it holds.
         drop(raw);
         if let Some(decompressor) = decompressor {
             if decompressor.await.is_err() {
                 self.tx.fail(Error::Internal("the decompression task failed".into()));
+            }
+        }
+    }
+
+    /// The blob's chunks in order, several in flight, to the decompressor (`raw`) or, for a
+    /// plain blob, straight to the consumer.
+    async fn download(&self, store: &BlobStore, raw: Option<&tokio::sync::mpsc::Sender<Bytes>>) {
+        let mut chunks = futures::stream::iter(crate::blobs::split(0..self.blob.size(), CHUNK as u64))
+            .map(|range| store.read(&self.blob, range))
+            .buffered(CONCURRENT);
+        while let Some(chunk) = chunks.next().await {
+            // A failed download goes to the consumer at once, ahead of what was read ahead,
+            // and before the decompressor sees its input end (and calls it truncated).
+            let chunk = match chunk {
+                Ok(chunk) => chunk,
+                Err(e) => return self.tx.fail(e),
+            };
+            let gone = match raw {
+                // The decompressor is gone, and says why if it failed.
+                Some(raw) => raw.send(chunk).await.is_err(),
+                None => self.tx.send(chunk).await.is_err(),
+            };
+            if gone {
+                return;
             }
         }
     }
