@@ -2,11 +2,9 @@
 # its end, with its arrays t (median seconds), m (peak backend memory growth, MiB), c
 # (median backend CPU seconds) and e (median emulator CPU seconds), and the sizes it computed). pgvault's goal is printed by
 # bench/pgvault_bench.sh, which runs next.
-[ -n "${BASH_VERSION:-}" ] && declare -p t c >/dev/null 2>&1 \
+[ -n "${BASH_VERSION:-}" ] && declare -p t c >/dev/null 2>&1 && declare -F ratio >/dev/null \
   || { echo "goals.sh: run bench/bench.sh, which sources this file" >&2; exit 1; }
 
-# speed of $2 against $1 (time of $1 / time of $2), as a number
-speed() { awk -v a="${t[$1]}" -v b="${t[$2]}" 'BEGIN { printf "%.2f", a / b }'; }
 # "met" or "not met": $1 compared with $3 by $2 (ge or le)
 judge() { awk -v v="$1" -v op="$2" -v g="$3" 'BEGIN { ok = (op == "ge") ? v >= g : v <= g; print ok ? "met" : "not met" }'; }
 goal() { printf '| %s | %s | %s %s | %s |\n' "$1" "$2" "$([ "$3" = ge ] && echo '>=' || echo '<=')" "$4" "$(judge "${2%x*}" "$3" "${4%x*}")"; }
@@ -22,12 +20,12 @@ echo "Goals: $ROWS rows ($csv_mb MB CSV), median of $REPEAT, $(nproc) cores, $(d
 echo
 echo "| path | this run | goal | |"
 echo "|---|---|---|---|"
-goal "\`COPY FROM\` csv blob / native local" "$(speed native_csv copy_blob_csv)x" ge 1.0x
-goal "\`COPY FROM\` csv.gz blob / native \`PROGRAM 'gzip -dc'\`" "$(speed native_gzip copy_blob_gzip)x" ge 1.1x
-goal "\`INSERT ... SELECT FROM blob_get(csv)\` / native local COPY" "$(speed native_csv blob_get_csv)x" ge 0.95x
-goal "\`COPY TO\` blob / native COPY TO file" "$(speed native_to_csv copy_to_csv)x" ge 1.0x
-goal "\`blob_put\` csv / native COPY TO file ($out_mb MB)" "$(speed native_to_csv blob_put_csv)x" ge 0.9x
-goal "$BLOBS blobs of ~$(( one_bytes / BLOBS / 1000 )) kB by pattern / the same rows in one blob" "$(speed small_one small_many)x" ge 0.9x
+goal "\`COPY FROM\` csv blob / native local" "$(ratio native_csv copy_blob_csv)" ge 1.0x
+goal "\`COPY FROM\` csv.gz blob / native \`PROGRAM 'gzip -dc'\`" "$(ratio native_gzip copy_blob_gzip)" ge 1.1x
+goal "\`INSERT ... SELECT FROM blob_get(csv)\` / native local COPY" "$(ratio native_csv blob_get_csv)" ge 0.95x
+goal "\`COPY TO\` blob / native COPY TO file" "$(ratio native_to_csv copy_to_csv)" ge 1.0x
+goal "\`blob_put\` csv / native COPY TO file ($out_mb MB)" "$(ratio native_to_csv blob_put_csv)" ge 0.9x
+goal "$BLOBS blobs of ~$(( one_bytes / BLOBS / 1000 )) kB by pattern / the same rows in one blob" "$(ratio small_one small_many)" ge 0.9x
 goal "parquet import (\`COPY FROM\`, snappy), backend memory growth, MiB" "${m[copy_from_parquet]}" le 16
 goal "backend memory growth moving $csv_mb MB, MiB (most: $most_name)" "$most" le 32
 

@@ -1,6 +1,6 @@
 //! From an account name to a ready client: name checks, permission, credentials, endpoint.
 
-use storage::{Account, BlobStream, BlobStore, BlobVersion, BlobWriter, Compression, Credential, Downloads, RestClient, TokenSource, UploadOptions};
+use storage::{Account, BlobStream, BlobStore, BlobVersion, BlobWriter, Compression, Credential, RestClient, TokenSource, UploadOptions};
 
 use crate::catalog::{self, AuthType};
 use crate::errors::{invalid_name, raise, AccountRef};
@@ -62,17 +62,6 @@ impl Access {
     /// The decompressed bytes of one version of a blob, streaming.
     pub fn stream(&self, container: &str, blob: &BlobVersion, compression: Compression) -> BlobStream {
         self.store(container).stream(blob, compression).unwrap_or_else(|e| self.fail(e))
-    }
-
-    /// A download thread and HTTP client for the streams of one statement's blobs in
-    /// `container`, which then share connections.
-    pub fn downloads(&self, container: &str) -> Downloads {
-        self.store(container).downloads().unwrap_or_else(|e| self.fail(e))
-    }
-
-    /// `stream`, on the statement's `downloads`.
-    pub fn stream_on(&self, downloads: &Downloads, blob: &BlobVersion, compression: Compression) -> BlobStream {
-        downloads.stream(blob, compression).unwrap_or_else(|e| self.fail(e))
     }
 
     /// A writer of a new version of a blob, which appears only when committed. A compressed

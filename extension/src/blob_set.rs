@@ -53,8 +53,9 @@ impl<'a> StatementDownloads<'a> {
     }
 
     fn stream(&self, blob: &BlobVersion, compression: Compression) -> BlobStream {
-        let downloads = self.started.get_or_init(|| self.access.downloads(self.container));
-        self.access.stream_on(downloads, blob, compression)
+        let access = self.access;
+        let downloads = self.started.get_or_init(|| access.store(self.container).downloads().unwrap_or_else(|e| access.fail(e)));
+        downloads.stream(blob, compression).unwrap_or_else(|e| access.fail(e))
     }
 }
 
@@ -66,21 +67,17 @@ pub fn expand(access: &Access, container: &str, path: &str) -> Vec<BlobVersion> 
     // A blob whose name has a wildcard in it is still read by its name. The listing under
     // the pattern's literal prefix holds it when there is one, so no request of its own.
     let matcher = pattern::Pattern::new(path).unwrap_or_else(|e| crate::errors::invalid_parameter(e.to_string()));
-    let mut exact = None;
-    let entries: Vec<storage::BlobEntry> = Pages::new(access, container, pattern::literal_prefix(path))
+    let mut entries: Vec<storage::BlobEntry> = Pages::new(access, container, pattern::literal_prefix(path))
         .filter(|entry| {
             // A listing of millions of names stops at a cancel or statement_timeout.
             pgrx::check_for_interrupts!();
-            if entry.path == path {
-                exact = Some(entry.clone());
-            }
             matcher.matches(&entry.path)
         })
         .collect();
-    let entries = match exact {
-        Some(entry) => vec![entry],
-        None => entries,
-    };
+    // A name matches itself as a pattern (a wildcard matches its own character).
+    if let Some(exact) = entries.iter().position(|entry| entry.path == path) {
+        entries = vec![entries.swap_remove(exact)];
+    }
     // A listing that did not give the ETag: the blob's own properties give it.
     let names: Vec<BlobVersion> = entries
         .iter()

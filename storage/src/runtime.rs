@@ -20,13 +20,7 @@ thread_local! {
 pub fn block_on<T>(fut: impl Future<Output = Result<T>>, cancelled: &dyn Fn() -> bool) -> Result<T> {
     RUNTIME.with(|cell| {
         let mut slot = cell.borrow_mut();
-        let rt = slot.get_or_insert_with(|| {
-            tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .on_thread_start(block_signals)
-                .build()
-                .expect("a current-thread tokio runtime can always be built")
-        });
+        let rt = slot.get_or_insert_with(|| current_thread().expect("a current-thread tokio runtime can always be built"));
         rt.block_on(async {
             tokio::pin!(fut);
             let mut tick = tokio::time::interval(CANCEL_POLL);
@@ -38,6 +32,11 @@ pub fn block_on<T>(fut: impl Future<Output = Result<T>>, cancelled: &dyn Fn() ->
             }
         })
     })
+}
+
+/// A current-thread runtime whose helper threads (its blocking pool) ignore process signals.
+pub fn current_thread() -> std::io::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_current_thread().enable_all().on_thread_start(block_signals).build()
 }
 
 /// Keeps process signals away from helper threads: a host process such as a PostgreSQL

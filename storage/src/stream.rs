@@ -45,7 +45,6 @@ pub struct BlobStream {
     /// the consumer gives it back when it takes the piece. Closed when the consumer goes.
     room: Arc<Semaphore>,
     current: Bytes,
-    stop: Arc<AtomicBool>,
     /// Set by the download and decompression tasks when they fail, so that the consumer
     /// stops at once instead of first working through what was read ahead.
     failed: Failed,
@@ -90,12 +89,11 @@ impl Downloads {
     pub fn stream(&self, blob: &BlobVersion, compression: Compression) -> Result<BlobStream> {
         let (tx, rx) = channel();
         let room = Arc::new(Semaphore::new(QUEUE));
-        let stop = Arc::new(AtomicBool::new(false));
         let failed = Failed::default();
         let tx = Reporter { tx, room: room.clone(), failed: failed.clone() };
-        let job = Job { blob: blob.clone(), compression, tx, stop: stop.clone() };
+        let job = Job { blob: blob.clone(), compression, tx };
         self.jobs.send(job).map_err(|_| Error::Internal("the download thread has stopped".into()))?;
-        Ok(BlobStream { pieces: rx, room, current: Bytes::new(), stop, failed, finished: false, size: blob.size() })
+        Ok(BlobStream { pieces: rx, room, current: Bytes::new(), failed, finished: false, size: blob.size() })
     }
 }
 
@@ -103,7 +101,7 @@ impl Downloads {
 /// task has ended.
 fn serve(store: BlobStore, mut queued: tokio::sync::mpsc::UnboundedReceiver<Job>) {
     runtime::block_signals();
-    let rt = match tokio::runtime::Builder::new_current_thread().enable_all().on_thread_start(runtime::block_signals).build() {
+    let rt = match runtime::current_thread() {
         Ok(rt) => rt,
         Err(e) => {
             while let Ok(job) = queued.try_recv() {
@@ -195,7 +193,6 @@ impl BlobStream {
 impl Drop for BlobStream {
     fn drop(&mut self) {
         // The producer stops at its next chunk, or at once when it waits to hand one over.
-        self.stop.store(true, Ordering::Relaxed);
         self.room.close();
     }
 }
@@ -234,6 +231,11 @@ impl Reporter {
         self.tx.send(piece).map_err(|_| ())
     }
 
+    /// Whether the consumer has dropped its stream (which closes the room).
+    fn consumer_gone(&self) -> bool {
+        self.room.is_closed()
+    }
+
     /// `send`, from a blocking thread.
     fn send_blocking(&self, piece: Bytes) -> std::result::Result<(), ()> {
         futures::executor::block_on(self.send(piece))
@@ -249,7 +251,6 @@ struct Job {
     blob: BlobVersion,
     compression: Compression,
     tx: Reporter,
-    stop: Arc<AtomicBool>,
 }
 
 impl Job {
@@ -261,10 +262,10 @@ impl Job {
         let mut decompressor = None;
         if self.compression != Compression::None {
             let (raw_tx, raw_rx) = tokio::sync::mpsc::channel::<Bytes>(RAW_QUEUE);
-            let (tx, stop, compression) = (self.tx.clone(), self.stop.clone(), self.compression);
+            let (tx, compression) = (self.tx.clone(), self.compression);
             decompressor = Some(tokio::task::spawn_blocking(move || {
                 let source = ChunkReader { chunks: raw_rx, current: Bytes::new() };
-                if let Err(e) = decompress(compression, source, &tx, &stop) {
+                if let Err(e) = decompress(compression, source, &tx) {
                     tx.fail(e);
                 }
             }));
@@ -276,7 +277,7 @@ impl Job {
         loop {
             tokio::select! {
                 _ = &mut download => break,
-                _ = tick.tick() => if self.stop.load(Ordering::Relaxed) { break },
+                _ = tick.tick() => if self.tx.consumer_gone() { break },
             }
         }
         drop(download);
@@ -315,7 +316,7 @@ impl Job {
 }
 
 /// Turns downloaded chunks into decompressed pieces for the consumer.
-fn decompress(compression: Compression, source: ChunkReader, tx: &Reporter, stop: &AtomicBool) -> Result<()> {
+fn decompress(compression: Compression, source: ChunkReader, tx: &Reporter) -> Result<()> {
     let name = compression.name();
     let mut decoder = compression.decoder(source).map_err(|e| Error::Decompress { compression: name, cause: e.to_string() })?;
     loop {
@@ -333,7 +334,7 @@ fn decompress(compression: Compression, source: ChunkReader, tx: &Reporter, stop
             return Ok(());
         }
         piece.truncate(filled);
-        if tx.send_blocking(Bytes::from(piece)).is_err() || stop.load(Ordering::Relaxed) {
+        if tx.send_blocking(Bytes::from(piece)).is_err() {
             return Ok(());
         }
     }
