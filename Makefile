@@ -8,7 +8,7 @@ PG ?= 15
 export PG
 SHELL := /bin/bash
 
-.PHONY: setup build install up down demo test test-all bench fuzz clean
+.PHONY: setup build install up down demo test test-all bench fuzz clean package
 
 setup:
 	@bash tools/setup.sh
@@ -36,6 +36,13 @@ test: install build
 test-all:
 	$(MAKE) test PG=15
 	$(MAKE) test PG=18
+
+# Debian packages into dist/: the extension for each of PACKAGE_MAJORS (15, Debian's, and
+# 18, built from source once) and pgvault (tools/package.sh).
+PACKAGE_MAJORS ?= 15 18
+package:
+	@for major in $(PACKAGE_MAJORS); do PG=$$major bash tools/setup.sh || exit 1; done
+	@bash tools/package.sh $(PACKAGE_MAJORS)
 
 clean: down
 	cargo clean

@@ -5,7 +5,7 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 source tools/env.sh
-PG_REGRESS="$(dirname "$("$PG_CONFIG" --pgxs)")/../test/regress/pg_regress"
+source tests/lib/sql_suite.sh
 OUT="$RUN_DIR/test-results"
 
 passed=0; failed=0; failures=()
@@ -37,11 +37,7 @@ if [ "$PG" = 15 ]; then
 fi
 
 # SQL behaviour, compared with tests/expected/.
-tests_sql=$(cd tests/sql && ls *.sql | sed 's/\.sql$//')
-"$PG_REGRESS" --use-existing --dbname=regression --host="$PGHOST" --port="$PGPORT" --user=postgres \
-  --bindir="$PG_BIN" --inputdir=tests --outputdir="$OUT/regress" $tests_sql
-code=$?
-[ $code = 0 ] || cat "$OUT/regress/regression.diffs" 2>/dev/null | head -200
+run_sql_suite "$OUT/regress"; code=$?
 record "sql suite (pg_regress)" $code
 
 # Tests between majors run with every major but Debian's 15, which they use as the other.

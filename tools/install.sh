@@ -11,3 +11,5 @@ case "$PG" in
 esac
 echo "install: azure_storage for PostgreSQL $PG ($PG_CONFIG)"
 cargo pgrx install --release --pg-config "$PG_CONFIG" -p azure_storage --no-default-features --features "pg$PG"
+# Upgrade scripts from earlier versions, which pgrx does not install.
+bash tools/upgrade_scripts.sh "$("$PG_CONFIG" --sharedir)/extension"

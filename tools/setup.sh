@@ -8,8 +8,8 @@ PG_MAJOR=15
 PGRX_VERSION=0.18.0
 # zstd: the benchmark compares with native COPY TO PROGRAM 'zstd'. age: the reference
 # implementation pgvault's encrypted files are decrypted with in the tests. openssl: the tests' TLS
-# certificates.
-DEBS=(postgresql-$PG_MAJOR postgresql-server-dev-$PG_MAJOR libclang-dev clang sudo curl zstd openssl ca-certificates age)
+# certificates. postgresql-client: what the pgvault package depends on. man-db: `man pgvault`.
+DEBS=(postgresql-$PG_MAJOR postgresql-client postgresql-server-dev-$PG_MAJOR libclang-dev clang sudo curl zstd openssl ca-certificates age man-db)
 
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 

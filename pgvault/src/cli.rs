@@ -327,6 +327,34 @@ pub enum Commands {
         #[arg(long)]
         to: Option<String>,
     },
+    /// Print pgvault's manual page (roff) or a shell's completion script.
+    #[command(after_help = "Examples:\n  \
+                            pgvault generate man | man -l -\n  \
+                            pgvault generate man --out-dir /usr/local/share/man/man1\n  \
+                            pgvault generate bash > /etc/bash_completion.d/pgvault\n  \
+                            pgvault generate zsh > /usr/local/share/zsh/site-functions/_pgvault")]
+    Generate {
+        /// What to print.
+        #[arg(value_enum)]
+        what: Generated,
+        /// With man: write pgvault.1 and one page per command (pgvault-backup.1, ...)
+        /// into this directory instead of printing pgvault.1.
+        #[arg(long, value_name = "DIR")]
+        out_dir: Option<PathBuf>,
+    },
+}
+
+/// What `pgvault generate` prints.
+#[derive(Clone, Copy, clap::ValueEnum)]
+pub enum Generated {
+    /// The manual page, pgvault(1), in roff.
+    Man,
+    /// Completions for bash.
+    Bash,
+    /// Completions for zsh.
+    Zsh,
+    /// Completions for fish.
+    Fish,
 }
 
 impl Cli {

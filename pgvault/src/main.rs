@@ -15,7 +15,7 @@ use clap::parser::ValueSource;
 use clap::{CommandFactory, FromArgMatches};
 
 use crate::cli::{Cli, Commands};
-use crate::command::{backup, drill, interrupted, jobs, list, prune, restore, restore_files, validate};
+use crate::command::{backup, drill, generate, interrupted, jobs, list, prune, restore, restore_files, validate};
 use crate::error::Error;
 use crate::postgres::Postgres;
 use crate::report::Report;
@@ -30,6 +30,13 @@ extern "C" fn on_interrupt(_: libc::c_int) {
 
 fn main() {
     let matches = Cli::command().get_matches();
+    // Made from the flags alone: no credentials, config file or storage settings are read.
+    if let Some(("generate", args)) = matches.subcommand() {
+        let what = *args.get_one::<cli::Generated>("what").expect("clap requires it");
+        let out_dir = args.get_one::<std::path::PathBuf>("out_dir");
+        generate::command(what, out_dir.map(|p| p.as_path())).unwrap_or_else(|e| fail(e));
+        return;
+    }
     // Credentials typed on the command line are hidden from other users at once.
     let hidden = secrets::hide_from_command_line();
     let mut cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
@@ -100,6 +107,7 @@ fn main() {
             let policy = prune::Policy { keep_last: *keep_last, keep_days: *keep_days, keep_weekly: *keep_weekly, keep_monthly: *keep_monthly };
             show(&cli, prune::command(&cli, vault, &policy, *yes))
         }
+        Commands::Generate { .. } => unreachable!("answered before the storage settings are read"),
     };
     if let Err(e) = outcome {
         fail(if interrupted() { Error::Interrupted(Box::new(e)) } else { e });

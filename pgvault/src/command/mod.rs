@@ -5,6 +5,7 @@
 
 pub mod backup;
 pub mod drill;
+pub mod generate;
 pub mod jobs;
 pub mod list;
 pub mod prune;
