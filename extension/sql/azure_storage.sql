@@ -3,6 +3,54 @@
 -- are bound to their C symbols (<rust name>_wrapper) here rather than generated, which keeps
 -- the whole surface readable in one place.
 
+-- The schema: CREATE EXTENSION creates it, but takes one that exists. One a role other than a
+-- superuser owns, may create in, or has put objects in could drop the extension's objects
+-- (DROP SCHEMA ... CASCADE) or hold functions and operators that calls meant for ours
+-- resolve to, run with the caller's privileges: such a schema is refused, before anything
+-- is created in it.
+DO $$
+DECLARE
+    problem pg_catalog.text;
+BEGIN
+    SELECT pg_catalog.format('it is owned by role %s', r.rolname) INTO problem
+    FROM pg_catalog.pg_namespace n JOIN pg_catalog.pg_roles r ON r.oid OPERATOR(pg_catalog.=) n.nspowner
+    WHERE n.nspname OPERATOR(pg_catalog.=) 'azure_storage' AND NOT r.rolsuper;
+    IF problem IS NULL THEN
+        SELECT pg_catalog.format('%s may create objects in it',
+                   CASE WHEN a.grantee OPERATOR(pg_catalog.=) 0 THEN 'PUBLIC' ELSE 'role ' || r.rolname END) INTO problem
+        FROM pg_catalog.pg_namespace n
+        CROSS JOIN LATERAL pg_catalog.aclexplode(n.nspacl) a
+        LEFT JOIN pg_catalog.pg_roles r ON r.oid OPERATOR(pg_catalog.=) a.grantee
+        WHERE n.nspname OPERATOR(pg_catalog.=) 'azure_storage' AND a.privilege_type OPERATOR(pg_catalog.=) 'CREATE'
+          AND (a.grantee OPERATOR(pg_catalog.=) 0 OR NOT r.rolsuper)
+        LIMIT 1;
+    END IF;
+    IF problem IS NULL THEN
+        SELECT pg_catalog.format('it holds %s, owned by role %s', o.what, r.rolname) INTO problem
+        FROM (SELECT 'function azure_storage.' || p.proname || '(' || pg_catalog.pg_get_function_identity_arguments(p.oid) || ')' AS what, p.proowner AS owner
+              FROM pg_catalog.pg_proc p WHERE p.pronamespace OPERATOR(pg_catalog.=) 'azure_storage'::pg_catalog.regnamespace
+              UNION ALL
+              SELECT 'operator azure_storage.' || o.oprname, o.oprowner
+              FROM pg_catalog.pg_operator o WHERE o.oprnamespace OPERATOR(pg_catalog.=) 'azure_storage'::pg_catalog.regnamespace
+              UNION ALL
+              SELECT 'relation azure_storage.' || c.relname, c.relowner
+              FROM pg_catalog.pg_class c WHERE c.relnamespace OPERATOR(pg_catalog.=) 'azure_storage'::pg_catalog.regnamespace
+              UNION ALL
+              SELECT 'type azure_storage.' || t.typname, t.typowner
+              FROM pg_catalog.pg_type t WHERE t.typnamespace OPERATOR(pg_catalog.=) 'azure_storage'::pg_catalog.regnamespace) o
+        JOIN pg_catalog.pg_roles r ON r.oid OPERATOR(pg_catalog.=) o.owner
+        WHERE NOT r.rolsuper
+        LIMIT 1;
+    END IF;
+    IF problem IS NOT NULL THEN
+        RAISE EXCEPTION 'azure_storage: the schema azure_storage exists and % (not a superuser)', problem
+            USING ERRCODE = '42501',
+                  DETAIL = 'Whoever owns or may create in the schema the extension installs into could drop or shadow its objects.',
+                  HINT = 'Drop the schema, or check what it holds and make it a superuser''s that only superusers may create in (ALTER SCHEMA azure_storage OWNER TO postgres; REVOKE CREATE ON SCHEMA azure_storage FROM ...), then CREATE EXTENSION azure_storage again.';
+    END IF;
+END
+$$;
+
 -- Cluster-wide role of the people who manage storage accounts; other databases may have
 -- created it already.
 DO $$

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The Debian packages: tools/package.sh builds the extension's for the PostgreSQL under test
-# and pgvault's; their fields, files and changelog are checked; `dpkg -i` installs them into
+# and pgvault's; their fields, files, owners, modes (nothing writable but by root, nothing
+# setuid) and changelog are checked; `dpkg -i` installs them into
 # this system (the postinst only tells what is left to do); a cluster started on the
 # installed library (its mapped file is the package's) runs the whole SQL suite against its
 # own Azurite; pgvault, `man pgvault` and the bash completion work from the package; `dpkg -r`
@@ -37,6 +38,8 @@ for deb in "$ext_deb" "$vault_deb"; do
   dpkg-deb -f "$deb" Description | grep -q . || fail "$deb: no Description"
   dpkg-deb -f "$deb" Depends | grep -q 'libc6 (>=' || fail "$deb: Depends names no libc6 version: $(dpkg-deb -f "$deb" Depends)"
   dpkg-deb -c "$deb" | awk '$2 != "root/root"' | grep . && fail "$deb: files not owned by root/root (above)"
+  # Nothing another local user could replace (the server loads the library), nothing setuid.
+  dpkg-deb -c "$deb" | awk '{print $1, $NF}' | grep -E '^(.{5}w|.{8}w|.{3}[sS]|.{6}[sS])' && fail "$deb: files writable by group or others, or setuid/setgid (above)"
   dpkg-deb -c "$deb" | awk '{print $NF}' | sed 's|^\./|/|; s|/$||' | grep -v '^/\?$' > "$work/$name.paths"
   for doc in copyright changelog.Debian.gz; do
     grep -qxF "/usr/share/doc/$name/$doc" "$work/$name.paths" || fail "$deb has no /usr/share/doc/$name/$doc"

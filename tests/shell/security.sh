@@ -42,6 +42,10 @@
 # 14. blob_put's calls into PostgreSQL run under one guard per row (extension/src/pg/per_row.rs):
 #     an ERROR raised inside that guard, by an output or send function in the middle of an
 #     export, is the statement's error; the backend goes on and no blob is written.
+# 15. Installing the extension (what the packages tell an administrator to do): a schema
+#     azure_storage made beforehand by a role that is not a superuser (owned by it, open
+#     to its CREATE, or holding its function) is refused by CREATE EXTENSION, which creates
+#     nothing; one a superuser owns and keeps closed is used.
 set -uo pipefail
 source "$(dirname "$0")/../lib/pgvault.sh"
 name=$(basename "$0" .sh)
@@ -1458,6 +1462,41 @@ done
 q -c "DROP TABLE sec_moods" -c "DROP TYPE sec_mood" >/dev/null
 server_survived "an ERROR inside blob_put's per-row guard"
 passed "blob_put: an output and a send function failing at row 150,000 under the per-row guard raise their own error (22P03), the session goes on, no blob is written; the server did not restart"
+
+part
+# 15. A role with CREATE on a database prepares the schema azure_storage before an
+# administrator's CREATE EXTENSION, to own what the extension puts there or to shadow it.
+install_db=security_install
+qi() { PGOPTIONS="-c client_min_messages=warning" psql -X -q -At -d "$install_db" "$@" 2>&1; }
+for how in owner create-grant public-create function superuser; do
+  PGOPTIONS="-c client_min_messages=warning" psql -X -q -c "DROP DATABASE IF EXISTS $install_db" -c "CREATE DATABASE $install_db" \
+    -c "GRANT CREATE ON DATABASE $install_db TO sec_owner" >/dev/null || { fail "could not create $install_db"; break; }
+  case $how in
+    owner) prepare=("SET ROLE sec_owner" "CREATE SCHEMA azure_storage") ; want="it is owned by role sec_owner" ;;
+    create-grant) prepare=("CREATE SCHEMA azure_storage" "GRANT CREATE ON SCHEMA azure_storage TO sec_owner") ; want="role sec_owner may create objects in it" ;;
+    public-create) prepare=("CREATE SCHEMA azure_storage" "GRANT CREATE ON SCHEMA azure_storage TO PUBLIC") ; want="PUBLIC may create objects in it" ;;
+    function) prepare=("CREATE SCHEMA azure_storage" "GRANT CREATE ON SCHEMA azure_storage TO sec_owner" "SET ROLE sec_owner"
+                       "CREATE FUNCTION azure_storage.account_add(text, varchar) RETURNS void LANGUAGE sql AS 'SELECT'"
+                       "RESET ROLE" "REVOKE CREATE ON SCHEMA azure_storage FROM sec_owner")
+              want="it holds function azure_storage.account_add(text, character varying), owned by role sec_owner" ;;
+    superuser) prepare=("CREATE SCHEMA azure_storage") ; want="" ;;
+  esac
+  args=(); for statement in "${prepare[@]}"; do args+=(-c "$statement"); done
+  qi -v ON_ERROR_STOP=1 "${args[@]}" >"$work/install_prepare" || { fail "preparing the schema ($how) failed: $(cat "$work/install_prepare")"; continue; }
+  out=$(qi -v VERBOSITY=verbose -c "CREATE EXTENSION azure_storage")
+  installed=$(qi -c "SELECT count(*) FROM pg_extension WHERE extname = 'azure_storage'")
+  tables=$(qi -c "SELECT count(*) FROM pg_class WHERE relnamespace = 'azure_storage'::regnamespace")
+  if [ -n "$want" ]; then
+    grep -qF "ERROR:  42501: azure_storage: the schema azure_storage exists and $want (not a superuser)" <<<"$out" \
+      || fail "CREATE EXTENSION into a schema prepared by sec_owner ($how) was not refused as expected: $out"
+    [ "$installed" = 0 ] && [ "$tables" = 0 ] || fail "the refused CREATE EXTENSION ($how) left the extension ($installed) or tables ($tables)"
+  else
+    [ "$installed" = 1 ] && [ "$tables" -gt 0 ] || fail "CREATE EXTENSION into an empty schema of a superuser failed: $out"
+  fi
+done
+PGOPTIONS="-c client_min_messages=warning" psql -X -q -c "DROP DATABASE IF EXISTS $install_db" >/dev/null
+server_survived "CREATE EXTENSION into prepared schemas"
+passed "CREATE EXTENSION refuses a schema azure_storage owned by, open to CREATE for, or holding a function of a role that is not a superuser, and creates nothing; a superuser's empty schema is used; the server did not restart"
 
 echo "$name: done in $((SECONDS - start)) s"
 exit $status
