@@ -1,6 +1,9 @@
 # Ports and places of the throwaway servers; sourced by the other scripts.
 # Chosen not to clash with a PostgreSQL on 5432 or an Azurite on 10000.
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# The version of every crate, the extension and the packages (Cargo.toml's workspace.package).
+WORKSPACE_VERSION=$(sed -n '/^\[workspace.package\]/,/^\[/s/^version = "\(.*\)"/\1/p' "$ROOT/Cargo.toml")
+export WORKSPACE_VERSION
 # The PostgreSQL major: PG (15 unless given: `make test PG=18`), or whatever PG_CONFIG names
 # (`make install PG_CONFIG=/path/to/pg_config`). 15 is Debian's; other majors are the
 # project's own builds (tools/postgres_source.sh), found in their cache.

@@ -7,15 +7,17 @@
 #     (made by `pgvault generate`), the scheduling examples of contrib/.
 # The version is the workspace's. `tools/package.sh 15` builds 15's and pgvault's only.
 # Prints the path of each package built.
-set -euo pipefail
+set -Eeuo pipefail
 cd "$(dirname "$0")/.."
 ROOT="$PWD"
 majors=("$@"); [ ${#majors[@]} -gt 0 ] || majors=(15 18)
-VERSION=$(sed -n '/^\[workspace.package\]/,/^\[/s/^version = "\(.*\)"/\1/p' Cargo.toml)
+source tools/env.sh
+VERSION=$WORKSPACE_VERSION
 ARCH=$(dpkg --print-architecture)
 MAINTAINER="${PACKAGE_MAINTAINER:-azure_storage and pgvault maintainers <maintainers@azure-storage.invalid>}"
 DIST="$ROOT/dist"
 work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
+trap 'echo "package: failed at line $LINENO: $BASH_COMMAND" >&2' ERR
 mkdir -p "$DIST"
 
 # The license and changelog every package carries.
@@ -58,7 +60,7 @@ build_deb() { # <package> <root> <depends> <description...>
 
 # The package that installed the server of this pg_config, if a package did.
 server_package() { # <pg_config>
-  dpkg-query -S "$("$1" --bindir)/postgres" 2>/dev/null | sed -n 's/^\([^:,]*\): .*/\1/p'
+  { dpkg-query -S "$("$1" --bindir)/postgres" 2>/dev/null || true; } | sed -n 's/^\([^:,]*\): .*/\1/p'
 }
 
 extension_package() { # <major>

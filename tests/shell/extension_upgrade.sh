@@ -77,7 +77,7 @@ fresh_db() { # <database>
 }
 
 # 1. The installed version is the workspace's, and its surface is the released one (if released).
-version=$(sed -n '/^\[workspace.package\]/,/^\[/s/^version = "\(.*\)"/\1/p' "$ROOT/Cargo.toml")
+version=$WORKSPACE_VERSION
 installed=$(q -At -c "SELECT default_version FROM pg_available_extensions WHERE name = 'azure_storage'")
 [ "$installed" = "$version" ] || fail "the installed default version is '$installed', the workspace's is '$version'"
 released="$ROOT/extension/sql/released.txt"

@@ -15,7 +15,7 @@ exec 9>/var/lock/azure-storage-package-test.lock; flock 9
 work=$(mktemp -d)
 # The servers, run as postgres, read their certificates under it.
 chmod 755 "$work"
-version=$(sed -n '/^\[workspace.package\]/,/^\[/s/^version = "\(.*\)"/\1/p' "$ROOT/Cargo.toml")
+version=$WORKSPACE_VERSION
 arch=$(dpkg --print-architecture)
 ext=postgresql-$PG-azure-storage
 ext_deb="$ROOT/dist/${ext}_${version}_${arch}.deb"
