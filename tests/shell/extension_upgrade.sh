@@ -108,7 +108,7 @@ grep -q 'STABLE' <<<"$changed" || fail "a function made STABLE did not change th
 
 # 4. Every earlier release, upgraded, equals the fresh install.
 upgraded=0
-while read -r old hash; do
+while read -r old _; do
   case "$old" in ''|'#'*|"$version") continue ;; esac
   script="$ROOT/extension/sql/released/azure_storage--$old.sql"
   [ -f "$script" ] || { fail "release $old has no script in extension/sql/released/ to upgrade from"; continue; }
